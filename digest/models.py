@@ -1,0 +1,104 @@
+"""Frozen records that flow between the pipeline stages.
+
+gather -> Entry;  summarize -> Summary;  compose -> Section / Digest;  render -> Rendered.
+Nothing past gather sees a feedparser dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """One configured feed, as gather needs it."""
+
+    name: str
+    url: str  # http(s) URL or an absolute local path
+    section: str | None = None
+    max_entries: int | None = None
+    fulltext: str = "auto"  # auto | always | never
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One article from one feed, normalised. `content_html` is already sanitized."""
+
+    id: str  # stable across runs: derived from the feed's GUID, else its link
+    feed: str  # the feed's configured name
+    title: str
+    link: str  # absolute URL ("" when the feed gives none)
+    published: datetime  # tz-aware; the fetch time when the feed gives none
+    author: str = ""
+    content_html: str = ""
+    content_text: str = ""
+    image: str | None = None
+    guid: str = ""
+    section: str | None = None
+
+
+class FeedStatus(StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not modified"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedReport:
+    """What happened to one feed in a run, for the run summary and the health panel."""
+
+    name: str
+    url: str
+    status: FeedStatus
+    entries: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    sentences: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An entry as it appears in a digest: with its summary and reading time."""
+
+    entry: Entry
+    summary: Summary
+    reading_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    title: str
+    generated_at: datetime
+    period_start: datetime
+    period_end: datetime
+    sections: tuple[Section, ...]
+    feeds: tuple[FeedReport, ...] = ()
+    skipped: int = 0  # entries in the window left out by the caps
+    language: str = "en"
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for section in self.sections for item in section.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    html: str
+    text: str
+    preheader: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
