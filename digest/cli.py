@@ -1,0 +1,130 @@
+"""The `digest` command. Each command parses its options, calls one library function and prints;
+a DigestError becomes one line on stderr and a deliberate exit code:
+
+  0  done (a digest was built, even if some feeds failed: they are named in the summary)
+  1  unexpected error
+  2  bad configuration or usage
+  3  nothing to build (every feed failed, or no entry in the window), or a template error
+  4  output could not be written or delivered
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from digest.config import Settings, default_config_path, load_settings, starter_config
+from digest.deliver import write_files
+from digest.errors import DigestError
+from digest.models import FeedReport, FeedStatus
+from digest.pipeline import Built, build_digest
+from digest.state import State
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn a DigestError into one line on stderr and its exit code; never a traceback."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DigestError as exc:
+            click.echo(f"digest: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("digest: interrupted", err=True)
+            sys.exit(130)
+
+    return run  # type: ignore[return-value]
+
+
+config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file (default: $DIGEST_CONFIG or ./config.yaml).",
+)
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Log each step to stderr.")
+@click.version_option(package_name="digest")
+def main(verbose: bool) -> None:
+    """Build a newsletter digest from RSS, Atom and JSON feeds."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="digest: %(levelname)s: %(message)s",
+    )
+
+
+@main.command()
+@config_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+    help="Build the digest as it would have been on this date (end of that day).",
+)
+@reports_errors
+def build(config_path: Path | None, out: Path | None, as_of: datetime | None) -> None:
+    """Gather the feeds and write digest.html and digest.txt."""
+    settings = load_settings(config_path or default_config_path())
+    now = _as_of(as_of, settings) if as_of else datetime.now(UTC)
+    with State.open(settings.state_path) as state:
+        built = build_digest(settings, state, now, on_feed=_progress())
+    written = write_files(built.rendered, out or settings.output_path)
+    click.echo(_summary_line(built, f"{written.html}, {written.text}"))
+    for report in built.failed:
+        click.echo(f"  failed: {report.name} ({report.url}): {report.error}", err=True)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="config.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@reports_errors
+def init(path: Path, force: bool) -> None:
+    """Write a starter config file, every key commented."""
+    if path.exists() and not force:
+        raise DigestError(f"{path} exists; pass --force to overwrite it")
+    path.write_text(starter_config(), encoding="utf-8")
+    click.echo(f"wrote {path}: add your feeds under `feeds:`, then run `digest build -c {path}`")
+
+
+def _as_of(day: datetime, settings: Settings) -> datetime:
+    """A date means the end of that day in the configured zone."""
+    if day.time() == time(0, 0):
+        day = datetime.combine(day.date(), time(23, 59, 59))
+    return day.replace(tzinfo=settings.zone)
+
+
+def _summary_line(built: Built, where: str) -> str:
+    feeds = built.digest.feeds
+    ok = sum(1 for r in feeds if r.status is not FeedStatus.FAILED)
+    return (
+        f"{len(built.digest.items)} entries from {ok} feeds ok, "
+        f"{len(feeds) - ok} failed -> {where}"
+    )
+
+
+def _progress() -> Callable[[FeedReport], None] | None:
+    """One line per feed on a terminal; silent when stderr is a pipe or a file."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(report: FeedReport) -> None:
+        mark = "x" if report.status is FeedStatus.FAILED else "ok"
+        detail = report.error or f"{report.entries} entries, {report.status}"
+        click.echo(f"  [{mark}] {report.name}: {detail}", err=True)
+
+    return show

@@ -1,0 +1,135 @@
+"""Entries -> a Digest: window, dedupe, caps, summaries, sections. Pure: `now` is passed in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from difflib import SequenceMatcher
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from digest.models import Digest, Entry, FeedReport, Item, Section, Summary
+
+WORDS_PER_MINUTE = 230
+# Query parameters that track the reader, not the page: dropped before comparing links.
+TRACKING_PARAMETERS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref|ref_src|_hsenc|_hsmi|"
+    r"mkt_tok|yclid|cmpid|ncid|sr_share|share)$",
+    re.I,
+)
+NEAR_IDENTICAL_TITLES = 0.92
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to put in one digest: the rules, read from Settings by the pipeline."""
+
+    title: str
+    since: datetime
+    now: datetime
+    max_entries: int
+    per_feed: dict[str, int]  # feed name -> cap
+    feed_order: Sequence[str]  # feed names in config order
+    group_by_section: bool = True
+    language: str = "en"
+
+
+def compose(
+    entries: Iterable[Entry],
+    reports: Sequence[FeedReport],
+    plan: Plan,
+    summarize: Callable[[Entry], Summary],
+) -> Digest:
+    in_window = [e for e in entries if plan.since <= e.published <= plan.now + timedelta(hours=1)]
+    unique = dedupe(in_window)
+    chosen = _apply_caps(unique, plan)
+    items = [Item(e, summarize(e), reading_minutes(e.content_text)) for e in chosen]
+    return Digest(
+        title=plan.title,
+        generated_at=plan.now,
+        period_start=plan.since,
+        period_end=plan.now,
+        sections=_sections(items, plan),
+        feeds=tuple(reports),
+        skipped=len(unique) - len(chosen),
+        language=plan.language,
+    )
+
+
+def dedupe(entries: Iterable[Entry]) -> list[Entry]:
+    """One entry per story: same id (GUID), same canonical URL, or a near-identical title.
+    Of duplicates the one with the most text is kept, in the position of the first."""
+    kept: list[Entry] = []
+    for entry in entries:
+        twin = next((i for i, k in enumerate(kept) if same_story(k, entry)), None)
+        if twin is None:
+            kept.append(entry)
+        elif len(entry.content_text) > len(kept[twin].content_text):
+            kept[twin] = entry
+    return kept
+
+
+def same_story(a: Entry, b: Entry) -> bool:
+    if a.id == b.id or (a.guid and a.guid == b.guid):
+        return True
+    if a.link and b.link and canonical_url(a.link) == canonical_url(b.link):
+        return True
+    return titles_match(a.title, b.title)
+
+
+def canonical_url(url: str) -> str:
+    """Scheme, `www.`, fragment, tracking parameters and trailing slash do not make a new page."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING_PARAMETERS.match(k)
+    )
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https", host, path, urlencode(query), ""))
+
+
+def titles_match(a: str, b: str) -> bool:
+    left, right = _title_key(a), _title_key(b)
+    if len(left) < 12 or len(right) < 12:  # "Update", "Weekly links": too short to judge
+        return left == right and bool(left)
+    return SequenceMatcher(None, left, right).ratio() >= NEAR_IDENTICAL_TITLES
+
+
+def _title_key(title: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", title.casefold()).split())
+
+
+def _apply_caps(entries: list[Entry], plan: Plan) -> list[Entry]:
+    newest_first = sorted(entries, key=lambda e: e.published, reverse=True)
+    taken: dict[str, int] = {}
+    chosen: list[Entry] = []
+    for entry in newest_first:
+        cap = plan.per_feed.get(entry.feed)
+        if cap is not None and taken.get(entry.feed, 0) >= cap:
+            continue
+        taken[entry.feed] = taken.get(entry.feed, 0) + 1
+        chosen.append(entry)
+        if len(chosen) == plan.max_entries:
+            break
+    return chosen
+
+
+def _sections(items: list[Item], plan: Plan) -> tuple[Section, ...]:
+    if not plan.group_by_section:
+        return (Section("", tuple(items)),) if items else ()
+    order = {name: index for index, name in enumerate(plan.feed_order)}
+    groups: dict[str, list[Item]] = {}
+    first_feed: dict[str, int] = {}
+    for item in items:
+        title = item.entry.section or item.entry.feed
+        groups.setdefault(title, []).append(item)
+        rank = order.get(item.entry.feed, len(order))
+        first_feed[title] = min(first_feed.get(title, rank), rank)
+    ordered = sorted(groups, key=lambda title: first_feed[title])
+    return tuple(Section(title, tuple(groups[title])) for title in ordered)
+
+
+def reading_minutes(text: str) -> int:
+    return max(1, round(len(text.split()) / WORDS_PER_MINUTE))

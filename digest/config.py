@@ -1,0 +1,271 @@
+"""config.yaml -> validated, frozen settings.
+
+Every setting is declared once here, with its default and its help text (the `description`).
+Unknown keys, wrong types and missing feed files are one ConfigError naming the file, the key
+path, its line and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from digest.errors import ConfigError
+from digest.models import FeedSource
+
+DEFAULT_CONFIG_NAME = "config.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    name: str = Field(min_length=1, description="Name shown as the entry's source.")
+    url: str = Field(min_length=1, description="http(s) URL, or a path relative to config.yaml.")
+    section: str | None = Field(None, description="Section heading; default: the feed's name.")
+    max_entries: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="At most this many entries from this feed per digest."
+    )
+    fulltext: Literal["auto", "always", "never"] = Field(
+        "auto", description="Fetch the article page when the feed gives only a teaser."
+    )
+
+
+class HttpConfig(_Strict):
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect.")
+    read_timeout: float = Field(20.0, gt=0, description="Seconds between bytes read.")
+    max_bytes: int = Field(10_000_000, gt=0, description="Largest response accepted.")
+    max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
+    concurrency: int = Field(8, ge=1, le=64, description="Feeds fetched at once.")
+    user_agent: str = Field(
+        "digest/0.1 (+https://github.com/digest-newsletter/digest)",
+        description="User-Agent sent with every request.",
+    )
+
+
+class Settings(_Strict):
+    title: str = Field("The Weekly Digest", description="Digest title: heading and subject.")
+    language: str = Field("en", description="Language tag for <html lang>.")
+    feeds: list[FeedConfig] = Field(min_length=1, description="The feeds to gather.")
+    window_days: float = Field(7, gt=0, description="Entries published in the last N days.")
+    max_entries: int = Field(30, ge=1, description="At most this many entries in a digest.")
+    summary_sentences: int = Field(3, ge=1, le=10, description="Sentences per summary.")
+    output_dir: Path = Field(Path("out"), description="Where digest.html/.txt are written.")
+    timezone: str = Field("UTC", description="IANA time zone for dates and the schedule.")
+    state_db: Path = Field(Path("digest.sqlite3"), description="SQLite state database.")
+    templates: Path = Field(
+        Path("templates"), description="Theme folder; its files shadow the built-in ones."
+    )
+    group_by: Literal["section", "none"] = Field(
+        "section", description="Group entries under section headings, or one list by date."
+    )
+    http: HttpConfig = Field(default_factory=HttpConfig, description="Fetching.")
+
+    # Paths in the file are relative to the file; `base_dir` is where the file lives.
+    base_dir: Path = Field(Path("."), exclude=True, description="(set by the loader)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Paris)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def path(self, value: Path) -> Path:
+        """A configured path made absolute against the config file's folder."""
+        return value if value.is_absolute() else (self.base_dir / value).resolve()
+
+    @property
+    def output_path(self) -> Path:
+        return self.path(self.output_dir)
+
+    @property
+    def state_path(self) -> Path:
+        return self.path(self.state_db)
+
+    @property
+    def templates_path(self) -> Path:
+        return self.path(self.templates)
+
+    def feed_sources(self) -> list[FeedSource]:
+        return [
+            FeedSource(
+                name=feed.name,
+                url=feed.url if _is_http(feed.url) else str(self.path(Path(feed.url))),
+                section=feed.section,
+                max_entries=feed.max_entries,
+                fulltext=feed.fulltext,
+            )
+            for feed in self.feeds
+        ]
+
+
+def _is_http(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
+
+
+def load_settings(path: Path | str) -> Settings:
+    """Read, validate and freeze a config file. Raises ConfigError with file:line: key: reason."""
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one with `digest init`)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    data, lines = _parse_yaml(path, raw)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    try:
+        settings = Settings.model_validate({**data, "base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc, lines)) from None
+    _check_feed_files(path, settings, lines)
+    return settings
+
+
+def _parse_yaml(path: Path, raw: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    try:
+        node = yaml.compose(raw, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    lines: dict[tuple[str | int, ...], int] = {}
+    if node is not None:
+        _record_lines(node, (), lines)
+    return data, lines
+
+
+def _record_lines(node: yaml.Node, at: tuple[str | int, ...], lines: dict[Any, int]) -> None:
+    """Map each key path to its 1-based line, so errors can point at the line."""
+    lines[at] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _record_lines(value, (*at, key.value), lines)
+            lines[(*at, key.value)] = key.start_mark.line + 1  # the key's line, not the value's
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*at, index), lines)
+
+
+def _describe(path: Path, exc: ValidationError, lines: dict[Any, int]) -> str:
+    """The first validation error as one line: file:line: key.path: reason."""
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    line = _nearest_line(loc, lines)
+    key = _key_path(loc)
+    if error["type"] == "extra_forbidden":
+        reason = f"unknown key {loc[-1]!r}" + _suggest(loc, exc)
+    elif error["type"] == "missing":
+        reason = "required key is missing"
+    else:
+        reason = error["msg"].removeprefix("Value error, ")
+        if "input" in error and not isinstance(error["input"], (dict, list)):
+            reason += f" (got {error['input']!r})"
+    return f"{path}:{line}: {key}: {reason}" if line else f"{path}: {key}: {reason}"
+
+
+def _nearest_line(loc: tuple[Any, ...], lines: dict[Any, int]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+        else:
+            parts.append(str(part))
+    return ".".join(parts) or "(top level)"
+
+
+def _suggest(loc: tuple[Any, ...], exc: ValidationError) -> str:
+    """'did you mean ...?' for a typo of a known key."""
+    import difflib
+
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            model = inner
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    known = [name for name in model.model_fields if name != "base_dir"]
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
+
+
+def _check_feed_files(path: Path, settings: Settings, lines: dict[Any, int]) -> None:
+    for index, feed in enumerate(settings.feeds):
+        if _is_http(feed.url):
+            continue
+        if "://" in feed.url:
+            line = lines.get(("feeds", index, "url"))
+            raise ConfigError(
+                f"{path}:{line}: feeds[{index}].url: unsupported scheme in {feed.url!r} "
+                "(use http(s) or a file path)"
+            )
+        if not settings.path(Path(feed.url)).is_file():
+            line = lines.get(("feeds", index, "url"))
+            raise ConfigError(
+                f"{path}:{line}: feeds[{index}].url: no such file {feed.url!r} "
+                f"(relative paths are read from {settings.base_dir})"
+            )
+
+
+def default_config_path() -> Path:
+    """$DIGEST_CONFIG, else ./config.yaml."""
+    return Path(os.environ.get("DIGEST_CONFIG", DEFAULT_CONFIG_NAME))
+
+
+def starter_config() -> str:
+    """A commented config written from the schema itself, so help and defaults never drift."""
+    lines = ["# digest configuration. Every key is optional except feeds.", ""]
+    for name, field in Settings.model_fields.items():
+        if name == "base_dir":
+            continue
+        lines.append(f"# {field.description}")
+        if name == "feeds":
+            lines += [
+                "feeds:",
+                "  - name: Example News            # shown as the entry's source",
+                "    url: https://example.com/feed.xml",
+                "    # section: World             # heading to group under (default: name)",
+                "    # max_entries: 5             # cap for this feed",
+                "    # fulltext: auto             # auto | always | never",
+            ]
+        elif name == "http":
+            lines.append("http:")
+            for sub, subfield in HttpConfig.model_fields.items():
+                lines.append(f"  {sub}: {_yaml_scalar(subfield.default)}  # {subfield.description}")
+        else:
+            lines.append(f"{name}: {_yaml_scalar(field.default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _yaml_scalar(value: object) -> str:
+    text = yaml.safe_dump(str(value) if isinstance(value, Path) else value, default_flow_style=True)
+    return text.removesuffix("\n...\n").strip()

@@ -1,0 +1,43 @@
+"""Write the rendered digest to files, atomically: a reader never sees half a digest."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.errors import DeliveryError
+from digest.models import Rendered
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    html: Path
+    text: Path
+
+
+def write_files(rendered: Rendered, folder: Path, stem: str = "digest") -> Written:
+    html_path, text_path = folder / f"{stem}.html", folder / f"{stem}.txt"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(html_path, rendered.html)
+        write_atomically(text_path, rendered.text)
+    except OSError as exc:
+        raise DeliveryError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    return Written(html_path, text_path)
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

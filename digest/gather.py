@@ -1,0 +1,349 @@
+"""Feeds -> entries. HTTP (conditional GET) and local files go through one path; feedparser
+parses RSS 0.9x/1.0/2.0 and Atom from bytes; JSON Feed 1.0/1.1 is parsed here.
+
+Per-feed isolation: a feed that fails becomes a FeedReport with the reason; the rest go on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import httpx
+
+from digest.errors import FeedError
+from digest.models import Entry, FeedReport, FeedSource, FeedStatus
+from digest.sanitize import clean_html, html_to_text, plain_text, safe_url
+from digest.state import State
+
+JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    concurrency: int = 8
+    user_agent: str = "digest/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A feed's bytes, or why there are none. `body` is None only when `error` is set."""
+
+    source: FeedSource
+    status: FeedStatus
+    body: bytes | None = None
+    final_url: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    entries: tuple[Entry, ...]
+    reports: tuple[FeedReport, ...]
+
+
+def make_client(options: HttpOptions) -> httpx.Client:
+    """The one HTTP client for feeds and pages: timeouts, redirect cap, gzip, User-Agent."""
+    return httpx.Client(
+        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
+        follow_redirects=True,
+        max_redirects=options.max_redirects,
+        headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
+        limits=httpx.Limits(max_connections=options.concurrency * 2),
+    )
+
+
+def gather(
+    sources: list[FeedSource],
+    state: State,
+    options: HttpOptions,
+    now: datetime,
+    client: httpx.Client | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
+) -> Gathered:
+    """Fetch every feed concurrently, parse, normalise. State is written from this thread only."""
+    owned = client is None
+    http = client or make_client(options)
+    try:
+        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+            cached = {s.url: state.cached_feed(s.url) for s in sources}
+            fetches = pool.map(lambda s: fetch(s, http, options, cached[s.url]), sources)
+            entries: list[Entry] = []
+            reports: list[FeedReport] = []
+            for fetched in fetches:
+                report, feed_entries = _absorb(fetched, state, now)
+                entries.extend(feed_entries)
+                reports.append(report)
+                if on_feed:
+                    on_feed(report)
+    finally:
+        if owned:
+            http.close()
+    return Gathered(tuple(_date_undated(entries, state, now)), tuple(reports))
+
+
+def _absorb(fetched: Fetched, state: State, now: datetime) -> tuple[FeedReport, list[Entry]]:
+    """Parse one fetch result and record it in state; failures become a report, not a raise."""
+    source = fetched.source
+    try:
+        if fetched.body is None:
+            raise FeedError(source.name, fetched.error)
+        entries = parse_feed(fetched.body, source, fetched.final_url or source.url)
+    except FeedError as exc:
+        state.record_feed_status(source.url, FeedStatus.FAILED, exc.reason, now)
+        return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, exc.reason), []
+    if fetched.status is FeedStatus.OK:
+        state.save_feed_response(
+            source.url, fetched.etag, fetched.last_modified, fetched.body, now
+        )
+    else:
+        state.record_feed_status(source.url, fetched.status, "", now)
+    return FeedReport(source.name, source.url, fetched.status, len(entries)), entries
+
+
+def _date_undated(entries: list[Entry], state: State, now: datetime) -> Iterable[Entry]:
+    """Entries without a date get the time digest first saw them, so they age like others."""
+    first_seen = state.remember_entries(((e.id, e.feed, e.link, e.title) for e in entries), now)
+    for entry in entries:
+        if entry.published is _UNDATED:
+            yield replace(entry, published=first_seen.get(entry.id, now))
+        else:
+            yield entry
+
+
+# fetching ------------------------------------------------------------------------------------
+
+
+def fetch(
+    source: FeedSource, client: httpx.Client, options: HttpOptions, cached: Any = None
+) -> Fetched:
+    """Bytes of one feed: a local file, or an HTTP GET made conditional by the cached validators."""
+    if not source.url.startswith(("http://", "https://")):
+        return _read_file(source, options)
+    headers = {}
+    if cached is not None and cached.body is not None:
+        if cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+    try:
+        return _get(source, client, options, headers, cached)
+    except httpx.TooManyRedirects:
+        return _failed(source, f"more than {options.max_redirects} redirects")
+    except httpx.TimeoutException as exc:
+        return _failed(source, f"timed out ({type(exc).__name__.removesuffix('Timeout')})")
+    except httpx.HTTPError as exc:
+        return _failed(source, f"network error: {exc or type(exc).__name__}")
+
+
+def _get(
+    source: FeedSource,
+    client: httpx.Client,
+    options: HttpOptions,
+    headers: dict[str, str],
+    cached: Any,
+) -> Fetched:
+    with client.stream("GET", source.url, headers=headers) as response:
+        if response.status_code == 304 and cached is not None:
+            return Fetched(source, FeedStatus.NOT_MODIFIED, cached.body, source.url)
+        if response.status_code >= 400:
+            reason = response.reason_phrase or "error"
+            return _failed(source, f"HTTP {response.status_code} {reason}")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body.extend(chunk)
+            if len(body) > options.max_bytes:
+                return _failed(source, f"response larger than {options.max_bytes:,} bytes")
+        return Fetched(
+            source,
+            FeedStatus.OK,
+            bytes(body),
+            str(response.url),
+            response.headers.get("ETag"),
+            response.headers.get("Last-Modified"),
+        )
+
+
+def _read_file(source: FeedSource, options: HttpOptions) -> Fetched:
+    path = Path(source.url)
+    try:
+        if path.stat().st_size > options.max_bytes:
+            return _failed(source, f"file larger than {options.max_bytes:,} bytes")
+        return Fetched(source, FeedStatus.OK, path.read_bytes(), path.as_uri())
+    except OSError as exc:
+        return _failed(source, f"cannot read {path}: {exc.strerror}")
+
+
+def _failed(source: FeedSource, reason: str) -> Fetched:
+    return Fetched(source, FeedStatus.FAILED, error=reason)
+
+
+# parsing -------------------------------------------------------------------------------------
+
+# Sentinel for "the feed gave no date"; replaced by the first-seen time in `_date_undated`.
+_UNDATED = datetime.min.replace(tzinfo=UTC)
+
+
+def parse_feed(body: bytes, source: FeedSource, base_url: str) -> list[Entry]:
+    """Entries of one feed document. Raises FeedError when it is not a feed at all."""
+    if body.lstrip()[:1] == b"{":
+        return _parse_json_feed(body, source, base_url)
+    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
+    if not parsed.version and not parsed.entries:
+        problem = parsed.get("bozo_exception")
+        detail = f" ({str(problem).splitlines()[0]})" if problem else ""
+        raise FeedError(source.name, f"not an RSS, Atom or JSON feed{detail}")
+    return [_from_feedparser(item, source, base_url) for item in parsed.entries]
+
+
+def _from_feedparser(item: Any, source: FeedSource, base_url: str) -> Entry:
+    link = safe_url(item.get("link"), base_url)
+    content = _best_content(item)
+    content_html = clean_html(content, link or base_url)
+    struct = item.get("published_parsed") or item.get("updated_parsed")
+    published = datetime.fromtimestamp(calendar.timegm(struct), UTC) if struct else _UNDATED
+    return _entry(
+        source,
+        guid=str(item.get("id") or ""),
+        link=link,
+        title=plain_text(item.get("title", "")),
+        published=published,
+        author=plain_text(item.get("author", "")),
+        content_html=content_html,
+        image=_feedparser_image(item, link or base_url),
+    )
+
+
+def _best_content(item: Any) -> str:
+    """The fullest body a feed gives: content:encoded / atom:content over the summary."""
+    bodies = [c.get("value", "") for c in item.get("content", [])]
+    bodies.append(item.get("summary", ""))
+    return max(bodies, key=len)
+
+
+def _feedparser_image(item: Any, base_url: str) -> str | None:
+    candidates = [m.get("url") for m in item.get("media_thumbnail", [])]
+    candidates += [
+        m.get("url")
+        for m in item.get("media_content", [])
+        if m.get("medium") == "image" or str(m.get("type", "")).startswith("image/")
+    ]
+    candidates += [
+        link.get("href")
+        for link in item.get("links", [])
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/")
+    ]
+    for candidate in candidates:
+        if url := safe_url(candidate, base_url):
+            return url
+    return None
+
+
+def _parse_json_feed(body: bytes, source: FeedSource, base_url: str) -> list[Entry]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FeedError(source.name, f"malformed JSON: {exc}") from None
+    version = document.get("version", "") if isinstance(document, dict) else ""
+    if not str(version).startswith(JSON_FEED_VERSION_PREFIX):
+        raise FeedError(source.name, "JSON but not a JSON Feed (no jsonfeed.org version)")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FeedError(source.name, "JSON Feed without an items list")
+    feed_url = safe_url(document.get("home_page_url"), base_url) or base_url
+    return [_from_json_item(i, source, feed_url) for i in items if isinstance(i, dict)]
+
+
+def _from_json_item(item: dict[str, Any], source: FeedSource, base_url: str) -> Entry:
+    link = safe_url(item.get("url") or item.get("external_url"), base_url)
+    if isinstance(item.get("content_html"), str):
+        content = item["content_html"]
+    else:
+        content = _paragraphs_as_html(str(item.get("content_text") or item.get("summary") or ""))
+    authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+    names = [a.get("name", "") for a in authors if isinstance(a, dict)]
+    return _entry(
+        source,
+        guid=str(item.get("id") or ""),
+        link=link,
+        title=plain_text(str(item.get("title") or "")),
+        published=_iso_date(item.get("date_published") or item.get("date_modified")),
+        author=plain_text(", ".join(n for n in names if n)),
+        content_html=clean_html(content, link or base_url),
+        image=safe_url(item.get("image") or item.get("banner_image"), base_url) or None,
+    )
+
+
+def _paragraphs_as_html(text: str) -> str:
+    blocks = (b.strip() for b in text.replace("\r\n", "\n").split("\n\n"))
+    return "".join(f"<p>{html.escape(b)}</p>" for b in blocks if b)
+
+
+def _iso_date(value: object) -> datetime:
+    if not isinstance(value, str):
+        return _UNDATED
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return _UNDATED
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _entry(
+    source: FeedSource,
+    *,
+    guid: str,
+    link: str,
+    title: str,
+    published: datetime,
+    author: str,
+    content_html: str,
+    image: str | None,
+) -> Entry:
+    text = html_to_text(content_html)
+    return Entry(
+        id=entry_id(source.url, guid, link, title),
+        feed=source.name,
+        title=title or _first_words(text) or "(untitled)",
+        link=link,
+        published=published,
+        author=author,
+        content_html=content_html,
+        content_text=text,
+        image=image,
+        guid=guid,
+        section=source.section,
+    )
+
+
+def entry_id(feed_url: str, guid: str, link: str, title: str) -> str:
+    """Stable across runs. A GUID or link identifies an entry across feeds too (same id)."""
+    key = guid or link or f"{feed_url}\n{title}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _first_words(text: str, count: int = 10) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + ("…" if len(words) > count else "")
+
+
+def options_from(settings_http: Any) -> HttpOptions:
+    """HttpOptions from the config's `http:` mapping."""
+    return HttpOptions(**settings_http.model_dump())
+
+

@@ -1,0 +1,79 @@
+"""The job, top to bottom: gather -> compose (with summaries) -> render. Files are written by the
+caller (build, send, preview), which decides what the output is for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+
+from digest.compose import Plan, compose
+from digest.config import Settings
+from digest.errors import NothingToBuild
+from digest.furniture import strip_furniture
+from digest.gather import HttpOptions, gather
+from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summary
+from digest.render import render
+from digest.state import State
+from digest.summarize import summarize
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    digest: Digest
+    rendered: Rendered
+
+    @property
+    def failed(self) -> tuple[FeedReport, ...]:
+        return tuple(r for r in self.digest.feeds if r.status is FeedStatus.FAILED)
+
+
+def build_digest(
+    settings: Settings,
+    state: State,
+    now: datetime,
+    since: datetime | None = None,
+    client: httpx.Client | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
+) -> Built:
+    """Gather every feed, keep what falls in the window, summarize, render."""
+    sources = settings.feed_sources()
+    gathered = gather(sources, state, HttpOptions(**settings.http.model_dump()), now, client, on_feed)
+    if all(r.status is FeedStatus.FAILED for r in gathered.reports):
+        reasons = "; ".join(f"{r.name}: {r.error}" for r in gathered.reports)
+        raise NothingToBuild(f"every feed failed ({reasons})")
+    plan = Plan(
+        title=settings.title,
+        since=since or now - timedelta(days=settings.window_days),
+        now=now,
+        max_entries=settings.max_entries,
+        per_feed={f.name: f.max_entries for f in settings.feeds if f.max_entries},
+        feed_order=[f.name for f in settings.feeds],
+        group_by_section=settings.group_by == "section",
+        language=settings.language,
+    )
+    digest = compose(gathered.entries, gathered.reports, plan, _summarizer(settings))
+    if not digest.items:
+        raise NothingToBuild(_empty_reason(gathered.entries, plan))
+    return Built(digest, render(digest, settings.templates_path, settings.zone))
+
+
+def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
+    def summarize_entry(entry: Entry) -> Summary:
+        text = strip_furniture(entry.content_text)
+        return summarize(text, entry.title, settings.summary_sentences)
+
+    return summarize_entry
+
+
+def _empty_reason(entries: tuple[Entry, ...], plan: Plan) -> str:
+    if not entries:
+        return "the feeds have no entries"
+    newest = max(entries, key=lambda e: e.published)
+    return (
+        f"no entry published since {plan.since:%Y-%m-%d %H:%M %Z} "
+        f"(newest: {newest.published:%Y-%m-%d} in {newest.feed!r}); "
+        f"widen window_days or build --as-of {newest.published:%Y-%m-%d}"
+    )

@@ -1,0 +1,161 @@
+"""SQLite state: feeds' HTTP validators and last bodies, entries seen.
+
+One file, WAL mode, every write in a transaction, so a crash mid-run leaves the database as it
+was before that write. The schema version lives in `PRAGMA user_version`; later versions add
+tables with new steps in MIGRATIONS.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.errors import DigestError
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        body BLOB,                -- the last good response, re-parsed on 304 Not Modified
+        status TEXT,
+        error TEXT,
+        checked_at TEXT
+    );
+    CREATE TABLE entries (
+        id TEXT PRIMARY KEY,
+        feed TEXT NOT NULL,
+        link TEXT NOT NULL,
+        title TEXT NOT NULL,
+        first_seen TEXT NOT NULL
+    );
+    """,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFeed:
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body: bytes | None
+
+
+class StateError(DigestError):
+    pass
+
+
+class State:
+    """The state database. Open with `State.open(path)`; use as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> State:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            _migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"state database {path}: {exc} (move it aside to start afresh)")
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # feeds -------------------------------------------------------------------------------
+
+    def cached_feed(self, url: str) -> CachedFeed | None:
+        row = self.conn.execute(
+            "SELECT etag, last_modified, body FROM feeds WHERE url = ?", (url,)
+        ).fetchone()
+        return CachedFeed(url, row[0], row[1], row[2]) if row else None
+
+    def save_feed_response(
+        self, url: str, etag: str | None, last_modified: str | None, body: bytes, now: datetime
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO feeds (url, etag, last_modified, body, status, error, checked_at)
+                   VALUES (?, ?, ?, ?, 'ok', NULL, ?)
+                   ON CONFLICT(url) DO UPDATE SET etag = excluded.etag,
+                     last_modified = excluded.last_modified, body = excluded.body,
+                     status = 'ok', error = NULL, checked_at = excluded.checked_at""",
+                (url, etag, last_modified, body, now.isoformat()),
+            )
+
+    def record_feed_status(self, url: str, status: str, error: str, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO feeds (url, status, error, checked_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT(url) DO UPDATE SET status = excluded.status,
+                     error = excluded.error, checked_at = excluded.checked_at""",
+                (url, status, error or None, now.isoformat()),
+            )
+
+    def feed_statuses(self) -> dict[str, tuple[str, str | None, str]]:
+        rows = self.conn.execute("SELECT url, status, error, checked_at FROM feeds")
+        return {url: (status, error, checked) for url, status, error, checked in rows}
+
+    # entries -----------------------------------------------------------------------------
+
+    def remember_entries(
+        self, entries: Iterable[tuple[str, str, str, str]], now: datetime
+    ) -> dict[str, datetime]:
+        """Record (id, feed, link, title) rows not seen before; return every id's first-seen."""
+        rows = list(entries)
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO entries (id, feed, link, title, first_seen)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(*row, now.isoformat()) for row in rows],
+            )
+        return self.first_seen([row[0] for row in rows])
+
+    def first_seen(self, ids: list[str]) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for entry_id, seen in self.conn.execute(
+                f"SELECT id, first_seen FROM entries WHERE id IN ({marks})", chunk
+            ):
+                found[entry_id] = datetime.fromisoformat(seen)
+        return found
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
