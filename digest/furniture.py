@@ -52,7 +52,8 @@ _CALL_TO_ACTION = re.compile(
       | click\s(?:here|to)\b | tap\s(?:here|to)\b | share\s(?:this|on|via|the)\b
       | join\s(?:us|our|now|the\sconversation|today)\b | don'?t\smiss\b | save\sto\b
       | support\s(?:our|us)\b | want\s(?:more|to\sread)\b | interested\sin\sreading\b
-      | enjoy(?:ed)?\sthis\b | like\sthis\b | we\suse\scookies\b | this\s(?:site|website)\suses\scookies\b
+      | enjoy(?:ed)?\sthis\b | like\sthis\b | we\suse\scookies\b
+      | this\s(?:site|website)\suses\scookies\b
       | accept\s(?:all\s)?cookies\b | manage\s(?:cookies|preferences)\b
       | enter\syour\semail\b | advertisement\b | sponsored\b | promoted\b
       | skip\s(?:to|ad)\b | view\s(?:this|comments|gallery|all)\b | see\s(?:all|more)\b
@@ -104,7 +105,27 @@ _GLUE = re.compile(r"(?<=[a-z.)])(?=[A-Z][a-z])")
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _SMALL_WORDS = frozenset(
-    "a an and as at but by for from in into of on or the to vs via with".split()
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "vs",
+        "via",
+        "with",
+    ]
 )
 
 
