@@ -1,11 +1,258 @@
 """Plain-text page furniture removal (paywall prompts, player times, share widgets, promos).
 
-Placeholder interface, filled in by the extraction work (issue 4).
+Feeds and scrapers often hand us an article's text with the page around it still attached:
+audio-player times, "Share" buttons, bylines, photo credits glued to the first paragraph,
+a paywall prompt, then related-issue and sponsored-product promos. The rules below are
+general shapes of furniture, not strings from any one site:
+
+* line rules cut a single line that is not article prose (player times, calls to action,
+  bylines and reading times, photo captions and credits, short lines without sentence
+  structure);
+* an end-of-article rule cuts everything after the article once, after substantial
+  prose, a paywall prompt, an end-of-article section heading ("Related ...", "Meet the
+  author", "Comments") or a run of headline-like lines appears;
+* a truncated last paragraph ("... said Jane ...") is cut because a summary of half a
+  sentence misleads.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+
+# Prose seen before an end-of-article marker counts as "the article" only past this many words;
+# a paywall prompt above the first paragraphs is an inline widget, not the end.
+MIN_ARTICLE_WORDS = 40
+# A line this short (in words) without closing punctuation is a label, a heading or a button.
+SHORT_LINE_WORDS = 8
+# A title-case line without closing punctuation is a headline or promo up to this many words.
+HEADLINE_MAX_WORDS = 30
+# This many consecutive headline-like lines after the article are a promo/related list.
+HEADLINE_RUN = 3
+
+_TERMINAL = re.compile(r"[.!?…:;]['\"’”)\]]*$|['\"’”]$")
+_TIMESTAMP = re.compile(r"^\d{1,2}(?::\d{2}){1,2}(?:\s*/\s*\d{1,2}(?::\d{2}){1,2})?$")
+_READING_TIME = re.compile(r"\b\d+\s*(?:min(?:ute)?s?)\.?\s+(?:read|listen|watch)\b", re.I)
+# "By Jane Doe", "Written byJane Doe": a capitalised name right after "by".
+_BYLINE = re.compile(
+    r"^(?:\|\s*)?(?:(?i:written|words|reporting|posted|story|text|photos?)\s*)?(?i:by)\s*"
+    r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*\s*(?:[,|–—-]|$)"
+)
+_DATELINE = re.compile(
+    r"^(?:published|updated|posted|last (?:updated|modified))\b[^.!?]{0,60}$", re.I
+)
+# Imperatives and prompts that only a page widget says; anchored so prose that merely
+# mentions "share prices" or "registered voters" is safe.
+_CALL_TO_ACTION = re.compile(
+    r"""^(?:
+        subscribe\b | sign\s?(?:up|in)\b | log\s?(?:in|out)\b | login\b | register\b
+      | listen\b | read\s(?:more|next|the\sfull|this)\b | continue\sreading\b
+      | keep\sreading\b | become\sa\b | already\sa\b | already\shave\san\saccount\b
+      | follow\s(?:us|our|me)\b | download\s(?:the|our)\b | get\s(?:the|our)\s\w+\s?app\b
+      | click\s(?:here|to)\b | tap\s(?:here|to)\b | share\s(?:this|on|via|the)\b
+      | join\s(?:us|our|now|the\sconversation|today)\b | don'?t\smiss\b | save\sto\b
+      | support\s(?:our|us)\b | want\s(?:more|to\sread)\b | interested\sin\sreading\b
+      | enjoy(?:ed)?\sthis\b | like\sthis\b | we\suse\scookies\b
+      | this\s(?:site|website)\suses\scookies\b
+      | accept\s(?:all\s)?cookies\b | manage\s(?:cookies|preferences)\b
+      | enter\syour\semail\b | advertisement\b | sponsored\b | promoted\b
+      | skip\s(?:to|ad)\b | view\s(?:this|comments|gallery|all)\b | see\s(?:all|more)\b
+      | print\b | email\b | tweet\b | comments?\b | \d+\s+comments?\b | \d+\s+shares?\b
+      | share\b | save\b | copy\slink\b | back\sto\stop\b
+    )""",
+    re.I | re.X,
+)
+# A prompt anywhere in a short line: "You've read 3 of 5 free articles", "to continue reading".
+_PAYWALL = re.compile(
+    r"""(?:
+        reading\smore\? | to\scontinue\sreading | to\skeep\sreading | to\sread\sthe\s(?:full|rest)
+      | subscribers?\sonly | for\ssubscribers | members?\sonly | free\sarticles?
+      | become\sa\s(?:member|subscriber) | already\sa\s(?:member|subscriber)
+      | subscribe\s(?:now|today|to\s(?:read|continue|unlock)) | unlock\s(?:this|full|unlimited)
+      | start\syour\s(?:free\s)?trial | full\saccess\sto | register\sfor\sfree
+    )""",
+    re.I | re.X,
+)
+# Section headings that open the page's after-article zone.
+_END_HEADING = re.compile(
+    r"""^(?:
+        related(?:\s(?:topics?|articles?|stories|posts?|content|coverage|reading|links|news))?
+      | more\s(?:from|on|in|stories|news|like\sthis|to\sexplore|articles?)\b.*
+      | you\s(?:may|might)\s(?:also\s)?(?:like|enjoy|be\sinterested\sin)
+      | recommended(?:\s(?:for\syou|reading|stories|articles?))?
+      | read\snext | what\sto\sread\snext | most\s(?:popular|read|viewed|shared)
+      | trending(?:\snow)? | latest(?:\s(?:news|stories|articles?))? | top\sstories
+      | (?:meet|about)\sthe\s(?:authors?|writers?|reporters?)
+      | comments? | \d+\scomments? | leave\sa\s(?:comment|reply) | join\sthe\sdiscussion
+      | tags? | topics? | filed\sunder | sponsored(?:\scontent)? | partner\scontent
+      | products? | from\sour\spartners | around\sthe\sweb | popular\s(?:now|stories)
+    )\s*:?$""",
+    re.I | re.X,
+)
+_CREDIT_MARKER = re.compile(
+    r"(?:photo(?:graph)?|image|picture|illustration|video)?\s*(?:credit|courtesy)s?\s*:\s*"
+    r"|(?:photo(?:graph)?|image|picture|illustration)\s*:\s*",
+    re.I,
+)
+_CREDIT_TAIL = re.compile(
+    r"(?:\((?:photo|image|picture|credit|pictured|source)\b[^()]{0,60}\)"
+    r"|\b(?:getty\simages|shutterstock|reuters|ap\sphoto|afp|alamy|istock)\b[^.]{0,20}"
+    r"|©\s*[^.]{2,60})$",
+    re.I,
+)
+# A caption's credit run straight into the next paragraph: "Credit: Jane DoeNew text ...".
+_GLUE = re.compile(r"(?<=[a-z.)])(?=[A-Z][a-z])")
+_TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "vs",
+        "via",
+        "with",
+    ]
+)
+
 
 def strip_furniture(text: str) -> str:
-    """Return `text` (paragraphs separated by blank lines) without page furniture."""
-    return text
+    """Return the article's own paragraphs from `text`, separated by blank lines."""
+    lines = [_unglue_credit(line) for line in _paragraphs(text)]
+    kept = _cut_after_article_end(lines)
+    kept = [line for line in kept if line and not is_furniture_line(line)]
+    while kept and _TRUNCATED.search(kept[-1]):
+        kept.pop()
+    return "\n\n".join(kept)
+
+
+def is_furniture_line(line: str) -> bool:
+    """True when one line is page furniture rather than article prose."""
+    words = _WORD.findall(line)
+    if not words or _TIMESTAMP.match(line):
+        return True
+    if _READING_TIME.search(line) and len(words) <= 12:
+        return True
+    if len(words) <= 12 and (_BYLINE.match(line) or _DATELINE.match(line)):
+        return True
+    if len(words) <= 15 and (_CALL_TO_ACTION.match(line) or _PAYWALL.search(line)):
+        return True
+    if _is_caption(line, words):
+        return True
+    return not _has_sentence_shape(line, words)
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Split on newlines, re-joining lines that a hard wrap split mid-sentence."""
+    out: list[str] = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = " ".join(raw.split())
+        if not line:
+            out.append("")
+            continue
+        if out and out[-1] and _continues(out[-1], line):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return [line for line in out if line]
+
+
+def _continues(previous: str, line: str) -> bool:
+    """A wrapped line: the previous one stops mid-sentence and this one starts lowercase."""
+    return (
+        len(previous) >= 40
+        and not _TERMINAL.search(previous)
+        and (line[0].islower() or previous.endswith((",", "-", "–", "—")))
+    )
+
+
+def _unglue_credit(line: str) -> str:
+    """Cut a caption and its credit that a scraper ran into the next paragraph."""
+    marker = _CREDIT_MARKER.search(line)
+    if marker is None:
+        return line
+    tail = line[marker.end() :]
+    first = _GLUE.search(tail, 0, 80)
+    if first is None:
+        return line
+    # Within the glued token ("McDonaldThe") the last capital starts the prose.
+    token_end = len(tail) if (space := tail.find(" ", first.start())) < 0 else space
+    glue_at = [m.start() for m in _GLUE.finditer(tail, first.start(), token_end)][-1]
+    credit, rest = tail[:glue_at], tail[glue_at:]
+    if len(_WORD.findall(credit)) <= 6 and len(_WORD.findall(rest)) >= 5:
+        return rest
+    return line
+
+
+def _is_caption(line: str, words: Sequence[str]) -> bool:
+    """A photo caption: it ends in, or is, a credit."""
+    if len(words) > 40:
+        return False
+    marker = _CREDIT_MARKER.search(line)
+    if marker is not None and len(_WORD.findall(line[marker.end() :])) <= 6:
+        return True
+    return bool(_CREDIT_TAIL.search(line))
+
+
+def _has_sentence_shape(line: str, words: Sequence[str]) -> bool:
+    """Prose ends in closing punctuation; long unpunctuated lines pass unless headline-cased."""
+    if _TERMINAL.search(line):
+        return len(words) >= 3
+    if len(words) < SHORT_LINE_WORDS:
+        return False
+    return not _is_headline(words)
+
+
+def _is_headline(words: Sequence[str]) -> bool:
+    """Most content words capitalised, no closing punctuation: a headline or a product name."""
+    if len(words) > HEADLINE_MAX_WORDS:
+        return False
+    content = [w for w in words if w.lower() not in _SMALL_WORDS]
+    if not content:
+        return False
+    capitalised = sum(1 for w in content if w[0].isupper())
+    return capitalised / len(content) >= 0.75
+
+
+def _is_headline_like(line: str) -> bool:
+    words = _WORD.findall(line)
+    return bool(words) and not _TERMINAL.search(line) and _is_headline(words)
+
+
+def _is_end_marker(line: str) -> bool:
+    words = _WORD.findall(line)
+    if len(words) <= 6 and _END_HEADING.match(line):
+        return True
+    return len(words) <= 20 and bool(_PAYWALL.search(line))
+
+
+def _cut_after_article_end(lines: Sequence[str]) -> list[str]:
+    """Keep lines up to the first end-of-article signal that follows substantial prose."""
+    prose_words = 0
+    for index, line in enumerate(lines):
+        if prose_words >= MIN_ARTICLE_WORDS and (
+            _is_end_marker(line) or _headline_run_starts(lines, index)
+        ):
+            return list(lines[:index])
+        if not is_furniture_line(line):
+            prose_words += len(_WORD.findall(line))
+    return list(lines)
+
+
+def _headline_run_starts(lines: Sequence[str], index: int) -> bool:
+    run: Iterable[str] = lines[index : index + HEADLINE_RUN]
+    window = list(run)
+    return len(window) == HEADLINE_RUN and all(_is_headline_like(line) for line in window)

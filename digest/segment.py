@@ -1,0 +1,117 @@
+"""Rule-based paragraph and sentence splitting.
+
+One precompiled regex finds every candidate sentence end (terminal punctuation, optional
+closing quotes or brackets, whitespace, then something that can open a sentence); a few
+cheap rules then reject the candidates that are abbreviations, initials or acronyms.
+Decimals, money, URLs and e-mail addresses never match, because their dots are not
+followed by whitespace. CJK full stops end a sentence without any whitespace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_SPACES = re.compile(r"\s+")
+
+_CLOSERS = "\"'”’»)]}"
+_OPENERS = "\"'“‘«([{¿¡"
+# A candidate end: terminal marks (group 1), closers (group 2), whitespace, then an
+# opener or a capital / digit (checked by lookahead; `[^\W\d_a-z]` is any non-lowercase letter).
+_CANDIDATE_END = re.compile(
+    r"([.!?…]+)([" + re.escape(_CLOSERS) + r"]*)\s+"
+    r"(?=[" + re.escape(_OPENERS) + r"]*[^\W_a-zß-ÿа-я])"
+    r"|([。！？]+[" + re.escape(_CLOSERS) + r"」』]*)\s*"
+)
+_TOKEN_BEFORE = re.compile(r"(\S+)$")
+_INITIAL = re.compile(r"^[(\[\"'“‘]*[A-Z]$")
+_DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
+_NEXT_WORD = re.compile(r"[" + re.escape(_OPENERS) + r"]*(\w+)")
+
+# Abbreviations that (almost) never end a sentence: titles, months, Latin forms, "No." etc.
+_NEVER_FINAL = _wordset(
+    """mr mrs ms dr prof sr jr st mt ft gen sen rep gov lt col capt cmdr sgt adm maj rev hon
+    messrs mme mlle jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e cf vs viz al
+    approx nos fig figs vol vols pp ch dept est ca"""
+)
+# Abbreviations that end a sentence only when a typical sentence opener follows.
+_MAYBE_FINAL = _wordset("inc ltd co corp plc bros llc etc jnr snr no")
+_SENTENCE_OPENERS = _wordset(
+    """the a an he she it they we i you this that these those there his her its their our
+    but and so yet however meanwhile in on at for if when while after before as
+    mr mrs ms dr"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence with its place in the article."""
+
+    text: str
+    index: int  # position among all sentences of the article
+    paragraph: int  # index of its paragraph
+    position_in_paragraph: int  # 0 for a paragraph's first sentence
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs separated by blank lines, each with its inner whitespace collapsed."""
+    parts = _PARAGRAPH_BREAK.split(text.strip())
+    return [p for p in (_SPACES.sub(" ", part).strip() for part in parts) if p]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text`; paragraph breaks always end a sentence."""
+    return [s for paragraph in split_paragraphs(text) for s in _split_paragraph(paragraph)]
+
+
+def segment(text: str) -> list[Sentence]:
+    """Sentences of `text` with their article and paragraph positions."""
+    sentences: list[Sentence] = []
+    for p_index, paragraph in enumerate(split_paragraphs(text)):
+        for position, sentence in enumerate(_split_paragraph(paragraph)):
+            sentences.append(Sentence(sentence, len(sentences), p_index, position))
+    return sentences
+
+
+def _split_paragraph(paragraph: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    for match in _CANDIDATE_END.finditer(paragraph):
+        if match.group(3) is None and not _ends_sentence(paragraph, match):
+            continue
+        sentence = paragraph[start : match.end()].strip()
+        if sentence:
+            sentences.append(sentence)
+        start = match.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def _ends_sentence(paragraph: str, match: re.Match[str]) -> bool:
+    """Reject a candidate end that is really an abbreviation, an initial or an acronym."""
+    marks, closers = match.group(1), match.group(2)
+    if marks != "." or closers:
+        return True  # "!", "?", "...", or a period inside a closing quote/bracket
+    token_match = _TOKEN_BEFORE.search(paragraph, 0, match.start())
+    if token_match is None:
+        return True
+    token = token_match.group(1)
+    word = token.lstrip(_OPENERS).lower()
+    if word in _NEVER_FINAL or _INITIAL.match(token):
+        return False
+    if word in _MAYBE_FINAL or _DOTTED_ACRONYM.match(word):
+        return _next_word(paragraph, match.end()) in _SENTENCE_OPENERS
+    return True
+
+
+def _next_word(paragraph: str, position: int) -> str:
+    found = _NEXT_WORD.match(paragraph, position)
+    return found.group(1).lower() if found else ""

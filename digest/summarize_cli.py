@@ -1,0 +1,149 @@
+"""`digest summarize`: summaries for users (plain text) and for measurement (JSON lines)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import TextIO
+
+import click
+
+from digest.furniture import strip_furniture
+from digest.segment import split_paragraphs
+from digest.summarize import RULES, Explanation, explain
+from digest.summarize import summarize as summarize_text
+
+_HEADING_MAX_WORDS = 20
+_TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
+
+
+@click.command("summarize")
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-", required=False)
+@click.option(
+    "--sentences",
+    "-k",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="How many sentences the summary has.",
+)
+@click.option(
+    "--title",
+    default=None,
+    help="The article's title (plain text only). Default: the text's first line when it "
+    "reads as a heading (short, no final punctuation); that line is then not summarized.",
+)
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read JSON lines {"id", "title", "text"} and print {"id", "sentences"} lines, one per '
+    "input, in order. A bad line gets an empty list and a message on stderr.",
+)
+@click.option(
+    "--clean/--no-clean",
+    default=None,
+    help="Strip page furniture (paywall prompts, share widgets, promos) before summarizing. "
+    "Default: --clean for plain text, --no-clean for --jsonl, so a measurement sees the "
+    "text exactly as given.",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Plain text only: print every sentence's score by rule; '*' marks the chosen ones.",
+)
+def summarize(
+    file: TextIO, sentences: int, title: str | None, jsonl: bool, clean: bool | None,
+    explain: bool,
+) -> None:  # fmt: skip
+    """Summarize FILE (plain text, paragraphs separated by blank lines; stdin by default)."""
+    if jsonl:
+        if explain:
+            raise click.UsageError("--explain works on plain text, not with --jsonl")
+        _summarize_jsonl(file, sentences, clean=bool(clean))
+        return
+    text = file.read()
+    if clean is not False:
+        text = strip_furniture(text)
+    if title is None:
+        title, text = _split_heading(text)
+    if explain:
+        click.echo(format_explanation(_explain(text, title, sentences)))
+        return
+    for sentence in summarize_text(text, title, sentences).sentences:
+        click.echo(sentence)
+
+
+def _explain(text: str, title: str, k: int) -> Explanation:
+    return explain(text, title, k)
+
+
+def _split_heading(text: str) -> tuple[str, str]:
+    """Take the first paragraph as the title when it reads as a heading."""
+    paragraphs = split_paragraphs(text)
+    if len(paragraphs) > 1:
+        first = paragraphs[0]
+        if len(first.split()) <= _HEADING_MAX_WORDS and not _TERMINAL.search(first):
+            return first, "\n\n".join(paragraphs[1:])
+    return "", text
+
+
+def _summarize_jsonl(stream: TextIO, k: int, *, clean: bool) -> None:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        doc_id, sentences = _summarize_line(line, number, k, clean=clean)
+        click.echo(json.dumps({"id": doc_id, "sentences": sentences}, ensure_ascii=False))
+
+
+def _summarize_line(line: str, number: int, k: int, *, clean: bool) -> tuple[object, list[str]]:
+    """One JSON line to (id, sentences); any problem gives an empty list and a stderr note."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        _warn(number, f"not JSON ({error.msg})")
+        return None, []
+    if not isinstance(record, dict):
+        _warn(number, "not a JSON object")
+        return None, []
+    doc_id, text, title = record.get("id"), record.get("text"), record.get("title") or ""
+    if not isinstance(text, str) or not isinstance(title, str):
+        _warn(number, f"id {doc_id!r}: 'text' and 'title' must be strings")
+        return doc_id, []
+    if clean:
+        text = strip_furniture(text)
+    return doc_id, list(summarize_text(text, title, k).sentences)
+
+
+def _warn(number: int, message: str) -> None:
+    print(f"digest summarize: line {number}: {message}", file=sys.stderr)
+
+
+def format_explanation(explanation: Explanation) -> str:
+    """A table: one row per sentence, one column per rule, the total, and the text."""
+    names = [*RULES, "redundancy"]
+    short = [name[:6] for name in names]
+    header = "  #  " + " ".join(f"{s:>6}" for s in short) + "  total  sentence"
+    rows = [header]
+    for item in explanation.scored:
+        index = item.sentence.index
+        redundancy = _noted_redundancy(explanation.notes.get(index, ""))
+        values = [item.scores[name] for name in RULES] + [redundancy]
+        mark = "*" if index in explanation.chosen else " "
+        cells = " ".join(f"{v:6.2f}" if v else f"{'.':>6}" for v in values)
+        text = item.sentence.text
+        text = text if len(text) <= 70 else text[:67] + "..."
+        rows.append(f"{mark}{index:3d}  {cells}  {item.total + redundancy:5.2f}  {text}")
+    rows.append("")
+    rows.append("Columns: " + ", ".join(names) + " (weighted; see digest.summarize.WEIGHTS).")
+    for index, note in sorted(explanation.notes.items()):
+        rows.append(f"Sentence {index}: {note}")
+    rows.append("")
+    rows.append("Summary:")
+    rows.extend(explanation.summary.sentences)
+    return "\n".join(rows)
+
+
+def _noted_redundancy(note: str) -> float:
+    match = re.search(r"redundancy ([+-]\d+\.\d+)", note)
+    return float(match.group(1)) if match else 0.0
