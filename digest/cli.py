@@ -128,3 +128,13 @@ def _progress() -> Callable[[FeedReport], None] | None:
         click.echo(f"  [{mark}] {report.name}: {detail}", err=True)
 
     return show
+
+
+def _register_stage_commands() -> None:
+    """Commands that live beside the stage they drive."""
+    from digest.summarize_cli import summarize
+
+    main.add_command(summarize)
+
+
+_register_stage_commands()

@@ -92,6 +92,8 @@ def canonical_url(url: str) -> str:
 
 def titles_match(a: str, b: str) -> bool:
     left, right = _title_key(a), _title_key(b)
+    if re.findall(r"\d+", left) != re.findall(r"\d+", right):  # "Week 45" is not "Week 46"
+        return False
     if len(left) < 12 or len(right) < 12:  # "Update", "Weekly links": too short to judge
         return left == right and bool(left)
     return SequenceMatcher(None, left, right).ratio() >= NEAR_IDENTICAL_TITLES

@@ -204,10 +204,13 @@ def parse_feed(body: bytes, source: FeedSource, base_url: str) -> list[Entry]:
     if body.lstrip()[:1] == b"{":
         return _parse_json_feed(body, source, base_url)
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
-    if not parsed.version and not parsed.entries:
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        # Survivable bozo errors (a bad entity, a wrong declared encoding) still give entries;
+        # a document that yields none was not a feed or is broken beyond recovery.
         problem = parsed.get("bozo_exception")
         detail = f" ({str(problem).splitlines()[0]})" if problem else ""
-        raise FeedError(source.name, f"not an RSS, Atom or JSON feed{detail}")
+        kind = "malformed feed" if parsed.version else "not an RSS, Atom or JSON feed"
+        raise FeedError(source.name, f"{kind}{detail}")
     return [_from_feedparser(item, source, base_url) for item in parsed.entries]
 
 

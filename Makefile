@@ -1,0 +1,39 @@
+# Two commands: `make demo` builds the sample digest offline; `make test` runs the tests.
+# Both make their own virtualenv (.venv) with only python3 needed on the machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+demo: $(VENV)/.installed
+	$(BIN)/digest build --config config.yaml --as-of 2026-11-25
+	@echo "open out/digest.html in a browser; out/digest.txt is the plain-text part"
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check digest tests benchmarks
+	$(BIN)/ruff format --check digest tests benchmarks
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/summaries.py
+	$(BIN)/python benchmarks/extraction.py
+
+$(VENV)/bin/pip:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip  # pip 23.2's resolver trips on some extras
+
+$(VENV)/.installed: $(VENV)/bin/pip pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/bin/pip pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: $(VENV)/bin/pip pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) out digest.sqlite3*

@@ -1,0 +1,179 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1 serving feeds, and small builders."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data() -> Path | None:
+    """../shared/data beside the repo (or $DIGEST_DATA), if it is there."""
+    candidates = [os.environ.get("DIGEST_DATA", "")]
+    candidates += [str(REPO.parent / "shared" / "data"), str(REPO.parent.parent / "shared" / "data")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    found = shared_data()
+    if found is None:
+        pytest.skip("../shared/data is not beside the repository")
+    return found
+
+
+@pytest.fixture
+def seed_text(data_dir: Path) -> str:
+    return (data_dir / "seed-article" / "000_329753098a3bb7ac.txt").read_text(encoding="utf-8")
+
+
+@dataclass
+class Route:
+    body: bytes
+    content_type: str = "application/rss+xml"
+    status: int = 200
+    etag: str | None = None
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FeedServer:
+    """A real HTTP server on loopback. Routes are set per test; every request is logged."""
+
+    base: str
+    routes: dict[str, Route]
+    requests: list[tuple[str, dict[str, str]]]
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def serve(self, path: str, body: bytes | str, **options: object) -> str:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.routes[path] = Route(data, **options)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        return [headers for p, headers in self.requests if p == path]
+
+
+def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            route = server.routes.get(self.path)
+            if route is None:
+                self.send_error(404, "Not Found")
+                return
+            if route.delay:
+                time.sleep(route.delay)
+            if route.etag and self.headers.get("If-None-Match") == route.etag:
+                self.send_response(304)
+                self.end_headers()
+                return
+            body = route.body
+            gzipped = "gzip" in self.headers.get("Accept-Encoding", "") and route.status == 200
+            if gzipped:
+                body = gzip.compress(body)
+            self.send_response(route.status)
+            self.send_header("Content-Type", route.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            if gzipped:
+                self.send_header("Content-Encoding", "gzip")
+            if route.etag:
+                self.send_header("ETag", route.etag)
+            for name, value in route.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    state = FeedServer("", {}, [])
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd.daemon_threads = True
+    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# builders -----------------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def rss(*items: str, title: str = "Test Feed") -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+        f"<title>{title}</title><link>https://example.org/</link>"
+        f"<description>test</description>{''.join(items)}</channel></rss>"
+    )
+
+
+def rss_item(
+    title: str,
+    link: str,
+    body: str = "<p>Body text of the story. It has two sentences.</p>",
+    date: str = "Tue, 24 Nov 2026 09:30:00 +0000",
+    guid: str | None = None,
+) -> str:
+    from xml.sax.saxutils import escape
+
+    return (
+        f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
+        f"<guid>{escape(guid or link)}</guid><pubDate>{date}</pubDate>"
+        f"<description>{escape(body)}</description></item>"
+    )
+
+
+def article_html(sentences: int = 6, topic: str = "the harbour") -> str:
+    """A plausible multi-paragraph story body."""
+    paragraphs = [
+        f"<p>Engineers finished repairs on {topic} on Monday after a storm damaged it in March. "
+        f"The work cost $4.2m and took 31 weeks.</p>"
+    ]
+    for number in range(1, sentences):
+        paragraphs.append(
+            f"<p>Officials said phase {number} of the plan for {topic} went as expected. "
+            f"Residents will see {number * 3} more ferries each day from next month.</p>"
+        )
+    return "".join(paragraphs)
+
+
+def write_config(folder: Path, feeds: list[dict[str, object]], **settings: object) -> Path:
+    import yaml
+
+    document = {
+        "title": "Test Digest",
+        "feeds": feeds,
+        "output_dir": str(folder / "out"),
+        "state_db": str(folder / "state.sqlite3"),
+        "timezone": "UTC",
+        **settings,
+    }
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path

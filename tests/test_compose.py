@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from conftest import NOW
+
+from digest.compose import Plan, canonical_url, compose, dedupe, titles_match
+from digest.models import Entry, Summary
+
+
+def entry(title: str, link: str = "", days_ago: float = 1, feed: str = "F", text: str = "t", **kw: object) -> Entry:
+    return Entry(
+        id=kw.pop("id", title),  # type: ignore[arg-type]
+        feed=feed,
+        title=title,
+        link=link,
+        published=NOW - timedelta(days=days_ago),
+        content_text=text,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def plan(**overrides: object) -> Plan:
+    base = Plan("T", NOW - timedelta(days=7), NOW, 30, {}, ["A", "B"])
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def no_summary(_: Entry) -> Summary:
+    return Summary(())
+
+
+def test_canonical_url_drops_tracking_and_cosmetics() -> None:
+    assert canonical_url("http://www.Example.org/a/?utm_source=rss&id=3&fbclid=x#top") == canonical_url(
+        "https://example.org/a?id=3"
+    )
+    assert canonical_url("https://example.org/a?id=3") != canonical_url("https://example.org/a?id=4")
+
+
+def test_cross_feed_duplicates_by_url_guid_and_title_keep_the_fullest() -> None:
+    story = entry("Council approves new tram line", "https://news.example/tram", feed="A", text="short")
+    cross_post = entry(
+        "Council Approves New Tram Line!",
+        "https://news.example/tram?utm_medium=feed",
+        feed="B",
+        text="a much longer body",
+        id="other",
+    )
+    same_guid = entry("Different headline entirely", "https://b.example/x", feed="B", guid="g1", id="g")
+    same_guid_twin = entry("Another wording", "https://c.example/y", feed="A", guid="g1", id="h")
+    retitled = entry("Council approves new tram line.", "https://other.example/tram2", feed="B", id="r")
+    distinct = entry("Council rejects new bus lane", "https://news.example/bus", id="d")
+    kept = dedupe([story, cross_post, same_guid, same_guid_twin, retitled, distinct])
+    assert [e.id for e in kept] == ["other", "g", "d"]
+
+
+def test_short_titles_need_to_match_exactly() -> None:
+    assert not titles_match("Week 45 links", "Week 46 links")
+    assert titles_match("Weekly links", "weekly links!")
+
+
+def test_window_caps_and_sections_in_feed_order() -> None:
+    entries = [
+        entry("old", days_ago=8, feed="A"),
+        entry("future", days_ago=-2, feed="A"),
+        *[entry(f"a{i}", days_ago=i / 10, feed="A", section="Alpha") for i in range(5)],
+        *[entry(f"b{i}", days_ago=i / 10 + 0.05, feed="B") for i in range(5)],
+    ]
+    digest = compose(entries, [], plan(max_entries=6, per_feed={"A": 2}), no_summary)
+    assert [s.title for s in digest.sections] == ["Alpha", "B"]
+    assert [i.entry.title for i in digest.sections[0].items] == ["a0", "a1"]
+    assert [i.entry.title for i in digest.sections[1].items] == ["b0", "b1", "b2", "b3"]
+    assert digest.skipped == 4
+
+
+def test_reading_time_counts_the_words() -> None:
+    digest = compose([entry("long", text="word " * 1150)], [], plan(), no_summary)
+    assert digest.items[0].reading_minutes == 5
