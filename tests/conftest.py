@@ -177,3 +177,14 @@ def write_config(folder: Path, feeds: list[dict[str, object]], **settings: objec
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden", action="store_true", help="Rewrite tests/golden/* from current output."
+    )
+
+
+@pytest.fixture
+def regen_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--regen-golden"))
