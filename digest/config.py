@@ -68,6 +68,14 @@ class Settings(_Strict):
     )
     http: HttpConfig = Field(default_factory=HttpConfig, description="Fetching.")
 
+    # archive (issue 6): every sent issue as a web page, for "view in browser" / "more stories"
+    archive_dir: Path = Field(
+        Path("archive"), description="Folder where sent issues are written as web pages + Atom."
+    )
+    archive_url: str = Field(
+        "", description="Public URL of archive_dir, for the email's web links; empty: none."
+    )
+
     # Paths in the file are relative to the file; `base_dir` is where the file lives.
     base_dir: Path = Field(Path("."), exclude=True, description="(set by the loader)")
 
@@ -79,6 +87,18 @@ class Settings(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Paris)")
         return value
+
+    @field_validator("archive_url")
+    @classmethod
+    def _absolute_web_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError(f"must be an absolute https:// URL, got {value!r}")
+        return value.rstrip("/") + "/" if value else ""
+
+    @property
+    def archive_path(self) -> Path:
+        return self.path(self.archive_dir)
 
     @property
     def zone(self) -> ZoneInfo:

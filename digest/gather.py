@@ -7,8 +7,8 @@ Per-feed isolation: a feed that fails becomes a FeedReport with the reason; the 
 from __future__ import annotations
 
 import calendar
-import html
 import hashlib
+import html
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -75,8 +75,15 @@ def gather(
     now: datetime,
     client: httpx.Client | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    offline: bool = False,
 ) -> Gathered:
-    """Fetch every feed concurrently, parse, normalise. State is written from this thread only."""
+    """Fetch every feed concurrently, parse, normalise. State is written from this thread only.
+
+    `offline` re-parses what the last run fetched instead (local files are read again) and
+    writes nothing to state: the preview rebuilds this way on every saved edit.
+    """
+    if offline:
+        return gather_cached(sources, state, options, now, on_feed)
     owned = client is None
     http = client or make_client(options)
     try:
@@ -124,6 +131,64 @@ def _date_undated(entries: list[Entry], state: State, now: datetime) -> Iterable
             yield replace(entry, published=first_seen.get(entry.id, now))
         else:
             yield entry
+
+
+def gather_cached(
+    sources: list[FeedSource],
+    state: State,
+    options: HttpOptions,
+    now: datetime,
+    on_feed: Callable[[FeedReport], None] | None = None,
+) -> Gathered:
+    """Entries from the bodies the last fetch stored, without network and without writing state.
+
+    A feed whose last fetch failed stays failed (with that reason), as it would in a real run
+    that failed the same way; one never fetched is failed with a hint.
+    """
+    statuses = state.feed_statuses()
+    entries: list[Entry] = []
+    reports: list[FeedReport] = []
+    for source in sources:
+        report, feed_entries = _parse_cached(_from_cache(source, state, options, statuses))
+        entries.extend(feed_entries)
+        reports.append(report)
+        if on_feed:
+            on_feed(report)
+    first_seen = state.first_seen([e.id for e in entries])
+    dated = [
+        replace(e, published=first_seen.get(e.id, now)) if e.published is _UNDATED else e
+        for e in entries
+    ]
+    return Gathered(tuple(dated), tuple(reports))
+
+
+def _from_cache(
+    source: FeedSource,
+    state: State,
+    options: HttpOptions,
+    statuses: dict[str, tuple[str, str | None, str]],
+) -> Fetched:
+    if not source.url.startswith(("http://", "https://")):
+        return _read_file(source, options)
+    status, error, _ = statuses.get(source.url, (None, None, ""))
+    if status == FeedStatus.FAILED:
+        return _failed(source, error or "failed on the last fetch")
+    cached = state.cached_feed(source.url)
+    if cached is None or cached.body is None:
+        return _failed(source, "not fetched yet (fetch the feeds once to fill the cache)")
+    recorded = FeedStatus.NOT_MODIFIED if status == FeedStatus.NOT_MODIFIED else FeedStatus.OK
+    return Fetched(source, recorded, cached.body, source.url)
+
+
+def _parse_cached(fetched: Fetched) -> tuple[FeedReport, list[Entry]]:
+    source = fetched.source
+    try:
+        if fetched.body is None:
+            raise FeedError(source.name, fetched.error)
+        entries = parse_feed(fetched.body, source, fetched.final_url or source.url)
+    except FeedError as exc:
+        return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, exc.reason), []
+    return FeedReport(source.name, source.url, fetched.status, len(entries)), entries
 
 
 # fetching ------------------------------------------------------------------------------------

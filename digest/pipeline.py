@@ -37,10 +37,14 @@ def build_digest(
     since: datetime | None = None,
     client: httpx.Client | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    offline: bool = False,
 ) -> Built:
-    """Gather every feed, keep what falls in the window, summarize, render."""
+    """Gather every feed, keep what falls in the window, summarize, render.
+
+    `offline` builds from the feed bodies the last run stored, without network (the preview)."""
     sources = settings.feed_sources()
-    gathered = gather(sources, state, HttpOptions(**settings.http.model_dump()), now, client, on_feed)
+    options = HttpOptions(**settings.http.model_dump())
+    gathered = gather(sources, state, options, now, client, on_feed, offline=offline)
     if all(r.status is FeedStatus.FAILED for r in gathered.reports):
         reasons = "; ".join(f"{r.name}: {r.error}" for r in gathered.reports)
         raise NothingToBuild(f"every feed failed ({reasons})")
@@ -57,7 +61,8 @@ def build_digest(
     digest = compose(gathered.entries, gathered.reports, plan, _summarizer(settings))
     if not digest.items:
         raise NothingToBuild(_empty_reason(gathered.entries, plan))
-    return Built(digest, render(digest, settings.templates_path, settings.zone))
+    rendered = render(digest, settings.templates_path, settings.zone, settings.archive_url)
+    return Built(digest, rendered)
 
 
 def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:

@@ -9,20 +9,52 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 from premailer import Premailer
 
 from digest.errors import RenderError
-from digest.models import Digest, Item, Rendered
+from digest.models import Digest, Item, Rendered, Section
 
 HTML_TEMPLATE = "digest.html"
 TEXT_TEMPLATE = "digest.txt"
 STYLESHEET = "style.css"
 TEXT_WIDTH = 72
 RTL_LANGUAGES = {"ar", "fa", "he", "ur", "yi", "ps", "sd", "ug", "dv"}
+# Gmail clips a message whose HTML passes 102 KB ("[Message clipped]", the rest behind a link).
+GMAIL_CLIP_BYTES = 102 * 1024
+# The HTML we allow ourselves: under the clip with room for the headers Gmail counts too.
+HTML_BUDGET_BYTES = 100 * 1000
+
+
+class TemplateFault(RenderError):
+    """A broken template, with where it broke, so the preview can show the line."""
+
+    def __init__(self, message: str, path: str = "", line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How much of the digest the HTML shows in full. Items are counted in reading order:
+    the first `full` in full, the rest up to `shown` as title-only lines, the others only
+    counted in an "N more stories" link."""
+
+    full: int
+    shown: int
+    brief_ids: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, items: tuple[Item, ...], full: int, shown: int) -> Layout:
+        return cls(full, shown, frozenset(item.entry.id for item in items[full:shown]))
 
 
 def builtin_templates() -> Path:
@@ -46,8 +78,23 @@ def make_environment(theme: Path | None = None, zone: tzinfo = UTC) -> jinja2.En
         longdate=lambda d: _long_date(d.astimezone(zone)),
         wrap=lambda text: textwrap.fill(str(text), TEXT_WIDTH, break_on_hyphens=False),
         anchor=lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "s",
+        weblink=web_link,
+        imagelink=image_link,
     )
     return env
+
+
+def web_link(url: str | None) -> str:
+    """An absolute http(s) link, or "" (a relative or other-scheme URL never reaches the email).
+    http links stay http: upgrading them would break sites without TLS."""
+    parts = urlsplit(url or "")
+    return url or "" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def image_link(url: str | None) -> str:
+    """Images only over https: mail clients warn about or block insecure images."""
+    parts = urlsplit(url or "")
+    return url or "" if parts.scheme == "https" and parts.netloc else ""
 
 
 def _short_date(moment: datetime) -> str:
@@ -58,23 +105,86 @@ def _long_date(moment: datetime) -> str:
     return f"{moment:%A} {moment.day} {moment:%B %Y}"
 
 
-def render(digest: Digest, theme: Path | None = None, zone: tzinfo = UTC) -> Rendered:
-    """Both parts of the email. Template errors become RenderError naming file and line."""
+def render(
+    digest: Digest,
+    theme: Path | None = None,
+    zone: tzinfo = UTC,
+    web_url: str = "",
+    budget: int | None = HTML_BUDGET_BYTES,
+) -> Rendered:
+    """Both parts of the email. Template errors become RenderError naming file and line.
+
+    `web_url` is where the issue can be read on the web (the archive): the email links to it
+    for "view in browser" and for the stories the size budget left out. `budget` caps the
+    HTML's bytes (None: no cap, for the archive's web page); the text part is always whole.
+    """
     env = make_environment(theme, zone)
-    context = _context(digest, env)
-    try:
-        html = env.get_template(HTML_TEMPLATE).render(context)
-        text = env.get_template(TEXT_TEMPLATE).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"template error: {_template_location(exc)}{exc}") from None
-    return Rendered(html=inline_css(html), text=_tidy_text(text), preheader=context["preheader"])
-
-
-def _context(digest: Digest, env: jinja2.Environment) -> dict[str, object]:
+    context = _context(digest, env, web_url)
     items = digest.items
-    linked = [item for item in items if item.entry.link]
+    html = _html(env, context, Layout.of(items, len(items), len(items)))
+    if budget is not None and _size(html) > budget:
+        html = _fit(env, context, items, budget)
+    text = _render_template(env, TEXT_TEMPLATE, context)
+    return Rendered(html=html, text=_tidy_text(text), preheader=str(context["preheader"]))
+
+
+def _html(env: jinja2.Environment, context: dict[str, object], layout: Layout) -> str:
+    return inline_css(_render_template(env, HTML_TEMPLATE, {**context, **_shown(context, layout)}))
+
+
+def _fit(
+    env: jinja2.Environment, context: dict[str, object], items: tuple[Item, ...], budget: int
+) -> str:
+    """The fullest layout under `budget`: later items collapse to title-only lines first, and
+    only when every item is a title line are the last ones left to the "more stories" link."""
+    count = len(items)
+
+    def fits(layout: Layout) -> str | None:
+        html = _html(env, context, layout)
+        return html if _size(html) <= budget else None
+
+    html = _largest(count - 1, lambda n: fits(Layout.of(items, n, count)))
+    if html is None:
+        html = _largest(count - 1, lambda n: fits(Layout.of(items, 0, n)))
+    if html is None:
+        raise RenderError(f"even an empty digest is over the {budget:,}-byte HTML budget")
+    return html
+
+
+def _largest(upper: int, attempt: Callable[[int], str | None]) -> str | None:
+    """The result for the largest n in 0..upper whose attempt succeeds (if n succeeds, so does
+    every smaller n): a binary search, a handful of renders. None when even 0 fails."""
+    low, high, best = 0, upper, None
+    while low <= high:
+        middle = (low + high) // 2
+        result = attempt(middle)
+        if result is None:
+            high = middle - 1
+        else:
+            best, low = result, middle + 1
+    return best
+
+
+def _size(html: str) -> int:
+    return len(html.encode("utf-8"))
+
+
+def _render_template(env: jinja2.Environment, name: str, context: dict[str, object]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        path = exc.filename or exc.name or name
+        message = f"template {path}:{exc.lineno}: {exc.message}"
+        raise TemplateFault(message, path, exc.lineno) from None
+    except jinja2.TemplateError as exc:
+        path, line = _template_location(exc)
+        where = f"{path}:{line}: " if path else ""
+        raise TemplateFault(f"template error: {where}{exc}", path, line) from None
+
+
+def _context(digest: Digest, env: jinja2.Environment, web_url: str) -> dict[str, object]:
+    items = digest.items
+    linked = [item for item in items if web_link(item.entry.link)]
     return {
         "digest": digest,
         "stylesheet": _stylesheet(env),
@@ -84,20 +194,45 @@ def _context(digest: Digest, env: jinja2.Environment) -> dict[str, object]:
         "total_minutes": sum(item.reading_minutes for item in items),
         "linked": linked,
         "link_number": {item.entry.id: number for number, item in enumerate(linked, start=1)},
+        "web_url": web_link(web_url),
+        # what the HTML shows; the text part uses `digest.sections`, always whole
+        "sections": digest.sections,
+        "brief_ids": frozenset(),
+        "more_count": 0,
     }
 
 
-def _stylesheet(env: jinja2.Environment) -> str:
+def _shown(context: dict[str, object], layout: Layout) -> dict[str, object]:
+    """The sections as the HTML shows them under `layout`: items past `shown` left out."""
+    digest = context["digest"]
+    assert isinstance(digest, Digest)
+    kept = {item.entry.id for item in digest.items[: layout.shown]}
+    sections = [
+        Section(s.title, tuple(i for i in s.items if i.entry.id in kept)) for s in digest.sections
+    ]
+    return {
+        "sections": [s for s in sections if s.items],
+        "brief_ids": layout.brief_ids,
+        "more_count": len(digest.items) - layout.shown,
+    }
+
+
+def _stylesheet(env: jinja2.Environment) -> Markup:
+    """The theme's CSS, trusted (it is the user's own file) and so not HTML-escaped: escaping
+    turns quotes and `>` into entities the CSS parser rejects, silently dropping rules."""
     try:
-        source, _, _ = env.loader.get_source(env, STYLESHEET)  # type: ignore[union-attr]
+        source, path, _ = env.loader.get_source(env, STYLESHEET)  # type: ignore[union-attr]
     except jinja2.TemplateNotFound:
         raise RenderError(f"no {STYLESHEET} in the theme or the built-in templates") from None
-    return source
+    if re.search(r"</style", source, re.I):
+        raise TemplateFault(f"{path}: a stylesheet cannot contain </style>", path or "", None)
+    return Markup(source)
 
 
 def preheader(items: tuple[Item, ...], limit: int = 140) -> str:
-    """The inbox preview line: the first stories' titles."""
-    titles = " · ".join(item.entry.title for item in items[:4])
+    """The inbox preview line: how many stories, then the first stories' titles."""
+    count = f"{len(items)} {'story' if len(items) == 1 else 'stories'}: "
+    titles = count + " · ".join(item.entry.title for item in items[:4])
     return titles if len(titles) <= limit else titles[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -123,11 +258,12 @@ def _tidy_text(text: str) -> str:
     return tidy.strip() + "\n"
 
 
-def _template_location(exc: jinja2.TemplateError) -> str:
+def _template_location(exc: jinja2.TemplateError) -> tuple[str, int | None]:
+    """The template file and line a runtime error happened at (jinja2 maps its frames)."""
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
-        if frame.filename.endswith((HTML_TEMPLATE, TEXT_TEMPLATE)):
-            return f"{frame.filename}:{frame.lineno}: "
-    return ""
+        if frame.filename.endswith((".html", ".txt")):
+            return frame.filename, frame.lineno
+    return "", None
