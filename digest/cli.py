@@ -136,5 +136,9 @@ def _register_stage_commands() -> None:
 
     main.add_command(summarize)
 
+    from digest.preview_cli import preview  # issue 6
+
+    main.add_command(preview)
+
 
 _register_stage_commands()

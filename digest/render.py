@@ -121,37 +121,51 @@ def render(
     env = make_environment(theme, zone)
     context = _context(digest, env, web_url)
     items = digest.items
-    html = _html(env, context, Layout.of(items, len(items), len(items)))
+    everything = Layout.of(items, len(items), len(items))
+    html = _html(env, context, everything)
+    layout = everything
     if budget is not None and _size(html) > budget:
-        html = _fit(env, context, items, budget)
+        html, layout = _fit(env, context, items, budget)
     text = _render_template(env, TEXT_TEMPLATE, context)
-    return Rendered(html=html, text=_tidy_text(text), preheader=str(context["preheader"]))
+    return Rendered(
+        html=html,
+        text=_tidy_text(text),
+        preheader=str(context["preheader"]),
+        extra={
+            "full": str(layout.full),
+            "brief": str(layout.shown - layout.full),
+            "more": str(len(items) - layout.shown),
+        },
+    )
 
 
 def _html(env: jinja2.Environment, context: dict[str, object], layout: Layout) -> str:
     return inline_css(_render_template(env, HTML_TEMPLATE, {**context, **_shown(context, layout)}))
 
 
+Fitted = tuple[str, Layout]
+
+
 def _fit(
     env: jinja2.Environment, context: dict[str, object], items: tuple[Item, ...], budget: int
-) -> str:
+) -> Fitted:
     """The fullest layout under `budget`: later items collapse to title-only lines first, and
     only when every item is a title line are the last ones left to the "more stories" link."""
     count = len(items)
 
-    def fits(layout: Layout) -> str | None:
+    def fits(layout: Layout) -> Fitted | None:
         html = _html(env, context, layout)
-        return html if _size(html) <= budget else None
+        return (html, layout) if _size(html) <= budget else None
 
-    html = _largest(count - 1, lambda n: fits(Layout.of(items, n, count)))
-    if html is None:
-        html = _largest(count - 1, lambda n: fits(Layout.of(items, 0, n)))
-    if html is None:
+    fitted = _largest(count - 1, lambda n: fits(Layout.of(items, n, count)))
+    if fitted is None:
+        fitted = _largest(count - 1, lambda n: fits(Layout.of(items, 0, n)))
+    if fitted is None:
         raise RenderError(f"even an empty digest is over the {budget:,}-byte HTML budget")
-    return html
+    return fitted
 
 
-def _largest(upper: int, attempt: Callable[[int], str | None]) -> str | None:
+def _largest(upper: int, attempt: Callable[[int], Fitted | None]) -> Fitted | None:
     """The result for the largest n in 0..upper whose attempt succeeds (if n succeeds, so does
     every smaller n): a binary search, a handful of renders. None when even 0 fails."""
     low, high, best = 0, upper, None
