@@ -125,7 +125,7 @@ def render(
     html = _html(env, context, everything)
     layout = everything
     if budget is not None and _size(html) > budget:
-        html, layout = _fit(env, context, items, budget)
+        html, layout = _fit(env, context, items, budget, _size(html))
     text = _render_template(env, TEXT_TEMPLATE, context)
     return Rendered(
         html=html,
@@ -140,29 +140,70 @@ def render(
 
 
 def _html(env: jinja2.Environment, context: dict[str, object], layout: Layout) -> str:
-    return inline_css(_render_template(env, HTML_TEMPLATE, {**context, **_shown(context, layout)}))
+    html = _render_template(env, HTML_TEMPLATE, {**context, **_shown(context, layout)})
+    refuse_unsafe_markup(html)
+    return inline_css(html)
+
+
+# What a theme must not put in an email: mail clients strip or block it, or it runs code.
+_FORBIDDEN_MARKUP = {
+    "a <script>": re.compile(r"<script\b", re.I),
+    "a form": re.compile(r"<(form|input|button|select|textarea)\b", re.I),
+    "an external stylesheet": re.compile(r"<link\b[^>]*\bstylesheet\b", re.I),
+    "a CSS @import": re.compile(r"<style\b[^>]*>[^<]*@import\b|style=\"[^\"]*@import", re.I),
+    "an embedded frame or object": re.compile(r"<(iframe|frame|object|embed)\b", re.I),
+}
+
+
+def refuse_unsafe_markup(html: str) -> None:
+    """Feed content is sanitized before it gets here, so a hit is the theme's own markup."""
+    for what, pattern in _FORBIDDEN_MARKUP.items():
+        if found := pattern.search(html):
+            line = html.count("\n", 0, found.start()) + 1
+            raise RenderError(
+                f"the {HTML_TEMPLATE} template puts {what} in the email (output line {line}); "
+                "mail clients strip or block it: remove it"
+            )
 
 
 Fitted = tuple[str, Layout]
 
 
 def _fit(
-    env: jinja2.Environment, context: dict[str, object], items: tuple[Item, ...], budget: int
+    env: jinja2.Environment,
+    context: dict[str, object],
+    items: tuple[Item, ...],
+    budget: int,
+    whole_size: int,
 ) -> Fitted:
     """The fullest layout under `budget`: later items collapse to title-only lines first, and
-    only when every item is a title line are the last ones left to the "more stories" link."""
+    only when every item is a title line are the last ones left to the "more stories" link.
+    Sizes grow about linearly with items, so the searches start from estimates."""
     count = len(items)
 
     def fits(layout: Layout) -> Fitted | None:
         html = _html(env, context, layout)
         return (html, layout) if _size(html) <= budget else None
 
-    fitted = _largest(count - 1, lambda n: fits(Layout.of(items, n, count)))
-    if fitted is None:
-        fitted = _largest(count - 1, lambda n: fits(Layout.of(items, 0, n)))
+    all_brief = Layout.of(items, 0, count)
+    brief_html = _html(env, context, all_brief)
+    brief_size = _size(brief_html)
+    if brief_size <= budget:
+        extra_per_full = max(1, (whole_size - brief_size) // count)
+        guess = _bound(count, (budget - brief_size) // extra_per_full)
+        fitted = _largest(guess, lambda n: fits(Layout.of(items, n, count)))
+        return fitted or (brief_html, all_brief)
+    per_line = max(1, brief_size // count)
+    guess = _bound(count, budget // per_line)
+    fitted = _largest(guess, lambda n: fits(Layout.of(items, 0, n)))
     if fitted is None:
         raise RenderError(f"even an empty digest is over the {budget:,}-byte HTML budget")
     return fitted
+
+
+def _bound(count: int, estimate: int) -> int:
+    """An upper bound for a search: the estimate with room to spare, within 0..count-1."""
+    return max(0, min(count - 1, estimate * 2 + 2))
 
 
 def _largest(upper: int, attempt: Callable[[int], Fitted | None]) -> Fitted | None:
