@@ -7,8 +7,8 @@ Per-feed isolation: a feed that fails becomes a FeedReport with the reason; the 
 from __future__ import annotations
 
 import calendar
-import html
 import hashlib
+import html
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -108,9 +108,7 @@ def _absorb(fetched: Fetched, state: State, now: datetime) -> tuple[FeedReport, 
         state.record_feed_status(source.url, FeedStatus.FAILED, exc.reason, now)
         return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, exc.reason), []
     if fetched.status is FeedStatus.OK:
-        state.save_feed_response(
-            source.url, fetched.etag, fetched.last_modified, fetched.body, now
-        )
+        state.save_feed_response(source.url, fetched.etag, fetched.last_modified, fetched.body, now)
     else:
         state.record_feed_status(source.url, fetched.status, "", now)
     return FeedReport(source.name, source.url, fetched.status, len(entries)), entries
@@ -343,10 +341,3 @@ def entry_id(feed_url: str, guid: str, link: str, title: str) -> str:
 def _first_words(text: str, count: int = 10) -> str:
     words = text.split()
     return " ".join(words[:count]) + ("…" if len(words) > count else "")
-
-
-def options_from(settings_http: Any) -> HttpOptions:
-    """HttpOptions from the config's `http:` mapping."""
-    return HttpOptions(**settings_http.model_dump())
-
-

@@ -6,7 +6,7 @@ Nothing past gather sees a feedparser dict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -101,4 +101,3 @@ class Rendered:
     html: str
     text: str
     preheader: str = ""
-    extra: dict[str, str] = field(default_factory=dict)

@@ -40,7 +40,9 @@ def build_digest(
 ) -> Built:
     """Gather every feed, keep what falls in the window, summarize, render."""
     sources = settings.feed_sources()
-    gathered = gather(sources, state, HttpOptions(**settings.http.model_dump()), now, client, on_feed)
+    gathered = gather(
+        sources, state, HttpOptions(**settings.http.model_dump()), now, client, on_feed
+    )
     if all(r.status is FeedStatus.FAILED for r in gathered.reports):
         reasons = "; ".join(f"{r.name}: {r.error}" for r in gathered.reports)
         raise NothingToBuild(f"every feed failed ({reasons})")

@@ -66,7 +66,9 @@ def render(digest: Digest, theme: Path | None = None, zone: tzinfo = UTC) -> Ren
         html = env.get_template(HTML_TEMPLATE).render(context)
         text = env.get_template(TEXT_TEMPLATE).render(context)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+        raise RenderError(
+            f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}"
+        ) from None
     except jinja2.TemplateError as exc:
         raise RenderError(f"template error: {_template_location(exc)}{exc}") from None
     return Rendered(html=inline_css(html), text=_tidy_text(text), preheader=context["preheader"])

@@ -67,7 +67,9 @@ class State:
             conn.execute("PRAGMA foreign_keys=ON")
             _migrate(conn)
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"state database {path}: {exc} (move it aside to start afresh)")
+            raise StateError(
+                f"state database {path}: {exc} (move it aside to start afresh)"
+            ) from None
         return cls(conn, path)
 
     def close(self) -> None:

@@ -20,7 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 def shared_data() -> Path | None:
     """../shared/data beside the repo (or $DIGEST_DATA), if it is there."""
     candidates = [os.environ.get("DIGEST_DATA", "")]
-    candidates += [str(REPO.parent / "shared" / "data"), str(REPO.parent.parent / "shared" / "data")]
+    candidates += [
+        str(REPO.parent / "shared" / "data"),
+        str(REPO.parent.parent / "shared" / "data"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
