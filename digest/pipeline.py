@@ -4,7 +4,7 @@ caller (build, send, preview), which decides what the output is for."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -56,7 +56,9 @@ def build_digest(
         group_by_section=settings.group_by == "section",
         language=settings.language,
     )
-    digest = compose(gathered.entries, gathered.reports, plan, _summarizer(settings))
+    digest = compose(
+        without_furniture(gathered.entries), gathered.reports, plan, _summarizer(settings)
+    )
     if not digest.items:
         raise NothingToBuild(_empty_reason(gathered.entries, plan))
     return Built(digest, render(digest, settings.templates_path, settings.zone))
@@ -64,10 +66,14 @@ def build_digest(
 
 def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
     def summarize_entry(entry: Entry) -> Summary:
-        text = strip_furniture(entry.content_text)
-        return summarize(text, entry.title, settings.summary_sentences)
+        return summarize(entry.content_text, entry.title, settings.summary_sentences)
 
     return summarize_entry
+
+
+def without_furniture(entries: tuple[Entry, ...]) -> list[Entry]:
+    """The article's own text only: summaries and reading times must not count page furniture."""
+    return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
 
 
 def _empty_reason(entries: tuple[Entry, ...], plan: Plan) -> str:
