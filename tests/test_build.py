@@ -126,3 +126,41 @@ def test_console_script_builds_the_bundled_samples_offline(tmp_path: Path) -> No
     )
     html = (tmp_path / "out" / "digest.html").read_text()
     assert "Mouse Eggs Made with Stem Cells" in html
+
+
+FURNITURE = (
+    "Register for free",
+    "Speechify",
+    "0:00",
+    "3:00",
+    "Share",
+    "Interested in reading more",
+    "Become a Member",
+    "Related Topics",
+    "Meet the Author",
+    "View this Issue",
+    "Sino Biological",
+    "Credit:",
+    "Written by",
+    "min read",
+    "...",
+)
+
+
+def test_seed_article_summary_carries_its_claim_and_no_furniture(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from digest.config import load_settings
+    from digest.pipeline import build_digest
+    from digest.state import State
+
+    settings = load_settings(REPO / "config.yaml")
+    with State.open(tmp_path / "state.sqlite3") as state:
+        built = build_digest(settings, state, datetime(2026, 11, 25, 12, tzinfo=UTC))
+    (seed,) = [i for i in built.digest.items if i.entry.title == "Mouse Eggs Made with Stem Cells"]
+    summary = seed.summary.text
+    assert "stem cells into viable mouse oocytes" in summary and "fertile pups" in summary
+    for furniture in FURNITURE:
+        assert furniture not in summary, furniture
+    article = " ".join(seed.entry.content_text.split())
+    assert all(sentence in article for sentence in seed.summary.sentences)
