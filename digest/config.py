@@ -50,6 +50,15 @@ class HttpConfig(_Strict):
     )
 
 
+class ArticlePagesConfig(_Strict):
+    robots_txt: bool = Field(True, description="Honour robots.txt when fetching article pages.")
+    delay_seconds: float = Field(1.0, ge=0, description="Pause between two pages of one site.")
+    max_pages: int = Field(60, ge=0, description="At most this many pages fetched per run.")
+    retry_failed_after_hours: float = Field(
+        24, ge=0, description="A page that failed is tried again after this long."
+    )
+
+
 class Settings(_Strict):
     title: str = Field("The Weekly Digest", description="Digest title: heading and subject.")
     language: str = Field("en", description="Language tag for <html lang>.")
@@ -67,6 +76,10 @@ class Settings(_Strict):
         "section", description="Group entries under section headings, or one list by date."
     )
     http: HttpConfig = Field(default_factory=HttpConfig, description="Fetching.")
+    article_pages: ArticlePagesConfig = Field(
+        default_factory=ArticlePagesConfig,
+        description="Fetching article pages for feeds that give only a teaser.",
+    )
 
     # Paths in the file are relative to the file; `base_dir` is where the file lives.
     base_dir: Path = Field(Path("."), exclude=True, description="(set by the loader)")
@@ -258,9 +271,9 @@ def starter_config() -> str:
                 "    # max_entries: 5             # cap for this feed",
                 "    # fulltext: auto             # auto | always | never",
             ]
-        elif name == "http":
-            lines.append("http:")
-            for sub, subfield in HttpConfig.model_fields.items():
+        elif name in ("http", "article_pages"):
+            lines.append(f"{name}:")
+            for sub, subfield in _submodel(name).model_fields.items():
                 lines.append(f"  {sub}: {_yaml_scalar(subfield.default)}  # {subfield.description}")
         else:
             lines.append(f"{name}: {_yaml_scalar(field.default)}")
@@ -271,3 +284,9 @@ def starter_config() -> str:
 def _yaml_scalar(value: object) -> str:
     text = yaml.safe_dump(str(value) if isinstance(value, Path) else value, default_flow_style=True)
     return text.removesuffix("\n...\n").strip()
+
+
+def _submodel(name: str) -> type[BaseModel]:
+    annotation = Settings.model_fields[name].annotation
+    assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return annotation
