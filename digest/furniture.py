@@ -73,6 +73,8 @@ _PAYWALL = re.compile(
     )""",
     re.I | re.X,
 )
+# Signup boxes sit mid-article too, so unlike a paywall they cut only their own line.
+_SIGNUP = re.compile(r"(?:to|in)\syour\sinbox|sign\sup\s(?:for|to)\s|newsletter", re.I)
 # Section headings that open the page's after-article zone.
 _END_HEADING = re.compile(
     r"""^(?:
@@ -148,7 +150,9 @@ def is_furniture_line(line: str) -> bool:
         return True
     if len(words) <= 12 and (_BYLINE.match(line) or _DATELINE.match(line)):
         return True
-    if len(words) <= 15 and (_CALL_TO_ACTION.match(line) or _PAYWALL.search(line)):
+    if len(words) <= 15 and (
+        _CALL_TO_ACTION.match(line) or _PAYWALL.search(line) or _SIGNUP.search(line)
+    ):
         return True
     if _is_caption(line, words):
         return True
