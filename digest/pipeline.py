@@ -61,10 +61,10 @@ def build_digest(
         language=settings.language,
     )
     selection = select(gathered.entries, plan)
-    chosen = without_furniture(selection.chosen)
+    chosen = list(selection.chosen)
     if any(feed.fulltext != "never" for feed in settings.feeds):
         chosen = _with_full_text(chosen, settings, state, now, client)
-    selection = replace(selection, chosen=tuple(chosen))
+    selection = replace(selection, chosen=tuple(without_furniture(chosen)))
     digest = assemble(selection, gathered.reports, plan, _summarizer(settings))
     if not digest.items:
         raise NothingToBuild(_empty_reason(gathered.entries, plan))
