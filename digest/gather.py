@@ -21,9 +21,10 @@ import feedparser
 import httpx
 
 from digest.errors import FeedError
+from digest.extract import html_to_text
 from digest.http import DownloadError, HttpOptions, download, make_client
 from digest.models import Entry, FeedReport, FeedSource, FeedStatus
-from digest.sanitize import clean_html, html_to_text, plain_text, safe_url
+from digest.sanitize import clean_html, plain_text, safe_url
 from digest.state import State
 
 JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
