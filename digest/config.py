@@ -41,6 +41,7 @@ class FeedConfig(_Strict):
 class HttpConfig(_Strict):
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect.")
     read_timeout: float = Field(20.0, gt=0, description="Seconds between bytes read.")
+    total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole response.")
     max_bytes: int = Field(10_000_000, gt=0, description="Largest response accepted.")
     max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
     concurrency: int = Field(8, ge=1, le=64, description="Feeds fetched at once.")

@@ -185,7 +185,7 @@ def _fetch_page(url: str, client: httpx.Client, http: HttpOptions, robots: _Robo
         log.info("fulltext: %s: robots.txt disallows it", url)
         return url, None, "disallowed by robots.txt"
     try:
-        page = download(client, url, http.max_bytes)
+        page = download(client, url, http)
         article = extract_article(page.body, page.url)
     except (DownloadError, ExtractError) as exc:
         log.warning("fulltext: %s: %s", url, exc)
@@ -220,7 +220,7 @@ class _Robots:
     def _load(self, host: str) -> RobotFileParser | None:
         parser = RobotFileParser(f"{host}/robots.txt")
         try:
-            got = download(self._client, f"{host}/robots.txt", 500_000)
+            got = download(self._client, f"{host}/robots.txt", self._http)
         except DownloadError as exc:
             if str(exc).startswith("HTTP 4"):
                 parser.parse([])

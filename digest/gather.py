@@ -119,7 +119,7 @@ def fetch(
         got = download(
             client,
             source.url,
-            options.max_bytes,
+            options,
             cached.etag if usable else None,
             cached.last_modified if usable else None,
         )

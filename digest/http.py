@@ -3,6 +3,7 @@ a clear User-Agent and conditional GET. Errors come back as one-line reasons."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -12,6 +13,7 @@ import httpx
 class HttpOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    total_timeout: float = 60.0
     max_bytes: int = 10_000_000
     max_redirects: int = 5
     concurrency: int = 8
@@ -47,7 +49,7 @@ def make_client(options: HttpOptions) -> httpx.Client:
 def download(
     client: httpx.Client,
     url: str,
-    max_bytes: int,
+    options: HttpOptions,
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> Download:
@@ -58,7 +60,8 @@ def download(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        return _read(client, url, headers, max_bytes)
+        deadline = time.monotonic() + options.total_timeout
+        return _read(client, url, headers, options.max_bytes, deadline)
     except httpx.TooManyRedirects:
         raise DownloadError(f"more than {client.max_redirects} redirects") from None
     except httpx.TimeoutException as exc:
@@ -68,7 +71,9 @@ def download(
         raise DownloadError(f"network error: {exc or type(exc).__name__}") from None
 
 
-def _read(client: httpx.Client, url: str, headers: dict[str, str], max_bytes: int) -> Download:
+def _read(
+    client: httpx.Client, url: str, headers: dict[str, str], max_bytes: int, deadline: float
+) -> Download:
     with client.stream("GET", url, headers=headers) as response:
         if response.status_code >= 400:
             raise DownloadError(f"HTTP {response.status_code} {response.reason_phrase or 'error'}")
@@ -78,6 +83,8 @@ def _read(client: httpx.Client, url: str, headers: dict[str, str], max_bytes: in
                 body.extend(chunk)
                 if len(body) > max_bytes:
                     raise DownloadError(f"response larger than {max_bytes:,} bytes")
+                if time.monotonic() > deadline:  # a server trickling bytes resets read timeouts
+                    raise DownloadError("timed out (whole response took too long)")
         return Download(
             status=response.status_code,
             body=bytes(body),
