@@ -76,9 +76,9 @@ class Settings(_Strict):
     group_by: Literal["section", "none"] = Field(
         "section", description="Group entries under section headings, or one list by date."
     )
-    http: HttpConfig = Field(default_factory=HttpConfig, description="Fetching.")
+    http: HttpConfig = Field(HttpConfig(), description="Fetching.")
     article_pages: ArticlePagesConfig = Field(
-        default_factory=ArticlePagesConfig,
+        ArticlePagesConfig(),
         description="Fetching article pages for feeds that give only a teaser.",
     )
 

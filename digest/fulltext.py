@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -56,7 +56,7 @@ class PagePolicy:
 
 def complete(
     entries: Sequence[Entry],
-    modes: dict[str, str],
+    modes: Mapping[str, str],
     state: State,
     client: httpx.Client,
     http: HttpOptions,

@@ -187,7 +187,7 @@ def _best_content(item: Any) -> str:
     """The fullest body a feed gives: content:encoded / atom:content over the summary."""
     bodies = [c.get("value", "") for c in item.get("content", [])]
     bodies.append(item.get("summary", ""))
-    return max(bodies, key=len)
+    return str(max(bodies, key=len))
 
 
 def _feedparser_image(item: Any, base_url: str) -> str | None:
