@@ -11,8 +11,8 @@ demo: $(VENV)/.installed
 	@echo "open out/digest.html in a browser; out/digest.txt is the plain-text part"
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check digest tests benchmarks
-	$(BIN)/ruff format --check digest tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-bench

@@ -112,8 +112,7 @@ def _summary_line(built: Built, where: str) -> str:
     feeds = built.digest.feeds
     ok = sum(1 for r in feeds if r.status is not FeedStatus.FAILED)
     return (
-        f"{len(built.digest.items)} entries from {ok} feeds ok, "
-        f"{len(feeds) - ok} failed -> {where}"
+        f"{len(built.digest.items)} entries from {ok} feeds ok, {len(feeds) - ok} failed -> {where}"
     )
 
 

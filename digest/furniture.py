@@ -30,7 +30,7 @@ HEADLINE_MAX_WORDS = 30
 # This many consecutive headline-like lines after the article are a promo/related list.
 HEADLINE_RUN = 3
 
-_TERMINAL = re.compile(r"[.!?…:;]['\"’”)\]]*$|['\"’”]$")
+_TERMINAL = re.compile(r"[.!?…:;。！？]['\"’”)\]」』）]*$|['\"’”」』]$")
 _TIMESTAMP = re.compile(r"^\d{1,2}(?::\d{2}){1,2}(?:\s*/\s*\d{1,2}(?::\d{2}){1,2})?$")
 _READING_TIME = re.compile(r"\b\d+\s*(?:min(?:ute)?s?)\.?\s+(?:read|listen|watch)\b", re.I)
 # "By Jane Doe", "Written byJane Doe": a capitalised name right after "by".
@@ -73,6 +73,21 @@ _PAYWALL = re.compile(
     )""",
     re.I | re.X,
 )
+# Signup boxes sit mid-article too, so unlike a paywall they cut only their own line.
+_SIGNUP = re.compile(r"(?:to|in)\syour\sinbox|sign\sup\s(?:for|to)\s|newsletter", re.I)
+# Wire-service and newsroom credit lines at an article's foot.
+_CONTRIBUTORS = re.compile(
+    r"""^\(?(?:additional\s)?(?:reporting|writing|editing|compiled|research)(?:\sby\b|:)
+      | ^contributing(?:\swriters?|\sreporters?)?:
+      | \bcontributed\s(?:to\s)?(?:this|the)\s(?:report|story|article)
+      | ^(?:have|got)\sa\s(?:news\s)?tip\b
+      | ^reach\s(?:the\s)?(?:reporters?|writers?|authors?|\w+\s\w+)\s(?:at|on|via)\b
+      | ^email\s(?:the\s)?(?:reporters?|writers?|authors?|\w+\s\w+)\sat\b
+      | ^follow\s(?:\w+\s){1,4}on\s(?:twitter|facebook|instagram|x)\b
+      | ^originally\spublished\s(?:on|in|at)\b
+    """,
+    re.I | re.X,
+)
 # Section headings that open the page's after-article zone.
 _END_HEADING = re.compile(
     r"""^(?:
@@ -103,7 +118,9 @@ _CREDIT_TAIL = re.compile(
 # A caption's credit run straight into the next paragraph: "Credit: Jane DoeNew text ...".
 _GLUE = re.compile(r"(?<=[a-z.)])(?=[A-Z][a-z])")
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# Han and kana run without spaces: every two characters count as one word there.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(f"[{_CJK}]{{1,2}}|[^\\W\\d_{_CJK}][^\\W{_CJK}]*(?:['’-][^\\W{_CJK}]+)*")
 _SMALL_WORDS = frozenset(
     [
         "a",
@@ -139,8 +156,28 @@ def strip_furniture(text: str) -> str:
     return "\n\n".join(kept)
 
 
+def strip_widgets(paragraphs: Sequence[str], *, headline_runs: bool = True) -> list[str]:
+    """The conservative rule set, for text an HTML extractor already reduced to the article:
+    widget lines, the end-of-article cutoff and a truncated last paragraph, but no cut of
+    short unpunctuated lines (list items, table rows)."""
+    kept = _cut_after_article_end(paragraphs, headline_runs=headline_runs)
+    kept = [line for line in kept if not is_widget_line(line)]
+    while kept and _TRUNCATED.search(kept[-1]):
+        kept.pop()
+    return kept
+
+
 def is_furniture_line(line: str) -> bool:
     """True when one line is page furniture rather than article prose."""
+    return is_widget_line(line) or not _has_sentence_shape(line, _WORD.findall(line))
+
+
+def is_widget_line(line: str) -> bool:
+    """True for a line only a page widget writes: the rules safe on any page's text.
+
+    Unlike `is_furniture_line` it keeps short lines without sentence structure, which in
+    text extracted from HTML are often list items and table rows of the article itself.
+    """
     words = _WORD.findall(line)
     if not words or _TIMESTAMP.match(line):
         return True
@@ -148,11 +185,13 @@ def is_furniture_line(line: str) -> bool:
         return True
     if len(words) <= 12 and (_BYLINE.match(line) or _DATELINE.match(line)):
         return True
-    if len(words) <= 15 and (_CALL_TO_ACTION.match(line) or _PAYWALL.search(line)):
+    if len(words) <= 15 and (
+        _CALL_TO_ACTION.match(line) or _PAYWALL.search(line) or _SIGNUP.search(line)
+    ):
         return True
-    if _is_caption(line, words):
+    if len(words) <= 40 and _CONTRIBUTORS.search(line):
         return True
-    return not _has_sentence_shape(line, words)
+    return _is_caption(line, words)
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -232,19 +271,24 @@ def _is_headline_like(line: str) -> bool:
     return bool(words) and not _TERMINAL.search(line) and _is_headline(words)
 
 
+def is_paywall_prompt(line: str) -> bool:
+    """A short line asking the reader to pay, subscribe or register to read on."""
+    return len(_WORD.findall(line)) <= 20 and bool(_PAYWALL.search(line))
+
+
 def _is_end_marker(line: str) -> bool:
     words = _WORD.findall(line)
     if len(words) <= 6 and _END_HEADING.match(line):
         return True
-    return len(words) <= 20 and bool(_PAYWALL.search(line))
+    return is_paywall_prompt(line)
 
 
-def _cut_after_article_end(lines: Sequence[str]) -> list[str]:
+def _cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -> list[str]:
     """Keep lines up to the first end-of-article signal that follows substantial prose."""
     prose_words = 0
     for index, line in enumerate(lines):
         if prose_words >= MIN_ARTICLE_WORDS and (
-            _is_end_marker(line) or _headline_run_starts(lines, index)
+            _is_end_marker(line) or (headline_runs and _headline_run_starts(lines, index))
         ):
             return list(lines[:index])
         if not is_furniture_line(line):

@@ -6,7 +6,7 @@ Nothing past gather sees a feedparser dict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -97,8 +97,18 @@ class Digest:
 
 
 @dataclass(frozen=True, slots=True)
+class Fitting:
+    """How the HTML part fitted the size budget: items in full, as title-only lines, and
+    left to the "N more stories" link (the text part always has them all)."""
+
+    full: int
+    brief: int = 0
+    more: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     html: str
     text: str
     preheader: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    fitting: Fitting | None = None

@@ -3,17 +3,21 @@ caller (build, send, preview), which decides what the output is for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
 
-from digest.compose import Plan, compose
+from digest import fulltext
+from digest.compose import Plan, assemble, select
 from digest.config import Settings
 from digest.errors import NothingToBuild
+from digest.fulltext import PagePolicy
 from digest.furniture import strip_furniture
-from digest.gather import HttpOptions, gather
+from digest.gather import gather
+from digest.http import HttpOptions, make_client
 from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summary
 from digest.render import render
 from digest.state import State
@@ -58,19 +62,55 @@ def build_digest(
         group_by_section=settings.group_by == "section",
         language=settings.language,
     )
-    digest = compose(gathered.entries, gathered.reports, plan, _summarizer(settings))
+    selection = select(gathered.entries, plan)
+    chosen = list(selection.chosen)
+    if any(feed.fulltext != "never" for feed in settings.feeds):
+        chosen = _with_full_text(chosen, settings, state, now, client, offline)
+    selection = replace(selection, chosen=tuple(without_furniture(chosen)))
+    digest = assemble(selection, gathered.reports, plan, _summarizer(settings))
     if not digest.items:
         raise NothingToBuild(_empty_reason(gathered.entries, plan))
     rendered = render(digest, settings.templates_path, settings.zone, settings.archive_url)
     return Built(digest, rendered)
 
 
+def _with_full_text(
+    entries: list[Entry],
+    settings: Settings,
+    state: State,
+    now: datetime,
+    client: httpx.Client | None,
+    offline: bool = False,
+) -> list[Entry]:
+    """Teasers swapped for their pages' article text (see fulltext.py)."""
+    http = HttpOptions(**settings.http.model_dump())
+    modes = {feed.name: feed.fulltext for feed in settings.feeds}
+    policy = PagePolicy(**settings.article_pages.model_dump())
+    with _client_for(client, http) as pages_client:
+        return fulltext.complete(
+            entries, modes, state, pages_client, http, policy, now, offline=offline
+        )
+
+
+@contextmanager
+def _client_for(client: httpx.Client | None, http: HttpOptions) -> Iterator[httpx.Client]:
+    if client is not None:
+        yield client
+        return
+    with make_client(http) as owned:
+        yield owned
+
+
 def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
     def summarize_entry(entry: Entry) -> Summary:
-        text = strip_furniture(entry.content_text)
-        return summarize(text, entry.title, settings.summary_sentences)
+        return summarize(entry.content_text, entry.title, settings.summary_sentences)
 
     return summarize_entry
+
+
+def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
+    """The article's own text only: summaries and reading times must not count page furniture."""
+    return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
 
 
 def _empty_reason(entries: tuple[Entry, ...], plan: Plan) -> str:

@@ -27,6 +27,7 @@ import jinja2
 
 from digest.config import Settings, load_settings
 from digest.errors import DigestError
+from digest.models import Fitting
 from digest.pipeline import Built, build_digest
 from digest.render import GMAIL_CLIP_BYTES, TemplateFault, builtin_templates
 from digest.state import State
@@ -128,12 +129,13 @@ def health_of(built: Built) -> Health:
         for r in digest.feeds
     )
     count = len(digest.items)
+    fitting = rendered.fitting or Fitting(count)
     return Health(
         html_bytes=len(rendered.html.encode("utf-8")),
         text_bytes=len(rendered.text.encode("utf-8")),
-        full=int(rendered.extra.get("full", count)),
-        brief=int(rendered.extra.get("brief", 0)),
-        more=int(rendered.extra.get("more", 0)),
+        full=fitting.full,
+        brief=fitting.brief,
+        more=fitting.more,
         taken=count,
         capped=digest.skipped,
         feeds=feeds,

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from premailer import Premailer
 
 from digest.errors import RenderError
-from digest.models import Digest, Item, Rendered, Section
+from digest.models import Digest, Fitting, Item, Rendered, Section
 
 HTML_TEMPLATE = "digest.html"
 TEXT_TEMPLATE = "digest.txt"
@@ -131,11 +131,7 @@ def render(
         html=html,
         text=_tidy_text(text),
         preheader=str(context["preheader"]),
-        extra={
-            "full": str(layout.full),
-            "brief": str(layout.shown - layout.full),
-            "more": str(len(items) - layout.shown),
-        },
+        fitting=Fitting(layout.full, layout.shown - layout.full, len(items) - layout.shown),
     )
 
 
@@ -303,7 +299,7 @@ def inline_css(html: str) -> str:
         disable_validation=True,
         cssutils_logging_level=logging.CRITICAL,
     )
-    return inliner.transform(pretty_print=False)
+    return str(inliner.transform(pretty_print=False))
 
 
 def _tidy_text(text: str) -> str:

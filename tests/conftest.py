@@ -20,7 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 def shared_data() -> Path | None:
     """../shared/data beside the repo (or $DIGEST_DATA), if it is there."""
     candidates = [os.environ.get("DIGEST_DATA", "")]
-    candidates += [str(REPO.parent / "shared" / "data"), str(REPO.parent.parent / "shared" / "data")]
+    candidates += [
+        str(REPO.parent / "shared" / "data"),
+        str(REPO.parent.parent / "shared" / "data"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
@@ -47,6 +50,7 @@ class Route:
     status: int = 200
     etag: str | None = None
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between 16-byte chunks of the body
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -98,7 +102,13 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             for name, value in route.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if not route.trickle:
+                self.wfile.write(body)
+                return
+            for start in range(0, len(body), 16):
+                self.wfile.write(body[start : start + 16])
+                self.wfile.flush()
+                time.sleep(route.trickle)
 
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass

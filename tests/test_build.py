@@ -34,20 +34,28 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_broken_feed_beside_good_ones_still_builds_and_names_the_failure(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    good = feed_server.serve("/good.xml", rss(rss_item("Harbour reopens", "https://news.example/h", article_html())))
-    broken = feed_server.serve("/broken.xml", "<rss><channel><title>x</channel", content_type="text/xml")
+    good = feed_server.serve(
+        "/good.xml", rss(rss_item("Harbour reopens", "https://news.example/h", article_html()))
+    )
+    broken = feed_server.serve(
+        "/broken.xml", "<rss><channel><title>x</channel", content_type="text/xml"
+    )
     config = write_config(
         tmp_path, [{"name": "Good", "url": good}, {"name": "Broken", "url": broken}]
     )
     code, out, err = run("build", "-c", str(config), "--as-of", "2026-11-25")
     assert code == 0
     assert out.startswith("1 entries from 1 feeds ok, 1 failed -> ")
-    assert re.search(r"failed: Broken \(http://127\.0\.0\.1:\d+/broken\.xml\): malformed feed \(", err)
+    assert re.search(
+        r"failed: Broken \(http://127\.0\.0\.1:\d+/broken\.xml\): malformed feed \(", err
+    )
     html = (tmp_path / "out" / "digest.html").read_text()
     assert "Harbour reopens" in html
 
 
-def test_every_feed_failing_is_exit_3_and_writes_nothing(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_every_feed_failing_is_exit_3_and_writes_nothing(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     config = write_config(tmp_path, [{"name": "Gone", "url": feed_server.url("/gone.xml")}])
     code, _, err = run("build", "-c", str(config))
     assert code == 3
@@ -61,7 +69,19 @@ def test_hostile_entry_cannot_run_script(feed_server: FeedServer, tmp_path: Path
     code, _, _ = run("build", "-c", str(config), "--as-of", "2026-11-25")
     assert code == 0
     html = (tmp_path / "out" / "digest.html").read_text().lower()
-    for forbidden in ("<script", "javascript:", "onerror", "onclick", "onload", "<iframe", "<form", "<input", "<svg", "position:fixed", "display:none}"):
+    for forbidden in (
+        "<script",
+        "javascript:",
+        "onerror",
+        "onclick",
+        "onload",
+        "<iframe",
+        "<form",
+        "<input",
+        "<svg",
+        "position:fixed",
+        "display:none}",
+    ):
         assert forbidden not in html, forbidden
     assert "pwned" in html and "overlay story body" in html
 
@@ -71,7 +91,10 @@ def test_config_typo_is_exit_2_with_one_line(tmp_path: Path) -> None:
     config.write_text("feeds:\n  - name: A\n    url: https://a.example/f\nmax_entrys: 3\n")
     code, out, err = run("build", "-c", str(config))
     assert code == 2 and out == ""
-    assert err == f"digest: error: {config}:4: max_entrys: unknown key 'max_entrys' (did you mean 'max_entries'?)\n"
+    assert (
+        err == f"digest: error: {config}:4: max_entrys: unknown key 'max_entrys'"
+        " (did you mean 'max_entries'?)\n"
+    )
 
 
 def test_init_writes_a_config_that_validates(tmp_path: Path) -> None:
@@ -98,6 +121,46 @@ def test_console_script_builds_the_bundled_samples_offline(tmp_path: Path) -> No
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
-    assert re.fullmatch(r"\d+ entries from 3 feeds ok, 0 failed -> .*digest\.html, .*digest\.txt\n", done.stdout)
+    assert re.fullmatch(
+        r"\d+ entries from 3 feeds ok, 0 failed -> .*digest\.html, .*digest\.txt\n", done.stdout
+    )
     html = (tmp_path / "out" / "digest.html").read_text()
     assert "Mouse Eggs Made with Stem Cells" in html
+
+
+FURNITURE = (
+    "Register for free",
+    "Speechify",
+    "0:00",
+    "3:00",
+    "Share",
+    "Interested in reading more",
+    "Become a Member",
+    "Related Topics",
+    "Meet the Author",
+    "View this Issue",
+    "Sino Biological",
+    "Credit:",
+    "Written by",
+    "min read",
+    "...",
+)
+
+
+def test_seed_article_summary_carries_its_claim_and_no_furniture(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from digest.config import load_settings
+    from digest.pipeline import build_digest
+    from digest.state import State
+
+    settings = load_settings(REPO / "config.yaml")
+    with State.open(tmp_path / "state.sqlite3") as state:
+        built = build_digest(settings, state, datetime(2026, 11, 25, 12, tzinfo=UTC))
+    (seed,) = [i for i in built.digest.items if i.entry.title == "Mouse Eggs Made with Stem Cells"]
+    summary = seed.summary.text
+    assert "stem cells into viable mouse oocytes" in summary and "fertile pups" in summary
+    for furniture in FURNITURE:
+        assert furniture not in summary, furniture
+    article = " ".join(seed.entry.content_text.split())
+    assert all(sentence in article for sentence in seed.summary.sentences)

@@ -9,7 +9,9 @@ from digest.compose import Plan, canonical_url, compose, dedupe, titles_match
 from digest.models import Entry, Summary
 
 
-def entry(title: str, link: str = "", days_ago: float = 1, feed: str = "F", text: str = "t", **kw: object) -> Entry:
+def entry(
+    title: str, link: str = "", days_ago: float = 1, feed: str = "F", text: str = "t", **kw: object
+) -> Entry:
     return Entry(
         id=kw.pop("id", title),  # type: ignore[arg-type]
         feed=feed,
@@ -31,14 +33,18 @@ def no_summary(_: Entry) -> Summary:
 
 
 def test_canonical_url_drops_tracking_and_cosmetics() -> None:
-    assert canonical_url("http://www.Example.org/a/?utm_source=rss&id=3&fbclid=x#top") == canonical_url(
-        "https://example.org/a?id=3"
+    assert canonical_url(
+        "http://www.Example.org/a/?utm_source=rss&id=3&fbclid=x#top"
+    ) == canonical_url("https://example.org/a?id=3")
+    assert canonical_url("https://example.org/a?id=3") != canonical_url(
+        "https://example.org/a?id=4"
     )
-    assert canonical_url("https://example.org/a?id=3") != canonical_url("https://example.org/a?id=4")
 
 
 def test_cross_feed_duplicates_by_url_guid_and_title_keep_the_fullest() -> None:
-    story = entry("Council approves new tram line", "https://news.example/tram", feed="A", text="short")
+    story = entry(
+        "Council approves new tram line", "https://news.example/tram", feed="A", text="short"
+    )
     cross_post = entry(
         "Council Approves New Tram Line!",
         "https://news.example/tram?utm_medium=feed",
@@ -46,9 +52,13 @@ def test_cross_feed_duplicates_by_url_guid_and_title_keep_the_fullest() -> None:
         text="a much longer body",
         id="other",
     )
-    same_guid = entry("Different headline entirely", "https://b.example/x", feed="B", guid="g1", id="g")
+    same_guid = entry(
+        "Different headline entirely", "https://b.example/x", feed="B", guid="g1", id="g"
+    )
     same_guid_twin = entry("Another wording", "https://c.example/y", feed="A", guid="g1", id="h")
-    retitled = entry("Council approves new tram line.", "https://other.example/tram2", feed="B", id="r")
+    retitled = entry(
+        "Council approves new tram line.", "https://other.example/tram2", feed="B", id="r"
+    )
     distinct = entry("Council rejects new bus lane", "https://news.example/bus", id="d")
     kept = dedupe([story, cross_post, same_guid, same_guid_twin, retitled, distinct])
     assert [e.id for e in kept] == ["other", "g", "d"]

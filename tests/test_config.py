@@ -19,17 +19,24 @@ def test_bundled_config_loads_and_resolves_paths_against_its_folder() -> None:
 
 def test_unknown_key_names_file_line_key_and_suggests(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
-    path.write_text("title: T\nfeeds:\n  - name: A\n    url: https://a.example/feed\nwindow_dayz: 3\n")
+    path.write_text(
+        "title: T\nfeeds:\n  - name: A\n    url: https://a.example/feed\nwindow_dayz: 3\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     message = str(caught.value)
-    assert message == f"{path}:5: window_dayz: unknown key 'window_dayz' (did you mean 'window_days'?)"
+    assert (
+        message == f"{path}:5: window_dayz: unknown key 'window_dayz' (did you mean 'window_days'?)"
+    )
 
 
 def test_unknown_key_inside_a_feed_points_at_its_line(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("feeds:\n  - name: A\n    url: https://a.example/feed\n    sectoin: World\n")
-    with pytest.raises(ConfigError, match=r":4: feeds\[0\]\.sectoin: unknown key 'sectoin' \(did you mean 'section'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r":4: feeds\[0\]\.sectoin: unknown key 'sectoin' \(did you mean 'section'\?\)",
+    ):
         load_settings(path)
 
 

@@ -24,7 +24,7 @@ from conftest import NOW, REPO, FeedServer, _handler, write_config
 from digest.compose import Plan, compose
 from digest.config import load_settings
 from digest.errors import RenderError
-from digest.models import Digest, Entry, Summary
+from digest.models import Digest, Entry, Fitting, Summary
 from digest.pipeline import build_digest
 from digest.render import GMAIL_CLIP_BYTES, HTML_BUDGET_BYTES, inline_css, render
 from digest.state import State
@@ -330,7 +330,7 @@ def reading_order(html: str) -> list[tuple[str, int]]:
 def test_small_digest_is_left_whole() -> None:
     rendered = render(long_digest(10), web_url=ARCHIVE)
     assert [kind for kind, _ in reading_order(rendered.html)] == ["item-title"] * 10
-    assert rendered.extra == {"full": "10", "brief": "0", "more": "0"}
+    assert rendered.fitting == Fitting(10, 0, 0)
 
 
 def test_sixty_long_entries_collapse_later_ones_to_title_lines() -> None:
@@ -348,7 +348,7 @@ def test_sixty_long_entries_collapse_later_ones_to_title_lines() -> None:
     assert numbers == [int(i.entry.id[1:]) for i in digest.items]  # all there, in order
     assert "more stories" not in rendered.html
     # the fullest layout: one more story in full would not have fitted
-    assert rendered.extra["full"] == str(full)
+    assert rendered.fitting == Fitting(full, 60 - full, 0)
     assert all(f"Story {n}:" in rendered.text for n in range(60))  # text part stays whole
 
 
@@ -364,7 +364,7 @@ def test_huge_digest_ends_with_a_more_stories_link_to_the_archive() -> None:
     more = re.search(r'<a href="([^"]+)"[^>]*>(\d+) more stories in the web edition', rendered.html)
     assert more, "no 'more stories' link"
     assert more.group(1) == ARCHIVE and int(more.group(2)) == 320 - shown
-    assert rendered.extra["more"] == str(320 - shown)
+    assert rendered.fitting == Fitting(0, shown, 320 - shown)
     assert "Story 319:" in rendered.text
 
 

@@ -16,7 +16,9 @@ def _gather(state: State, *sources: FeedSource, options: HttpOptions = FAST):  #
     return gather(list(sources), state, options, NOW)
 
 
-def test_second_run_sends_etag_and_reuses_entries_on_304(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_second_run_sends_etag_and_reuses_entries_on_304(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     url = feed_server.serve(
         "/feed.xml", rss(rss_item("A story", "https://example.org/a")), etag='"v1"'
     )
@@ -36,10 +38,14 @@ def test_broken_feeds_are_reported_by_name_and_the_rest_go_on(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
     good = feed_server.serve("/good.xml", rss(rss_item("Fine", "https://example.org/fine")))
-    html = feed_server.serve("/html", "<html><body><p>a web page</p></body></html>", content_type="text/html")
+    html = feed_server.serve(
+        "/html", "<html><body><p>a web page</p></body></html>", content_type="text/html"
+    )
     gone = feed_server.url("/missing.xml")
     slow = feed_server.serve("/slow.xml", rss(), delay=2.0)
-    huge = feed_server.serve("/huge.xml", rss(*[rss_item(f"T{i}", f"https://e.org/{i}", "x" * 5000) for i in range(60)]))
+    huge = feed_server.serve(
+        "/huge.xml", rss(*[rss_item(f"T{i}", f"https://e.org/{i}", "x" * 5000) for i in range(60)])
+    )
     with State.open(tmp_path / "s.sqlite3") as state:
         result = _gather(
             state,
@@ -56,6 +62,17 @@ def test_broken_feeds_are_reported_by_name_and_the_rest_go_on(
     assert reasons["Slow"][1].startswith("timed out")
     assert reasons["Huge"][1] == "response larger than 200,000 bytes"
     assert [e.title for e in result.entries] == ["Fine"]
+
+
+def test_server_trickling_bytes_hits_the_whole_response_deadline(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    items = [rss_item(f"Story {i}", f"https://e.org/{i}") for i in range(20)]
+    url = feed_server.serve("/trickle.xml", rss(*items), trickle=0.05)
+    options = HttpOptions(read_timeout=0.5, total_timeout=0.6)
+    with State.open(tmp_path / "s.sqlite3") as state:
+        result = gather([FeedSource("Trickle", url)], state, options, NOW)
+    assert result.reports[0].error == "timed out (whole response took too long)"
 
 
 def test_redirect_cap(feed_server: FeedServer, tmp_path: Path) -> None:
@@ -94,7 +111,11 @@ def test_json_feed_is_normalised_like_the_others() -> None:
             {"id": "2", "url": "https://json.example/two", "content_text": "First.\n\nSecond."},
         ],
     }
-    entries = parse_feed(json.dumps(document).encode(), FeedSource("J", "https://json.example/feed.json"), "https://json.example/feed.json")
+    entries = parse_feed(
+        json.dumps(document).encode(),
+        FeedSource("J", "https://json.example/feed.json"),
+        "https://json.example/feed.json",
+    )
     one, two = entries
     assert one.link == "https://json.example/posts/one"
     assert one.title == "One & only"
@@ -117,15 +138,22 @@ def test_rss1_and_atom_parse(tmp_path: Path) -> None:
 <title>A</title><id>urn:a</id><updated>2026-11-22T00:00:00Z</updated>
 <entry><title type="html">Atom &lt;b&gt;entry&lt;/b&gt;</title><id>urn:a:1</id><link href="/1"/>
 <published>2026-11-22T00:00:00Z</published><updated>2026-11-22T00:00:00Z</updated>
-<author><name>Bo</name></author><content type="html">&lt;p&gt;Body.&lt;/p&gt;</content></entry></feed>"""
+<author><name>Bo</name></author>
+<content type="html">&lt;p&gt;Body.&lt;/p&gt;</content></entry></feed>"""
     rdf_entry = parse_feed(rdf, FeedSource("R", "x"), "https://r.example/feed")[0]
     atom_entry = parse_feed(atom, FeedSource("A", "x"), "https://a.example/feed.atom")[0]
     assert (rdf_entry.title, rdf_entry.published.day) == ("RDF item", 21)
-    assert (atom_entry.title, atom_entry.link, atom_entry.author) == ("Atom entry", "https://a.example/1", "Bo")
+    assert (atom_entry.title, atom_entry.link, atom_entry.author) == (
+        "Atom entry",
+        "https://a.example/1",
+        "Bo",
+    )
     assert atom_entry.content_text == "Body."
 
 
-def test_undated_entries_keep_their_first_seen_time(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_undated_entries_keep_their_first_seen_time(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     item = "<item><title>No date</title><link>https://e.org/nd</link></item>"
     url = feed_server.serve("/nd.xml", rss(item))
     with State.open(tmp_path / "s.sqlite3") as state:
@@ -138,6 +166,8 @@ def test_local_file_goes_through_the_same_path(tmp_path: Path) -> None:
     path = tmp_path / "local.xml"
     path.write_text(rss(rss_item("From disk", "https://example.org/disk")))
     with State.open(tmp_path / "s.sqlite3") as state:
-        result = _gather(state, FeedSource("Disk", str(path)), FeedSource("Nope", str(tmp_path / "no.xml")))
+        result = _gather(
+            state, FeedSource("Disk", str(path)), FeedSource("Nope", str(tmp_path / "no.xml"))
+        )
     assert [e.title for e in result.entries] == ["From disk"]
     assert result.reports[1].error.startswith("cannot read")

@@ -87,7 +87,9 @@ def _big_digest(count: int) -> str:
         )
         for i in range(count)
     ]
-    plan = Plan("Digest", NOW - timedelta(days=7), NOW, count, {}, [f"Feed number {i}" for i in range(5)])
+    plan = Plan(
+        "Digest", NOW - timedelta(days=7), NOW, count, {}, [f"Feed number {i}" for i in range(5)]
+    )
     summary = Summary((words.strip(), words.strip(), words.strip()))
     digest = compose(entries, [], plan, lambda _: summary)
     return render(digest).html
