@@ -152,6 +152,7 @@ class Previewer:
         self.changed = threading.Condition()
         self.snapshot = Snapshot(0, "", "not built yet")
         self.stopping = False
+        self._theme: Path | None = None  # the last good config's theme folder, kept on errors
 
     def build(self, fetch: bool) -> Snapshot:
         """Build once: `fetch` gathers over the network, else from the cached feed bodies."""
@@ -160,6 +161,7 @@ class Previewer:
             settings: Settings | None = None
             try:
                 settings = load_settings(self.config_path)
+                self._theme = settings.templates_path
                 with State.open(settings.state_path) as state:
                     built = build_digest(settings, state, self.clock(), offline=not fetch)
                 outcome: dict[str, Any] = {"built": built}
@@ -186,28 +188,28 @@ class Previewer:
 
     def watched(self) -> dict[Path, float]:
         """config.yaml and every template and stylesheet the build could read, with mtimes."""
-        settings = self.snapshot.settings
         folders = [builtin_templates()]
-        if settings is not None:
-            folders.insert(0, settings.templates_path)
+        if self._theme is not None:
+            folders.insert(0, self._theme)
         files = [self.config_path]
         for folder in folders:
             if folder.is_dir():
                 files += [p for p in folder.iterdir() if p.suffix in WATCHED_SUFFIXES]
         return {path: _mtime(path) for path in files}
 
-    def watch(self, stop: threading.Event) -> None:
-        """Poll the watched files; rebuild from cached bodies when any changes."""
-        seen = self.watched()
+    def watch(self, stop: threading.Event, seen: dict[Path, float]) -> None:
+        """Poll the watched files; rebuild from cached bodies when any differs from `seen`."""
         while not stop.wait(POLL_SECONDS):
             now = self.watched()
             if now == seen:
                 continue
             time.sleep(SETTLE_SECONDS)
+            # taken before the build, so a save made while it runs triggers the next one
+            settled = self.watched()
             changed = sorted(str(p) for p in set(now) | set(seen) if now.get(p) != seen.get(p))
             log.info("changed: %s; rebuilding", ", ".join(changed))
             self.build(fetch=False)
-            seen = self.watched()
+            seen = settled
 
 
 def _mtime(path: Path) -> float:
@@ -281,7 +283,7 @@ class PreviewServer(ThreadingHTTPServer):
         self.previewer = previewer
         self.pages = page_environment()
         self._stop_watching = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._workers: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
@@ -289,17 +291,19 @@ class PreviewServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         """Serve and watch in background threads (the CLI and the tests both use this)."""
-        for target in (self.serve_forever, lambda: self.previewer.watch(self._stop_watching)):
+        seen = self.previewer.watched()  # now, so an edit made once this returns is caught
+        watch = lambda: self.previewer.watch(self._stop_watching, seen)  # noqa: E731
+        for target in (self.serve_forever, watch):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
-            self._threads.append(thread)
+            self._workers.append(thread)
 
     def stop(self) -> None:
         self._stop_watching.set()
         self.previewer.stop()
         self.shutdown()
         self.server_close()
-        for thread in self._threads:
+        for thread in self._workers:
             thread.join(timeout=5)
 
     def allowed_hosts(self) -> set[str]:
