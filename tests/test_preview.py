@@ -284,15 +284,32 @@ def test_events_announce_each_new_build(
         assert next(data) == f"data: {version + 1}"
 
 
-def test_cli_prints_the_url_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+def test_cli_prints_the_url_opens_a_browser_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     config = golden_config(tmp_path)
+    opened = tmp_path / "opened.txt"
+    fake_browser = tmp_path / "browser.py"  # $BROWSER is how webbrowser picks the browser
+    fake_browser.write_text(f"import sys\nopen({str(opened)!r}, 'w').write(sys.argv[1])\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "digest", "preview", "-c", str(config), "--as-of", "2026-11-25"],
+        [
+            sys.executable,
+            "-m",
+            "digest",
+            "preview",
+            "-c",
+            str(config),
+            "--as-of",
+            "2026-11-25",
+            "--open",
+        ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "BROWSER": f"{sys.executable} {fake_browser} %s",
+        },
     )
     try:
         assert process.stdout is not None
@@ -301,6 +318,10 @@ def test_cli_prints_the_url_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
         assert found, line
         page = httpx.get(found.group(1) + "email")
         assert page.status_code == 200 and "Tidal turbines light a whole island" in page.text
+        deadline = time.monotonic() + 10
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text() == found.group(1)
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)
