@@ -125,7 +125,7 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
         raise ExtractError(f"{where}: empty page")
     tree = load_html(html)
     if tree is None:
-        raise ExtractError(f"{where}: not an HTML page")
+        raise ExtractError(f"{where}: could not parse the HTML")
     anchors = _anchor_texts(tree)
     paywalled = _declares_paywall(tree)
     second_opinion = _readability_paragraphs(html)
