@@ -129,10 +129,7 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
     anchors = _anchor_texts(tree)
     paywalled = _declares_paywall(tree)
     second_opinion = _readability_paragraphs(html)
-    # trafilatura prunes the tree it is given, so it runs last.
-    document = trafilatura.bare_extraction(
-        tree, url=url, favor_precision=True, include_comments=False, with_metadata=True
-    )
+    document = _trafilatura_document(tree, url)  # last: it prunes the tree it is given
     title = (document.title or "") if document is not None else ""
     ours = _clean(_body_paragraphs(document.body), anchors, title) if document else []
     fallback = _clean(second_opinion, anchors, title)
@@ -140,6 +137,15 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
     if not paragraphs:
         raise ExtractError(f"{where}: no article text found")
     return _article(document, "\n\n".join(paragraphs), url, paywalled)
+
+
+def _trafilatura_document(
+    tree: lxml.html.HtmlElement, url: str | None
+) -> trafilatura.settings.Document | None:
+    document = trafilatura.bare_extraction(
+        tree, url=url, favor_precision=True, include_comments=False, with_metadata=True
+    )
+    return document if isinstance(document, trafilatura.settings.Document) else None
 
 
 def _article(
