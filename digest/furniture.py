@@ -27,6 +27,9 @@ MIN_ARTICLE_WORDS = 40
 SHORT_LINE_WORDS = 8
 # A title-case line without closing punctuation is a headline or promo up to this many words.
 HEADLINE_MAX_WORDS = 30
+# After a "Related ..." heading or a headline run, promo blurbs may hold some prose, but
+# less than this share of the article's; more means the heading was the article's own.
+AFTER_ARTICLE_PROSE = 0.5
 # This many consecutive headline-like lines after the article are a promo/related list.
 HEADLINE_RUN = 3
 
@@ -286,24 +289,33 @@ def is_paywall_prompt(line: str) -> bool:
     return len(_WORD.findall(line)) <= 20 and bool(_PAYWALL.search(line))
 
 
-def _is_end_marker(line: str) -> bool:
-    words = _WORD.findall(line)
-    if len(words) <= 6 and _END_HEADING.match(line):
-        return True
-    return is_paywall_prompt(line)
+def _is_end_heading(line: str) -> bool:
+    return len(_WORD.findall(line)) <= 6 and bool(_END_HEADING.match(line))
 
 
 def _cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -> list[str]:
-    """Keep lines up to the first end-of-article signal that follows substantial prose."""
+    """Keep lines up to the first end-of-article signal that follows substantial prose.
+
+    A paywall prompt always ends the article. A section heading or a run of headlines ends
+    it only when little prose follows: articles have subheadings and title-case lists too.
+    """
     prose_words = 0
     for index, line in enumerate(lines):
-        if prose_words >= MIN_ARTICLE_WORDS and (
-            _is_end_marker(line) or (headline_runs and _headline_run_starts(lines, index))
-        ):
-            return list(lines[:index])
+        if prose_words >= MIN_ARTICLE_WORDS:
+            if is_paywall_prompt(line):
+                return list(lines[:index])
+            zone_starts = _is_end_heading(line) or (
+                headline_runs and _headline_run_starts(lines, index)
+            )
+            if zone_starts and _prose_words(lines[index:]) <= prose_words * AFTER_ARTICLE_PROSE:
+                return list(lines[:index])
         if not is_furniture_line(line):
             prose_words += len(_WORD.findall(line))
     return list(lines)
+
+
+def _prose_words(lines: Sequence[str]) -> int:
+    return sum(len(_WORD.findall(line)) for line in lines if not is_furniture_line(line))
 
 
 def _headline_run_starts(lines: Sequence[str], index: int) -> bool:
