@@ -29,6 +29,13 @@ FALLBACK_LENGTH_RATIO = 1.5
 FALLBACK_MIN_OVERLAP = 0.9
 MIN_FALLBACK_WORDS = 50
 
+# htmldate (via trafilatura): the first-published date, with its time when the page gives one.
+_DATE_SEARCH = {
+    "original_date": True,
+    "extensive_search": True,
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+}
+
 _TOKEN = re.compile(r"\w+")
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?false"?', re.I)
 
@@ -56,7 +63,7 @@ class Article:
     url: str | None = None
     title: str = ""
     author: str = ""
-    date: datetime | None = None  # day precision, as UTC midnight
+    date: datetime | None = None  # first published; tz-aware (UTC when the page gives no zone)
     image: str | None = None
     sitename: str = ""
     description: str = ""
@@ -143,7 +150,12 @@ def _trafilatura_document(
     tree: lxml.html.HtmlElement, url: str | None
 ) -> trafilatura.settings.Document | None:
     document = trafilatura.bare_extraction(
-        tree, url=url, favor_precision=True, include_comments=False, with_metadata=True
+        tree,
+        url=url,
+        favor_precision=True,
+        include_comments=False,
+        with_metadata=True,
+        date_extraction_params=_DATE_SEARCH,
     )
     return document if isinstance(document, trafilatura.settings.Document) else None
 

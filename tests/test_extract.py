@@ -108,7 +108,7 @@ def test_invented_news_page_keeps_article_and_drops_furniture() -> None:
     assert article.text.split("\n\n") == ARTICLE_PARAGRAPHS
     assert article.title == "Ferry terminal to close"
     assert article.author == "Ruth Marsh"
-    assert article.date == datetime(2024, 9, 18, tzinfo=UTC)
+    assert article.date == datetime(2024, 9, 18, 8, 30, tzinfo=UTC)
     assert article.image == "https://example.org/ferry.jpg"
     assert article.url == "https://example.org/ferry"
     assert not article.paywalled

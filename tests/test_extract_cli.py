@@ -91,7 +91,7 @@ def test_json_gives_metadata(server: str) -> None:
     record = json.loads(result.stdout)
     assert record["title"] == "Library keeps Saturday opening"
     assert record["author"] == "Owen Price"
-    assert record["date"] == "2024-05-06T00:00:00+00:00"
+    assert record["date"] == "2024-05-06T10:00:00+00:00"
     assert record["url"] == f"{server}/article"
     assert record["text"].startswith(ARTICLE_PARAGRAPHS[0])
 
