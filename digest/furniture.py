@@ -131,28 +131,9 @@ _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 # Han and kana run without spaces: every two characters count as one word there.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(f"[{_CJK}]{{1,2}}|[^\\W\\d_{_CJK}][^\\W{_CJK}]*(?:['’-][^\\W{_CJK}]+)*")
+# Words a headline leaves lowercase ("Made with", "on the").
 _SMALL_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "but",
-        "by",
-        "for",
-        "from",
-        "in",
-        "into",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "vs",
-        "via",
-        "with",
-    ]
+    "a an and as at but by for from in into of on or the to vs via with".split()  # noqa: SIM905
 )
 
 
