@@ -46,13 +46,14 @@ _DROPPED_TAGS = frozenset(
 )
 _BLOCK_TAGS = frozenset(
     "p div section article header footer main blockquote pre h1 h2 h3 h4 h5 h6 ul ol dl "  # noqa: SIM905
-    "li dd dt table thead tbody tfoot tr td th caption hr address details summary "
+    "li dd dt table thead tbody tfoot tr caption hr address details summary "
     "center body html".split()
 )
 # Placeholders while walking the tree: a block boundary and a <br>.
 _BLOCK_MARK = "\x00"
 _BREAK_MARK = "\x01"
-_BREAK_RUN = re.compile(f"{_BREAK_MARK}{{2,}}")
+_UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+_BREAK_RUN = re.compile(f"{_BREAK_MARK}(?:\\s*{_BREAK_MARK})+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,10 @@ def html_to_text(html: str) -> str:
     if not html or not html.strip():
         return ""
     try:
-        root = lxml.html.fromstring(html)
-    except (etree.ParserError, ValueError):
-        return " ".join(html.split())
+        # Bytes, because lxml refuses a str that carries an XML encoding declaration.
+        root = lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
+    except etree.ParserError:  # nothing but comments or whitespace
+        return ""
     parts: list[str] = []
     _collect_text(root, parts)
     return _join_blocks("".join(parts))

@@ -176,3 +176,17 @@ def test_real_page_matches_its_true_body(page: Page) -> None:
     assert match.tp / (match.tp + match.fn) >= 0.9
     assert article.title
     assert article.date is not None and article.date.tzinfo is not None
+
+
+def test_non_ascii_and_xml_declaration() -> None:
+    html = "<?xml version='1.0' encoding='utf-8'?><p>Café — naïve &#8217;quote&#8217;</p>"
+    assert html_to_text(html) == "Café — naïve ’quote’"
+
+
+def test_table_rows_are_paragraphs_with_cells_on_one_line() -> None:
+    html = "<table><tr><td>Team</td><td>Points</td></tr><tr><td>Leeds</td><td>71</td></tr></table>"
+    assert html_to_text(html) == "Team Points\n\nLeeds 71"
+
+
+def test_spaced_double_br_is_a_paragraph_break() -> None:
+    assert html_to_text("<p>One<br>\n <br>Two</p>") == "One\n\nTwo"
