@@ -11,7 +11,7 @@ import trafilatura
 import trafilatura.settings
 from lxml import etree
 from readability import Document as ReadabilityDocument
-from trafilatura.utils import load_html
+from trafilatura.utils import decode_file, load_html
 
 from digest.errors import ExtractError
 from digest.furniture import is_paywall_prompt, strip_widgets
@@ -137,7 +137,8 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
         raise ExtractError(f"{where}: could not parse the HTML")
     anchors = _anchor_texts(tree)
     paywalled = _declares_paywall(tree)
-    second_opinion = _readability_paragraphs(html)
+    # Decoded once here: readability would otherwise run chardet over the bytes (slow).
+    second_opinion = _readability_paragraphs(html if isinstance(html, str) else decode_file(html))
     document = _trafilatura_document(tree, url)  # last: it prunes the tree it is given
     title = (document.title or "") if document is not None else ""
     ours = _clean(_body_paragraphs(document.body), anchors, title) if document else []
@@ -259,7 +260,7 @@ def _repeats_title(text: str, title: str) -> bool:
     return sum(word in title_words for word in words) / len(words) >= TITLE_WORD_SHARE
 
 
-def _readability_paragraphs(html: str | bytes) -> list[str]:
+def _readability_paragraphs(html: str) -> list[str]:
     try:
         summary = ReadabilityDocument(html).summary(html_partial=True)
     except (
