@@ -1,0 +1,137 @@
+"""`digest extract`: a page's article text, for users and for measurement."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+import httpx
+
+from digest.errors import DigestError, ExtractError
+from digest.extract import Article, extract_article
+
+USER_AGENT = "digest/0.1 (+https://example.invalid/digest)"
+TIMEOUT_SECONDS = 20.0
+MAX_REDIRECTS = 5
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+
+
+@click.command("extract")
+@click.argument("source", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata and text as JSON.")
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read {"id", "url", "html"} JSON lines on stdin; print {"id", "text"} lines.',
+)
+def extract(source: str | None, as_json: bool, jsonl: bool) -> None:
+    """Print the article text of SOURCE, a URL or an HTML file."""
+    if jsonl:
+        if source:
+            raise click.UsageError("--jsonl reads stdin and takes no SOURCE")
+        extract_jsonl(sys.stdin, sys.stdout)
+        return
+    if not source:
+        raise click.UsageError("give a URL or an HTML file, or --jsonl")
+    try:
+        html, url = load_source(source)
+        article = extract_article(html, url)
+    except DigestError as error:
+        click.echo(f"digest: {error}", err=True)
+        sys.exit(error.exit_code)
+    click.echo(json.dumps(article_json(article), ensure_ascii=False) if as_json else article.text)
+
+
+def load_source(source: str) -> tuple[bytes, str | None]:
+    """The page's bytes and its URL (None for a local file)."""
+    if source.startswith(("http://", "https://")):
+        return fetch_page(source), source
+    path = Path(source)
+    try:
+        return path.read_bytes(), None
+    except OSError as error:
+        raise ExtractError(f"{source}: cannot read file: {error.strerror or error}") from error
+
+
+def fetch_page(url: str) -> bytes:
+    """GET a page with the feed fetcher's limits: timeout, redirect cap and size cap."""
+    try:
+        with (
+            httpx.Client(
+                headers={"User-Agent": USER_AGENT},
+                timeout=TIMEOUT_SECONDS,
+                follow_redirects=True,
+                max_redirects=MAX_REDIRECTS,
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise ExtractError(f"{url}: HTTP {response.status_code}")
+            return _read_capped(response, url)
+    except httpx.TooManyRedirects as error:
+        raise ExtractError(f"{url}: more than {MAX_REDIRECTS} redirects") from error
+    except httpx.TimeoutException as error:
+        raise ExtractError(f"{url}: timed out after {TIMEOUT_SECONDS:g} s") from error
+    except httpx.HTTPError as error:
+        raise ExtractError(f"{url}: {type(error).__name__}: {error}") from error
+
+
+def _read_capped(response: httpx.Response, url: str) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_PAGE_BYTES:
+        raise ExtractError(f"{url}: page larger than {MAX_PAGE_BYTES // 1024 // 1024} MB")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_PAGE_BYTES:
+            raise ExtractError(f"{url}: page larger than {MAX_PAGE_BYTES // 1024 // 1024} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def extract_jsonl(lines: TextIO, out: TextIO) -> None:
+    """One {"id", "text"} line per input line, in order; a bad page gives an empty text."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        page_id, text = _extract_record(line, number)
+        out.write(json.dumps({"id": page_id, "text": text}, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def _extract_record(line: str, number: int) -> tuple[Any, str]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        _warn(f"line {number}: not JSON: {error.msg}")
+        return None, ""
+    if not isinstance(record, dict):
+        _warn(f"line {number}: not a JSON object")
+        return None, ""
+    page_id = record.get("id")
+    html, url = record.get("html"), record.get("url")
+    if not isinstance(html, str) or not html.strip():
+        _warn(f"line {number} (id {page_id!r}): no html")
+        return page_id, ""
+    try:
+        return page_id, extract_article(html, url if isinstance(url, str) else None).text
+    except ExtractError as error:
+        _warn(f"line {number} (id {page_id!r}): {error}")
+    except Exception as error:  # one broken page must not stop the batch
+        _warn(f"line {number} (id {page_id!r}): {type(error).__name__}: {error}")
+    return page_id, ""
+
+
+def _warn(message: str) -> None:
+    click.echo(f"digest extract: {message}", err=True)
+
+
+def article_json(article: Article) -> dict[str, Any]:
+    record = asdict(article)
+    record["date"] = article.date.isoformat() if article.date else None
+    return record
