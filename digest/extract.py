@@ -140,6 +140,7 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
     # Decoded once here: readability would otherwise run chardet over the bytes (slow).
     second_opinion = _readability_paragraphs(html if isinstance(html, str) else decode_file(html))
     document = _trafilatura_document(tree, url)  # last: it prunes the tree it is given
+    assert not isinstance(document, dict)  # as_dict=False: a Document or None
     title = (document.title or "") if document is not None else ""
     ours = _clean(_body_paragraphs(document.body), anchors, title) if document else []
     fallback = _clean(second_opinion, anchors, title)

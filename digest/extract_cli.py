@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
-import httpx
 
 from digest.errors import DigestError, ExtractError
 from digest.extract import Article, extract_article
+from digest.http import DownloadError, HttpOptions, download, make_client
 
-USER_AGENT = "digest/0.1 (+https://example.invalid/digest)"
-TIMEOUT_SECONDS = 20.0
 MAX_REDIRECTS = 5
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 
@@ -58,40 +56,13 @@ def load_source(source: str) -> tuple[bytes, str | None]:
 
 
 def fetch_page(url: str) -> bytes:
-    """GET a page with the feed fetcher's limits: timeout, redirect cap and size cap."""
+    """GET a page through the feeds' HTTP path: timeouts, redirect cap and size cap."""
+    options = HttpOptions(max_bytes=MAX_PAGE_BYTES, max_redirects=MAX_REDIRECTS)
     try:
-        with (
-            httpx.Client(
-                headers={"User-Agent": USER_AGENT},
-                timeout=TIMEOUT_SECONDS,
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise ExtractError(f"{url}: HTTP {response.status_code}")
-            return _read_capped(response, url)
-    except httpx.TooManyRedirects as error:
-        raise ExtractError(f"{url}: more than {MAX_REDIRECTS} redirects") from error
-    except httpx.TimeoutException as error:
-        raise ExtractError(f"{url}: timed out after {TIMEOUT_SECONDS:g} s") from error
-    except httpx.HTTPError as error:
-        raise ExtractError(f"{url}: {type(error).__name__}: {error}") from error
-
-
-def _read_capped(response: httpx.Response, url: str) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_PAGE_BYTES:
-        raise ExtractError(f"{url}: page larger than {MAX_PAGE_BYTES // 1024 // 1024} MB")
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_PAGE_BYTES:
-            raise ExtractError(f"{url}: page larger than {MAX_PAGE_BYTES // 1024 // 1024} MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        with make_client(options) as client:
+            return download(client, url, options).body
+    except DownloadError as error:
+        raise ExtractError(f"{url}: {error}") from None
 
 
 def extract_jsonl(lines: TextIO, out: TextIO) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from digest.extract_cli import MAX_PAGE_BYTES, USER_AGENT, extract
+from digest.extract_cli import MAX_PAGE_BYTES, extract
+from digest.http import HttpOptions
 
 ARTICLE_PARAGRAPHS = [
     "The library board voted on Monday to keep the branch on Mill Lane open on Saturdays, "
@@ -83,7 +84,7 @@ def test_url_prints_the_article_text(server: str) -> None:
     result = CliRunner().invoke(extract, [f"{server}/article"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip().split("\n\n") == ARTICLE_PARAGRAPHS
-    assert _Handler.user_agents == [USER_AGENT]
+    assert _Handler.user_agents == [HttpOptions().user_agent]
 
 
 def test_json_gives_metadata(server: str) -> None:
@@ -106,8 +107,8 @@ def test_five_redirects_are_followed(server: str) -> None:
     ("path", "message"),
     [
         ("/hop/5", "more than 5 redirects"),
-        ("/missing", "HTTP 404"),
-        ("/huge", "page larger than 5 MB"),
+        ("/missing", "HTTP 404 Not Found"),
+        ("/huge", "response larger than 5,242,880 bytes"),
     ],
 )
 def test_fetch_errors_are_one_line_and_exit_1(server: str, path: str, message: str) -> None:
@@ -124,7 +125,7 @@ def test_unreachable_host_is_one_line() -> None:
     httpd.server_close()
     result = CliRunner().invoke(extract, [f"http://127.0.0.1:{port}/"])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"digest: http://127.0.0.1:{port}/: ConnectError")
+    assert result.stderr.startswith(f"digest: http://127.0.0.1:{port}/: network error: ")
     assert result.stderr.count("\n") == 1
 
 
