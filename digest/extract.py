@@ -11,7 +11,7 @@ import trafilatura
 import trafilatura.settings
 from lxml import etree
 from readability import Document as ReadabilityDocument
-from trafilatura.utils import load_html
+from trafilatura.utils import decode_file, load_html
 
 from digest.errors import ExtractError
 from digest.furniture import is_paywall_prompt, strip_widgets
@@ -29,6 +29,13 @@ FALLBACK_LENGTH_RATIO = 1.5
 FALLBACK_MIN_OVERLAP = 0.9
 MIN_FALLBACK_WORDS = 50
 
+# htmldate (via trafilatura): the first-published date, with its time when the page gives one.
+_DATE_SEARCH = {
+    "original_date": True,
+    "extensive_search": True,
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+}
+
 _TOKEN = re.compile(r"\w+")
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?false"?', re.I)
 
@@ -39,13 +46,14 @@ _DROPPED_TAGS = frozenset(
 )
 _BLOCK_TAGS = frozenset(
     "p div section article header footer main blockquote pre h1 h2 h3 h4 h5 h6 ul ol dl "  # noqa: SIM905
-    "li dd dt table thead tbody tfoot tr td th caption hr address details summary "
+    "li dd dt table thead tbody tfoot tr caption hr address details summary "
     "center body html".split()
 )
 # Placeholders while walking the tree: a block boundary and a <br>.
 _BLOCK_MARK = "\x00"
 _BREAK_MARK = "\x01"
-_BREAK_RUN = re.compile(f"{_BREAK_MARK}{{2,}}")
+_UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+_BREAK_RUN = re.compile(f"{_BREAK_MARK}(?:\\s*{_BREAK_MARK})+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +64,7 @@ class Article:
     url: str | None = None
     title: str = ""
     author: str = ""
-    date: datetime | None = None  # day precision, as UTC midnight
+    date: datetime | None = None  # first published; tz-aware (UTC when the page gives no zone)
     image: str | None = None
     sitename: str = ""
     description: str = ""
@@ -69,9 +77,10 @@ def html_to_text(html: str) -> str:
     if not html or not html.strip():
         return ""
     try:
-        root = lxml.html.fromstring(html)
-    except (etree.ParserError, ValueError):
-        return " ".join(html.split())
+        # Bytes, because lxml refuses a str that carries an XML encoding declaration.
+        root = lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
+    except etree.ParserError:  # nothing but comments or whitespace
+        return ""
     parts: list[str] = []
     _collect_text(root, parts)
     return _join_blocks("".join(parts))
@@ -125,14 +134,13 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
         raise ExtractError(f"{where}: empty page")
     tree = load_html(html)
     if tree is None:
-        raise ExtractError(f"{where}: not an HTML page")
+        raise ExtractError(f"{where}: could not parse the HTML")
     anchors = _anchor_texts(tree)
     paywalled = _declares_paywall(tree)
-    second_opinion = _readability_paragraphs(html)
-    # trafilatura prunes the tree it is given, so it runs last.
-    document = trafilatura.bare_extraction(
-        tree, url=url, favor_precision=True, include_comments=False, with_metadata=True
-    )
+    # Decoded once here: readability would otherwise run chardet over the bytes (slow).
+    second_opinion = _readability_paragraphs(html if isinstance(html, str) else decode_file(html))
+    document = _trafilatura_document(tree, url)  # last: it prunes the tree it is given
+    assert not isinstance(document, dict)  # as_dict=False: a Document or None
     title = (document.title or "") if document is not None else ""
     ours = _clean(_body_paragraphs(document.body), anchors, title) if document else []
     fallback = _clean(second_opinion, anchors, title)
@@ -140,6 +148,20 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
     if not paragraphs:
         raise ExtractError(f"{where}: no article text found")
     return _article(document, "\n\n".join(paragraphs), url, paywalled)
+
+
+def _trafilatura_document(
+    tree: lxml.html.HtmlElement, url: str | None
+) -> trafilatura.settings.Document | None:
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        favor_precision=True,
+        include_comments=False,
+        with_metadata=True,
+        date_extraction_params=_DATE_SEARCH,
+    )
+    return document if isinstance(document, trafilatura.settings.Document) else None
 
 
 def _article(
@@ -239,7 +261,7 @@ def _repeats_title(text: str, title: str) -> bool:
     return sum(word in title_words for word in words) / len(words) >= TITLE_WORD_SHARE
 
 
-def _readability_paragraphs(html: str | bytes) -> list[str]:
+def _readability_paragraphs(html: str) -> list[str]:
     try:
         summary = ReadabilityDocument(html).summary(html_partial=True)
     except (

@@ -18,7 +18,7 @@ general shapes of furniture, not strings from any one site:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 # Prose seen before an end-of-article marker counts as "the article" only past this many words;
 # a paywall prompt above the first paragraphs is an inline widget, not the end.
@@ -27,6 +27,9 @@ MIN_ARTICLE_WORDS = 40
 SHORT_LINE_WORDS = 8
 # A title-case line without closing punctuation is a headline or promo up to this many words.
 HEADLINE_MAX_WORDS = 30
+# After a "Related ..." heading or a headline run, promo blurbs may hold some prose, but
+# less than this share of the article's; more means the heading was the article's own.
+AFTER_ARTICLE_PROSE = 0.5
 # This many consecutive headline-like lines after the article are a promo/related list.
 HEADLINE_RUN = 3
 
@@ -45,23 +48,30 @@ _DATELINE = re.compile(
 # mentions "share prices" or "registered voters" is safe.
 _CALL_TO_ACTION = re.compile(
     r"""^(?:
-        subscribe\b | sign\s?(?:up|in)\b | log\s?(?:in|out)\b | login\b | register\b
-      | listen\b | read\s(?:more|next|the\sfull|this)\b | continue\sreading\b
-      | keep\sreading\b | become\sa\b | already\sa\b | already\shave\san\saccount\b
+        subscribe\s(?:to|now|today|for|and)\b | sign\s?(?:up|in)\b | log\s?(?:in|out)\b
+      | register\s(?:for|now|to|here|today)\b | listen\s(?:to|with|now|again|on)\b
+      | read\s(?:more|next|the\sfull|this)\b | continue\sreading\b | keep\sreading\b
+      | become\sa\b | already\sa\b | already\shave\san\saccount\b
       | follow\s(?:us|our|me)\b | download\s(?:the|our)\b | get\s(?:the|our)\s\w+\s?app\b
-      | click\s(?:here|to)\b | tap\s(?:here|to)\b | share\s(?:this|on|via|the)\b
+      | click\s(?:here|to)\b | tap\s(?:here|to)\b | share\s(?:this|on|via)\b
       | join\s(?:us|our|now|the\sconversation|today)\b | don'?t\smiss\b | save\sto\b
-      | support\s(?:our|us)\b | want\s(?:more|to\sread)\b | interested\sin\sreading\b
-      | enjoy(?:ed)?\sthis\b | like\sthis\b | we\suse\scookies\b
-      | this\s(?:site|website)\suses\scookies\b
+      | support\s(?:our|us)\b | want\s(?:more\s(?:stories|news|like)|to\sread)\b
+      | interested\sin\sreading\b | (?:like|enjoy(?:ed)?)\sthis\s(?:article|story|post)\b
+      | we\suse\scookies\b | this\s(?:site|website)\suses\scookies\b
       | accept\s(?:all\s)?cookies\b | manage\s(?:cookies|preferences)\b
-      | enter\syour\semail\b | advertisement\b | sponsored\b | promoted\b
-      | skip\s(?:to|ad)\b | view\s(?:this|comments|gallery|all)\b | see\s(?:all|more)\b
-      | print\b | email\b | tweet\b | comments?\b | \d+\s+comments?\b | \d+\s+shares?\b
-      | share\b | save\b | copy\slink\b | back\sto\stop\b
+      | enter\syour\semail\b | skip\s(?:to|ad)\b | view\s(?:this|comments|gallery|all)\b
+      | see\s(?:all|more)\b | copy\slink\b | back\sto\stop\b
     )""",
     re.I | re.X,
 )
+# Button and label words: furniture when they are (nearly) the whole line.
+_WIDGET_LABEL = re.compile(
+    r"""^(?:share|print|email|e-mail|tweet|save|comments?|\d+\s+comments?|\d+\s+shares?
+      | advertisement|sponsored|promoted|ad|listen|subscribe|register|login|log\sin|sign\sin
+      | menu|search|close|next|previous|more|watch|play|pause|loading)\b""",
+    re.I | re.X,
+)
+WIDGET_LABEL_MAX_WORDS = 3
 # A prompt anywhere in a short line: "You've read 3 of 5 free articles", "to continue reading".
 _PAYWALL = re.compile(
     r"""(?:
@@ -121,28 +131,9 @@ _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
 # Han and kana run without spaces: every two characters count as one word there.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(f"[{_CJK}]{{1,2}}|[^\\W\\d_{_CJK}][^\\W{_CJK}]*(?:['’-][^\\W{_CJK}]+)*")
+# Words a headline leaves lowercase ("Made with", "on the").
 _SMALL_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "but",
-        "by",
-        "for",
-        "from",
-        "in",
-        "into",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "vs",
-        "via",
-        "with",
-    ]
+    "a an and as at but by for from in into of on or the to vs via with".split()  # noqa: SIM905
 )
 
 
@@ -184,6 +175,9 @@ def is_widget_line(line: str) -> bool:
     if _READING_TIME.search(line) and len(words) <= 12:
         return True
     if len(words) <= 12 and (_BYLINE.match(line) or _DATELINE.match(line)):
+        return True
+    # A full stop makes "Share prices fell." a sentence, not a button.
+    if len(words) <= WIDGET_LABEL_MAX_WORDS and _WIDGET_LABEL.match(line) and line[-1] != ".":
         return True
     if len(words) <= 15 and (
         _CALL_TO_ACTION.match(line) or _PAYWALL.search(line) or _SIGNUP.search(line)
@@ -276,27 +270,35 @@ def is_paywall_prompt(line: str) -> bool:
     return len(_WORD.findall(line)) <= 20 and bool(_PAYWALL.search(line))
 
 
-def _is_end_marker(line: str) -> bool:
-    words = _WORD.findall(line)
-    if len(words) <= 6 and _END_HEADING.match(line):
-        return True
-    return is_paywall_prompt(line)
+def _is_end_heading(line: str) -> bool:
+    return len(_WORD.findall(line)) <= 6 and bool(_END_HEADING.match(line))
 
 
 def _cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -> list[str]:
-    """Keep lines up to the first end-of-article signal that follows substantial prose."""
+    """Keep lines up to the first end-of-article signal that follows substantial prose.
+
+    A paywall prompt always ends the article. A section heading or a run of headlines ends
+    it only when little prose follows: articles have subheadings and title-case lists too.
+    """
     prose_words = 0
     for index, line in enumerate(lines):
-        if prose_words >= MIN_ARTICLE_WORDS and (
-            _is_end_marker(line) or (headline_runs and _headline_run_starts(lines, index))
-        ):
-            return list(lines[:index])
+        if prose_words >= MIN_ARTICLE_WORDS:
+            if is_paywall_prompt(line):
+                return list(lines[:index])
+            zone_starts = _is_end_heading(line) or (
+                headline_runs and _headline_run_starts(lines, index)
+            )
+            if zone_starts and _prose_words(lines[index:]) <= prose_words * AFTER_ARTICLE_PROSE:
+                return list(lines[:index])
         if not is_furniture_line(line):
             prose_words += len(_WORD.findall(line))
     return list(lines)
 
 
+def _prose_words(lines: Sequence[str]) -> int:
+    return sum(len(_WORD.findall(line)) for line in lines if not is_furniture_line(line))
+
+
 def _headline_run_starts(lines: Sequence[str], index: int) -> bool:
-    run: Iterable[str] = lines[index : index + HEADLINE_RUN]
-    window = list(run)
+    window = lines[index : index + HEADLINE_RUN]
     return len(window) == HEADLINE_RUN and all(_is_headline_like(line) for line in window)

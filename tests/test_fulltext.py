@@ -12,6 +12,7 @@ from conftest import FeedServer, rss, rss_item, write_config
 
 from digest.config import load_settings
 from digest.fulltext import looks_like_teaser
+from digest.models import Item
 from digest.pipeline import build_digest
 from digest.state import State
 
@@ -68,10 +69,20 @@ def teaser_site(feed_server: FeedServer, data_dir: Path, tmp_path: Path) -> Path
 
 
 def _build(config: Path) -> dict[str, str]:
+    return {item.entry.title: item.entry.content_text for item in _items(config)}
+
+
+def _items(config: Path) -> tuple[Item, ...]:
     settings = load_settings(config)
     with State.open(settings.state_path) as state:
-        built = build_digest(settings, state, NOW)
-    return {item.entry.title: item.entry.content_text for item in built.digest.items}
+        return build_digest(settings, state, NOW).digest.items
+
+
+def test_summaries_come_from_the_full_articles(teaser_site: Path) -> None:
+    for item in _items(teaser_site):
+        if item.entry.title.startswith("Story"):
+            assert len(item.summary.sentences) == 3
+            assert "Read more" not in item.summary.text and "…" not in item.summary.text
 
 
 def test_teasers_are_replaced_by_their_pages_text(teaser_site: Path, data_dir: Path) -> None:

@@ -214,6 +214,11 @@ def test_hard_wrapped_paragraph_is_rejoined() -> None:
         ("Registered voters turned out in record numbers across the state.", False),
         ("Listen again to the full interview on our website.", True),
         ("Follow us on Twitter and Facebook", True),
+        ("Print", True),
+        ("12 Comments", True),
+        ("Email remains the most common way scammers reach their victims.", False),
+        ("Share prices fell.", False),
+        ("Like this, the team hopes to finish by June.", False),
         ("The Best Phones You Can Buy Right Now", True),
         ("Officials said the bridge would reopen next week.", False),
         ("A man walks past the closed factory on Monday (Photo: Reuters)", True),
@@ -267,3 +272,43 @@ def test_output_paragraphs_are_blank_line_separated() -> None:
     assert strip_furniture(text) == (
         "First paragraph has a full sentence.\n\nSecond paragraph too, on its own line."
     )
+
+
+@needs_seed
+def test_seed_without_its_paywall_prompt_still_ends_at_the_related_zone() -> None:
+    assert SEED is not None
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    paywall_free = [
+        line
+        for line in lines
+        if not line.startswith(("Interested in", "Become a Member", "Already a", "Receive full"))
+    ]
+    cleaned = strip_furniture("\n".join(paywall_free))
+    assert cleaned.endswith("that’s never been done before.”")
+
+
+def test_article_subheadings_and_title_case_lists_do_not_end_it() -> None:
+    prose = (
+        "The agency named five companies on Monday that will bid to carry instruments to the "
+        "lunar surface, adding to the nine it picked last year for the same programme."
+    )
+    later = (
+        "Officials said the first of the new missions could fly within three years, and that "
+        "the companies would compete for each delivery rather than share a single contract. "
+        "The programme is meant to cut costs by buying rides instead of owning the landers."
+    )
+    text = "\n\n".join(
+        [
+            prose,
+            "The newly selected companies are:",
+            "Blue Harbor Robotics, Austin, Texas",
+            "Ceres Landing Systems, Palo Alto, California",
+            "Granite Peak Aerospace, Denver, Colorado",
+            "Related Work",
+            later,
+            later.replace("first", "second"),
+        ]
+    )
+    cleaned = strip_furniture(text)
+    assert cleaned.startswith(prose)
+    assert later in cleaned and later.replace("first", "second") in cleaned
