@@ -167,6 +167,9 @@ class Previewer:
                 outcome: dict[str, Any] = {"built": built}
             except DigestError as exc:
                 outcome = {"failure": Failure.of(exc)}
+            except Exception as exc:  # a bug must not stop the preview: show it, keep watching
+                log.exception("preview build failed")
+                outcome = {"failure": Failure(f"unexpected error: {type(exc).__name__}: {exc}")}
             stamp = datetime.now(UTC).astimezone().strftime("%H:%M:%S")
             with self.changed:
                 version = self.snapshot.version + 1

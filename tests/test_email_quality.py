@@ -237,6 +237,14 @@ def test_lang_and_dir_on_html_and_a_wrapper(email: Email) -> None:
     assert wrappers and wrappers[0].get("lang") == tree.get("lang")
 
 
+def test_right_to_left_language_sets_dir_on_html_and_wrapper() -> None:
+    digest = long_digest(2)
+    hebrew = Digest(**{**{n: getattr(digest, n) for n in digest.__slots__}, "language": "he"})  # type: ignore[attr-defined]
+    tree = lxml.html.document_fromstring(render(hebrew).html)
+    assert (tree.get("lang"), tree.get("dir")) == ("he", "rtl")
+    assert tree.cssselect("table.container")[0].get("dir") == "rtl"
+
+
 def test_hidden_preheader_summarizes_the_issue(email: Email) -> None:
     first = email.tree.body[0]
     style = first.get("style", "").replace(" ", "")
