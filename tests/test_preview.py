@@ -357,3 +357,26 @@ def test_cli_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert (
         done.stderr == f"digest: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
     )
+
+
+def test_cached_start_makes_no_request_and_says_which_feeds_were_never_fetched(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    remote = feed_server.serve(
+        "/remote.xml", rss(rss_item("Remote story", "https://news.example/r"))
+    )
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "Remote", "url": remote, "fulltext": "never"},
+            {"name": "Golden Wire", "url": str(FEEDS / "golden.rss"), "fulltext": "never"},
+        ],
+    )
+    server = start_preview(config, lambda: AS_OF, fetch=False)
+    try:
+        page = httpx.get(server.url).text
+        assert feed_server.requests == []
+        assert re.search(r"Remote<br>.*?<td class=\"bad\">failed: not fetched yet", page, re.S)
+        assert "Tidal turbines light a whole island" in httpx.get(server.url + "email").text
+    finally:
+        server.stop()
