@@ -107,3 +107,17 @@ def test_a_damaged_archive_list_is_named(tmp_path: Path) -> None:
     (folder / "issues.json").write_text("[{not json")
     with pytest.raises(DeliveryError, match=r"issues\.json: unreadable archive list"):
         archive_issue(Archive(folder, SITE), ArchivedIssue(1, NOW, "One"), "<p>x</p>")
+
+
+def test_archive_url_must_be_absolute_and_gets_a_trailing_slash(tmp_path: Path) -> None:
+    from conftest import write_config
+
+    from digest.config import load_settings
+    from digest.errors import ConfigError
+
+    feed = [{"name": "G", "url": str(Path(__file__).parent / "feeds" / "golden.rss")}]
+    good = load_settings(write_config(tmp_path, feed, archive_url="https://x.example/d"))
+    assert good.archive_url == "https://x.example/d/"
+    assert good.archive_path == (tmp_path / "archive").resolve()
+    with pytest.raises(ConfigError, match=r":\d+: archive_url: must be an absolute https:// URL"):
+        load_settings(write_config(tmp_path, feed, archive_url="archive/"))
