@@ -8,6 +8,8 @@ path, its line and the reason.
 from __future__ import annotations
 
 import os
+import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -50,6 +52,89 @@ class HttpConfig(_Strict):
     )
 
 
+# sending (issue 5) --------------------------------------------------------------------------
+
+ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
+SUBJECT_FIELDS = {"title": "T", "date": "1 Jan 2026", "n": 1, "number": 1, "start": "", "end": ""}
+
+
+def _check_address(value: str) -> str:
+    _, address = parseaddr(value)
+    if "\n" in value or "\r" in value or not ADDRESS.match(address):
+        raise ValueError(f"not an email address: {value!r}")
+    return value.strip()
+
+
+class SmtpConfig(_Strict):
+    host: str = Field(min_length=1, description="SMTP server host name.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 starttls, 465 ssl).")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls | ssl | none (none only for a local relay)."
+    )
+    username: str | None = Field(None, description="Login name; no login when unset.")
+    password_env: str | None = Field(
+        None, description="Environment variable holding the password (never the password)."
+    )
+    sender: str = Field(alias="from", description="From address, e.g. 'Digest <d@example.org>'.")
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server.")
+    attempts: int = Field(4, ge=1, le=20, description="Tries per message on temporary failures.")
+    retry_delay: float = Field(2.0, ge=0, description="Seconds before the first retry; doubles.")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_address(cls, value: str) -> str:
+        return _check_address(value)
+
+    def password(self) -> str | None:
+        """The password from the environment; ConfigError when the variable is not set."""
+        if not self.password_env:
+            return None
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(
+                f"smtp.password_env: environment variable {self.password_env} is not set"
+            )
+        return value
+
+
+class UnsubscribeConfig(_Strict):
+    mailto: str | None = Field(None, description="Address that unsubscribes a reader.")
+    url: str | None = Field(None, description="https URL for one-click unsubscribe.")
+
+    @field_validator("mailto")
+    @classmethod
+    def _mailto_is_address(cls, value: str | None) -> str | None:
+        return None if value is None else _check_address(value.removeprefix("mailto:"))
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_web(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"must be an http(s) URL (got {value!r})")
+        return value
+
+
+class ScheduleConfig(_Strict):
+    cron: str = Field(
+        "0 7 * * mon",
+        description="When to send: cron 'minute hour day month weekday' (6 fields: seconds first).",
+    )
+    misfire_grace_seconds: int = Field(
+        172800, ge=1, description="A run missed by up to this long (machine asleep) runs on start."
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from digest.schedule import cron_trigger  # apscheduler imported only when needed
+
+        try:
+            cron_trigger(value, "UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+        return value
+
+
 class Settings(_Strict):
     title: str = Field("The Weekly Digest", description="Digest title: heading and subject.")
     language: str = Field("en", description="Language tag for <html lang>.")
@@ -67,6 +152,21 @@ class Settings(_Strict):
         "section", description="Group entries under section headings, or one list by date."
     )
     http: HttpConfig = Field(default_factory=HttpConfig, description="Fetching.")
+    # sending (issue 5)
+    smtp: SmtpConfig | None = Field(None, description="SMTP server; needed only to send.")
+    recipients: list[str] = Field(default_factory=list, description="Who gets each issue.")
+    subject: str = Field(
+        "{title} — week of {date}, {n} stories",
+        description="Subject: {title} {date} {n} {number} {start} {end}.",
+    )
+    unsubscribe: UnsubscribeConfig = Field(
+        default_factory=UnsubscribeConfig,
+        description="List-Unsubscribe targets; default: mailto the From address.",
+    )
+    send_when_empty: bool = Field(False, description="Send an issue even with no new stories.")
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig, description="When `digest schedule` sends."
+    )
 
     # Paths in the file are relative to the file; `base_dir` is where the file lives.
     base_dir: Path = Field(Path("."), exclude=True, description="(set by the loader)")
@@ -80,6 +180,27 @@ class Settings(_Strict):
             raise ValueError(
                 f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
             ) from None
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _valid_recipients(cls, value: list[str]) -> list[str]:
+        checked = [_check_address(address) for address in value]
+        seen: set[str] = set()
+        for address in checked:
+            if address.lower() in seen:
+                raise ValueError(f"{address!r} is listed twice")
+            seen.add(address.lower())
+        return checked
+
+    @field_validator("subject")
+    @classmethod
+    def _valid_subject(cls, value: str) -> str:
+        try:
+            value.format(**SUBJECT_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            known = " ".join("{" + name + "}" for name in SUBJECT_FIELDS)
+            raise ValueError(f"bad placeholder {exc} in the subject (known: {known})") from None
         return value
 
     @property
@@ -258,16 +379,39 @@ def starter_config() -> str:
                 "    # max_entries: 5             # cap for this feed",
                 "    # fulltext: auto             # auto | always | never",
             ]
-        elif name == "http":
-            lines.append("http:")
-            for sub, subfield in HttpConfig.model_fields.items():
+        elif name in NESTED:
+            lines.append(f"{name}:")
+            for sub, subfield in NESTED[name].model_fields.items():
                 lines.append(f"  {sub}: {_yaml_scalar(subfield.default)}  # {subfield.description}")
+        elif name in EXAMPLES:
+            lines += EXAMPLES[name]
         else:
             lines.append(f"{name}: {_yaml_scalar(field.default)}")
         lines.append("")
     return "\n".join(lines)
 
 
+NESTED: dict[str, type[BaseModel]] = {
+    "http": HttpConfig,
+    "unsubscribe": UnsubscribeConfig,
+    "schedule": ScheduleConfig,
+}
+EXAMPLES = {
+    "smtp": [
+        "# smtp:",
+        "#   host: smtp.example.org",
+        "#   port: 587",
+        "#   security: starttls           # starttls | ssl | none",
+        "#   username: digest",
+        "#   password_env: DIGEST_SMTP_PASSWORD   # the variable's name, not the password",
+        "#   from: The Weekly Digest <digest@example.org>",
+    ],
+    "recipients": ["recipients: []  # e.g. [reader@example.org]"],
+}
+
+
 def _yaml_scalar(value: object) -> str:
-    text = yaml.safe_dump(str(value) if isinstance(value, Path) else value, default_flow_style=True)
+    text = yaml.safe_dump(
+        str(value) if isinstance(value, Path) else value, default_flow_style=True, allow_unicode=True
+    )
     return text.removesuffix("\n...\n").strip()

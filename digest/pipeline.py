@@ -37,8 +37,11 @@ def build_digest(
     since: datetime | None = None,
     client: httpx.Client | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    already_sent: Callable[[Entry], bool] | None = None,
+    allow_empty: bool = False,
 ) -> Built:
-    """Gather every feed, keep what falls in the window, summarize, render."""
+    """Gather every feed, keep what falls in the window, summarize, render. Entries for which
+    `already_sent` is true are left out before the caps (they went out in an earlier issue)."""
     sources = settings.feed_sources()
     gathered = gather(
         sources, state, HttpOptions(**settings.http.model_dump()), now, client, on_feed
@@ -56,10 +59,11 @@ def build_digest(
         group_by_section=settings.group_by == "section",
         language=settings.language,
     )
-    digest = compose(
-        without_furniture(gathered.entries), gathered.reports, plan, _summarizer(settings)
-    )
-    if not digest.items:
+    entries = gathered.entries
+    if already_sent is not None:
+        entries = tuple(entry for entry in entries if not already_sent(entry))
+    digest = compose(without_furniture(entries), gathered.reports, plan, _summarizer(settings))
+    if not digest.items and not allow_empty:
         raise NothingToBuild(_empty_reason(gathered.entries, plan))
     return Built(digest, render(digest, settings.templates_path, settings.zone))
 
