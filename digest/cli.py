@@ -76,15 +76,20 @@ def main(verbose: bool) -> None:
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
     help="Build the digest as it would have been on this date (end of that day).",
 )
+@click.option("--eml", is_flag=True, help="Also write digest.eml, the email message.")
 @reports_errors
-def build(config_path: Path | None, out: Path | None, as_of: datetime | None) -> None:
+def build(config_path: Path | None, out: Path | None, as_of: datetime | None, eml: bool) -> None:
     """Gather the feeds and write digest.html and digest.txt."""
     settings = load_settings(config_path or default_config_path())
     now = _as_of(as_of, settings) if as_of else datetime.now(UTC)
     with State.open(settings.state_path) as state:
         built = build_digest(settings, state, now, on_feed=_progress())
+        message = _sending_commands().preview_eml(settings, state, built, now) if eml else None
     written = write_files(built.rendered, out or settings.output_path)
-    click.echo(_summary_line(built, f"{written.html}, {written.text}"))
+    where = f"{written.html}, {written.text}"
+    if message is not None:
+        where += f", {_sending_commands().write_preview(message, out or settings.output_path)}"
+    click.echo(_summary_line(built, where))
     for report in built.failed:
         click.echo(f"  failed: {report.name} ({report.url}): {report.error}", err=True)
 
@@ -134,6 +139,16 @@ def _register_stage_commands() -> None:
     from digest.summarize_cli import summarize
 
     main.add_command(summarize)
+    sending = _sending_commands()
+    for command in (sending.send, sending.schedule, sending.issues):
+        main.add_command(command)
+
+
+def _sending_commands() -> Any:
+    """send, schedule, issues and build --eml (digest/send_cli.py)."""
+    from digest import send_cli
+
+    return send_cli
 
 
 _register_stage_commands()

@@ -58,7 +58,7 @@ ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
 SUBJECT_FIELDS = {"title": "T", "date": "1 Jan 2026", "n": 1, "number": 1, "start": "", "end": ""}
 
 
-def _check_address(value: str) -> str:
+def check_address(value: str) -> str:
     _, address = parseaddr(value)
     if "\n" in value or "\r" in value or not ADDRESS.match(address):
         raise ValueError(f"not an email address: {value!r}")
@@ -83,7 +83,7 @@ class SmtpConfig(_Strict):
     @field_validator("sender")
     @classmethod
     def _sender_is_address(cls, value: str) -> str:
-        return _check_address(value)
+        return check_address(value)
 
     def password(self) -> str | None:
         """The password from the environment; ConfigError when the variable is not set."""
@@ -104,7 +104,7 @@ class UnsubscribeConfig(_Strict):
     @field_validator("mailto")
     @classmethod
     def _mailto_is_address(cls, value: str | None) -> str | None:
-        return None if value is None else _check_address(value.removeprefix("mailto:"))
+        return None if value is None else check_address(value.removeprefix("mailto:"))
 
     @field_validator("url")
     @classmethod
@@ -185,7 +185,7 @@ class Settings(_Strict):
     @field_validator("recipients")
     @classmethod
     def _valid_recipients(cls, value: list[str]) -> list[str]:
-        checked = [_check_address(address) for address in value]
+        checked = [check_address(address) for address in value]
         seen: set[str] = set()
         for address in checked:
             if address.lower() in seen:
@@ -412,6 +412,8 @@ EXAMPLES = {
 
 def _yaml_scalar(value: object) -> str:
     text = yaml.safe_dump(
-        str(value) if isinstance(value, Path) else value, default_flow_style=True, allow_unicode=True
+        str(value) if isinstance(value, Path) else value,
+        default_flow_style=True,
+        allow_unicode=True,
     )
     return text.removesuffix("\n...\n").strip()

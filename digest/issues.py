@@ -236,11 +236,16 @@ def draft_issue(settings: Settings, state: State, now: datetime, sending: Sendin
         since=since,
         client=sending.client,
         already_sent=sent_entry_check(state),
-        allow_empty=settings.send_when_empty,
+        allow_empty=True,  # nothing new is not an error here: the caller says so
     )
     if not built.digest.items and not settings.send_when_empty:
         return None
-    number = (last.number if last else 0) + 1
+    issue = issue_from(settings, built, (last.number if last else 0) + 1, now)
+    return Draft(issue, built, last.number if last else 0)
+
+
+def issue_from(settings: Settings, built: Built, number: int, now: datetime) -> Issue:
+    """A built digest as issue `number` (not stored)."""
     digest = built.digest
     subject = subject_line(
         settings.subject,
@@ -249,7 +254,7 @@ def draft_issue(settings: Settings, state: State, now: datetime, sending: Sendin
         (digest.period_start, digest.period_end),
         settings.zone,
     )
-    issue = Issue(
+    return Issue(
         number=number,
         period_start=digest.period_start,
         period_end=digest.period_end,
@@ -259,7 +264,6 @@ def draft_issue(settings: Settings, state: State, now: datetime, sending: Sendin
         text=built.rendered.text,
         created_at=now,
     )
-    return Draft(issue, built, last.number if last else 0)
 
 
 def create_issue(state: State, draft: Draft, recipients: Iterable[str]) -> Issue | None:
@@ -390,8 +394,8 @@ def record(
                 status,
                 result.attempts,
                 result.reply,
-                message_id,
                 now.isoformat() if status == "sent" else None,
+                message_id,
                 number,
                 result.recipient,
             ),

@@ -19,6 +19,11 @@ from html import escape
 from urllib.parse import quote
 
 
+# The SMTP policy (CRLF, RFC 2047 headers) with 76-character lines: RFC 2045's limit for
+# quoted-printable bodies (the default 78 is the header limit, and would let body lines pass it).
+MAIL_POLICY = policy.SMTP.clone(max_line_length=76)
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One issue of the digest, as stored in the state database."""
@@ -82,7 +87,7 @@ def build_message(
 ) -> EmailMessage:
     """The message for one recipient: only their address in To."""
     links = _unsubscribe_links(letterhead, recipient)
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = issue.subject
     message["From"] = _address(letterhead.sender)
     message["To"] = _address(recipient)
