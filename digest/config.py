@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from digest.errors import ConfigError
 from digest.models import FeedSource
@@ -154,7 +154,9 @@ class Settings(_Strict):
     http: HttpConfig = Field(default_factory=HttpConfig, description="Fetching.")
     # sending (issue 5)
     smtp: SmtpConfig | None = Field(None, description="SMTP server; needed only to send.")
-    recipients: list[str] = Field(default_factory=list, description="Who gets each issue.")
+    recipients: list[Annotated[str, AfterValidator(check_address)]] = Field(
+        default_factory=list, description="Who gets each issue."
+    )
     subject: str = Field(
         "{title} — week of {date}, {n} stories",
         description="Subject: {title} {date} {n} {number} {start} {end}.",
@@ -185,13 +187,12 @@ class Settings(_Strict):
     @field_validator("recipients")
     @classmethod
     def _valid_recipients(cls, value: list[str]) -> list[str]:
-        checked = [check_address(address) for address in value]
         seen: set[str] = set()
-        for address in checked:
+        for address in value:
             if address.lower() in seen:
                 raise ValueError(f"{address!r} is listed twice")
             seen.add(address.lower())
-        return checked
+        return value
 
     @field_validator("subject")
     @classmethod

@@ -168,7 +168,8 @@ class SmtpBatch:
         """(final status, reply), or (None, reply) when worth another try."""
         try:
             client = self._connected()
-            client.send_message(message, self.settings.sender_address, [recipient])
+            envelope_to = parseaddr(recipient)[1] or recipient
+            client.sendmail(self.settings.sender_address, [envelope_to], message.as_bytes())
             return SendStatus.SENT, "250 accepted"
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))

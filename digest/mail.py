@@ -18,7 +18,6 @@ from email.utils import format_datetime, parseaddr
 from html import escape
 from urllib.parse import quote
 
-
 # The SMTP policy (CRLF, RFC 2047 headers) with 76-character lines: RFC 2045's limit for
 # quoted-printable bodies (the default 78 is the header limit, and would let body lines pass it).
 MAIL_POLICY = policy.SMTP.clone(max_line_length=76)

@@ -31,13 +31,13 @@ def serve_stories(
 def sending_config(
     folder: Path,
     feed_url: str,
-    smtp: SmtpServer,
+    server: SmtpServer,
     recipients: list[str],
     **settings: object,
 ) -> Path:
     smtp_settings = {
-        "host": smtp.host,
-        "port": smtp.port,
+        "host": server.host,
+        "port": server.port,
         "security": "none",
         "from": "Zoë Digest <digest@example.test>",
         "timeout": 10,
