@@ -23,7 +23,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -187,6 +187,8 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _after_run(scheduler: BaseScheduler, event: JobEvent, echo: Echo) -> None:
+    if STOP.is_set() or scheduler.state == STATE_STOPPED:
+        return  # shutdown holds the job store lock while it waits for this thread: no get_job
     if event.code == EVENT_JOB_MISSED:
         echo(f"a run due {event.scheduled_run_time} was missed by more than the grace time")
     job = scheduler.get_job(JOB_ID)
