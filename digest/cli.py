@@ -5,7 +5,11 @@ a DigestError becomes one line on stderr and a deliberate exit code:
   1  unexpected error
   2  bad configuration or usage
   3  nothing to build (every feed failed, or no entry in the window), or a template error
-  4  output could not be written or delivered
+  4  output could not be written or delivered (for `send`: a recipient did not get the issue,
+     failed or left pending for the next run, or the SMTP server refused the session)
+
+`send` also exits 0 when there is nothing new since the last issue, or when another process
+is sending the issue; it says so. The sending commands live in digest/send_cli.py.
 """
 
 from __future__ import annotations

@@ -122,6 +122,9 @@ class ScheduleConfig(_Strict):
     misfire_grace_seconds: int = Field(
         172800, ge=1, description="A run missed by up to this long (machine asleep) runs on start."
     )
+    retry_minutes: float = Field(
+        30, gt=0, description="How often to retry recipients a send left pending (server down)."
+    )
 
     @field_validator("cron")
     @classmethod

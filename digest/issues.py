@@ -322,7 +322,11 @@ def reopen(state: State, number: int, recipients: Iterable[str]) -> list[str]:
             f" AND status = 'failed' AND recipient IN ({marks})",
             (number, *wanted),
         )
-        conn.execute("UPDATE issues SET sent_at = NULL WHERE number = ?", (number,))
+        conn.execute(
+            "UPDATE issues SET sent_at = NULL WHERE number = ? AND EXISTS"
+            " (SELECT 1 FROM outbox WHERE issue = ? AND status = 'pending')",
+            (number, number),
+        )
         already = conn.execute(
             f"SELECT recipient FROM outbox WHERE issue = ? AND status = 'sent'"
             f" AND recipient IN ({marks})",
@@ -480,6 +484,12 @@ def send_to_list(
         if issue is not None:
             return deliver_issue(settings, state, issue, sending)
     return SendReport(None, note="other processes keep creating issues; try again")
+
+
+def resume_unfinished(settings: Settings, state: State, sending: Sending) -> SendReport | None:
+    """Send what an unfinished issue still owes; None when nothing is owed."""
+    owed = unfinished_issue(state)
+    return None if owed is None else deliver_issue(settings, state, owed, sending)
 
 
 def send_test(

@@ -27,9 +27,12 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 JOB_ID = "digest-send"
 JOB_FUNCTION = "digest.schedule:run_scheduled_send"
+RETRY_JOB_ID = "digest-retry"
+RETRY_FUNCTION = "digest.schedule:run_scheduled_retry"
 JOBS_TABLE = "apscheduler_jobs"
 
 # Set by SIGINT/SIGTERM; the send loop checks it between two messages.
@@ -61,19 +64,33 @@ def cron_trigger(expression: str, zone: tzinfo | str) -> CronTrigger:
 def run_scheduled_send(config_path: str) -> None:
     """The job: send the next issue (or finish an unfinished one). Never raises: a failed run
     is reported and the scheduler goes on to the next one."""
+    from digest.issues import send_to_list
+
+    _run(config_path, send_to_list)
+
+
+def run_scheduled_retry(config_path: str) -> None:
+    """The retry job: recipients left pending (4xx to the end, server down) get the issue
+    they are owed; silent when nobody is owed anything."""
+    from digest.issues import resume_unfinished
+
+    _run(config_path, resume_unfinished)
+
+
+def _run(config_path: str, action: Callable[..., Any]) -> None:
     from digest.config import load_settings
     from digest.errors import DigestError
-    from digest.issues import Sending, report_lines, send_to_list
+    from digest.issues import Sending, report_lines
     from digest.state import State
 
     try:
         settings = load_settings(config_path)
         with State.open(settings.state_path) as state:
-            report = send_to_list(settings, state, Sending(stop=STOP))
+            report = action(settings, state, Sending(stop=STOP))
     except DigestError as exc:
         _echo(f"scheduled send failed: {exc}")
         return
-    for line in report_lines(report):
+    for line in report_lines(report) if report is not None else []:
         _echo(line)
 
 
@@ -87,6 +104,7 @@ def make_scheduler(
     scheduler_class: type[BaseScheduler] = BlockingScheduler,
     trigger: BaseTrigger | None = None,
     now: datetime | None = None,
+    retry_trigger: BaseTrigger | None = None,
 ) -> BaseScheduler:
     """A scheduler with the send job in the state database. A missed run recorded there is
     kept (re-adding the job would otherwise recompute it from now and drop it)."""
@@ -113,6 +131,14 @@ def make_scheduler(
         name="send the next issue",
         replace_existing=True,
         **({"next_run_time": missed} if missed else {}),
+    )
+    scheduler.add_job(
+        RETRY_FUNCTION,
+        retry_trigger or IntervalTrigger(minutes=settings.schedule.retry_minutes),
+        args=[str(Path(config_path).resolve())],
+        id=RETRY_JOB_ID,
+        name="retry recipients left pending",
+        replace_existing=True,
     )
     return scheduler
 
@@ -187,7 +213,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _after_run(scheduler: BaseScheduler, event: JobEvent, echo: Echo) -> None:
-    if STOP.is_set() or scheduler.state == STATE_STOPPED:
+    if STOP.is_set() or scheduler.state == STATE_STOPPED or event.job_id != JOB_ID:
         return  # shutdown holds the job store lock while it waits for this thread: no get_job
     if event.code == EVENT_JOB_MISSED:
         echo(f"a run due {event.scheduled_run_time} was missed by more than the grace time")

@@ -31,6 +31,7 @@ from digest.issues import (
     resend,
     send_test,
     send_to_list,
+    smtp_settings,
 )
 from digest.mail import build_message
 from digest.pipeline import Built
@@ -114,8 +115,9 @@ def schedule(config_path: Path | None, show_list: bool) -> None:
         for moment in next_runs(settings):
             click.echo(f"  {moment:%a %Y-%m-%d %H:%M %Z}")
         return
-    if settings.smtp is None or not settings.recipients:
-        raise ConfigError("schedule: needs smtp: and recipients: in the config to send")
+    if not settings.recipients:
+        raise ConfigError("recipients: the list is empty (the scheduler mails the list)")
+    smtp_settings(settings)  # a missing smtp: or password fails now, not at the first run
     run_forever(settings, path, click.echo)
 
 

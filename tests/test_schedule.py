@@ -204,3 +204,35 @@ def _stop_and_resume(
     assert "resumed issue 1" in out
     copies = Counter(r for message in smtp_server.handler.received for r in message.rcpt_tos)
     assert copies == Counter(people)
+
+
+def test_the_retry_job_sends_what_a_run_left_pending(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from digest.issues import Sending, send_to_list
+    from digest.state import State
+
+    serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
+    people = ["a@example.test", "busy@example.test"]
+    config = sending_config(
+        tmp_path, feed_server.url("/news.xml"), smtp_server, people, smtp={"attempts": 1}
+    )
+    settings = load_settings(config)
+    smtp_server.handler.temporary["busy@example.test"] = 1
+    with State.open(settings.state_path) as state:
+        report = send_to_list(settings, state, Sending())
+    assert report.pending == ("busy@example.test",)
+
+    far_away = at(soon(3600))
+    scheduler = make_scheduler(
+        settings, config, BackgroundScheduler, far_away, retry_trigger=IntervalTrigger(seconds=1)
+    )
+    scheduler.start()
+    try:
+        assert smtp_server.handler.wait_for(2, timeout=8)
+        time.sleep(1.5)  # another retry run finds nothing owed and sends nothing
+    finally:
+        scheduler.shutdown(wait=True)
+    assert Counter(r for m in smtp_server.handler.received for r in m.rcpt_tos) == Counter(people)
