@@ -140,9 +140,11 @@ def _progress() -> Callable[[FeedReport], None] | None:
 
 def _register_stage_commands() -> None:
     """Commands that live beside the stage they drive."""
+    from digest.extract_cli import extract
     from digest.summarize_cli import summarize
 
     main.add_command(summarize)
+    main.add_command(extract)
     sending = _sending_commands()
     for command in (sending.send, sending.schedule, sending.issues):
         main.add_command(command)

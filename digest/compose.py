@@ -41,10 +41,31 @@ def compose(
     plan: Plan,
     summarize: Callable[[Entry], Summary],
 ) -> Digest:
+    return assemble(select(entries, plan), reports, plan, summarize)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    chosen: tuple[Entry, ...]
+    skipped: int  # in the window and unique, but over a cap
+
+
+def select(entries: Iterable[Entry], plan: Plan) -> Selection:
+    """The entries that go in: in the window, one per story, within the caps, newest first."""
     in_window = [e for e in entries if plan.since <= e.published <= plan.now + timedelta(hours=1)]
     unique = dedupe(in_window)
     chosen = _apply_caps(unique, plan)
-    items = [Item(e, summarize(e), reading_minutes(e.content_text)) for e in chosen]
+    return Selection(tuple(chosen), len(unique) - len(chosen))
+
+
+def assemble(
+    selection: Selection,
+    reports: Sequence[FeedReport],
+    plan: Plan,
+    summarize: Callable[[Entry], Summary],
+) -> Digest:
+    """Summaries, reading times and sections around the chosen entries."""
+    items = [Item(e, summarize(e), reading_minutes(e.content_text)) for e in selection.chosen]
     return Digest(
         title=plan.title,
         generated_at=plan.now,
@@ -52,7 +73,7 @@ def compose(
         period_end=plan.now,
         sections=_sections(items, plan),
         feeds=tuple(reports),
-        skipped=len(unique) - len(chosen),
+        skipped=selection.skipped,
         language=plan.language,
     )
 

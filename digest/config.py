@@ -43,12 +43,22 @@ class FeedConfig(_Strict):
 class HttpConfig(_Strict):
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect.")
     read_timeout: float = Field(20.0, gt=0, description="Seconds between bytes read.")
+    total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole response.")
     max_bytes: int = Field(10_000_000, gt=0, description="Largest response accepted.")
     max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
     concurrency: int = Field(8, ge=1, le=64, description="Feeds fetched at once.")
     user_agent: str = Field(
         "digest/0.1 (+https://github.com/digest-newsletter/digest)",
         description="User-Agent sent with every request.",
+    )
+
+
+class ArticlePagesConfig(_Strict):
+    robots_txt: bool = Field(True, description="Honour robots.txt when fetching article pages.")
+    delay_seconds: float = Field(1.0, ge=0, description="Pause between two pages of one site.")
+    max_pages: int = Field(60, ge=0, description="At most this many pages fetched per run.")
+    retry_failed_after_hours: float = Field(
+        24, ge=0, description="A page that failed is tried again after this long."
     )
 
 
@@ -154,7 +164,11 @@ class Settings(_Strict):
     group_by: Literal["section", "none"] = Field(
         "section", description="Group entries under section headings, or one list by date."
     )
-    http: HttpConfig = Field(default_factory=HttpConfig, description="Fetching.")
+    http: HttpConfig = Field(HttpConfig(), description="Fetching.")
+    article_pages: ArticlePagesConfig = Field(
+        ArticlePagesConfig(),
+        description="Fetching article pages for feeds that give only a teaser.",
+    )
     # sending (issue 5)
     smtp: SmtpConfig | None = Field(None, description="SMTP server; needed only to send.")
     recipients: list[Annotated[str, AfterValidator(check_address)]] = Field(
@@ -383,9 +397,9 @@ def starter_config() -> str:
                 "    # max_entries: 5             # cap for this feed",
                 "    # fulltext: auto             # auto | always | never",
             ]
-        elif name in NESTED:
+        elif name in ("http", "article_pages", *NESTED):
             lines.append(f"{name}:")
-            for sub, subfield in NESTED[name].model_fields.items():
+            for sub, subfield in _submodel(name).model_fields.items():
                 lines.append(f"  {sub}: {_yaml_scalar(subfield.default)}  # {subfield.description}")
         elif name in EXAMPLES:
             lines += EXAMPLES[name]
@@ -395,11 +409,7 @@ def starter_config() -> str:
     return "\n".join(lines)
 
 
-NESTED: dict[str, type[BaseModel]] = {
-    "http": HttpConfig,
-    "unsubscribe": UnsubscribeConfig,
-    "schedule": ScheduleConfig,
-}
+NESTED = ("unsubscribe", "schedule")  # sending settings written out key by key
 EXAMPLES = {
     "smtp": [
         "# smtp:",
@@ -421,3 +431,9 @@ def _yaml_scalar(value: object) -> str:
         allow_unicode=True,
     )
     return text.removesuffix("\n...\n").strip()
+
+
+def _submodel(name: str) -> type[BaseModel]:
+    annotation = Settings.model_fields[name].annotation
+    assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return annotation

@@ -18,7 +18,7 @@ general shapes of furniture, not strings from any one site:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 # Prose seen before an end-of-article marker counts as "the article" only past this many words;
 # a paywall prompt above the first paragraphs is an inline widget, not the end.
@@ -27,10 +27,13 @@ MIN_ARTICLE_WORDS = 40
 SHORT_LINE_WORDS = 8
 # A title-case line without closing punctuation is a headline or promo up to this many words.
 HEADLINE_MAX_WORDS = 30
+# After a "Related ..." heading or a headline run, promo blurbs may hold some prose, but
+# less than this share of the article's; more means the heading was the article's own.
+AFTER_ARTICLE_PROSE = 0.5
 # This many consecutive headline-like lines after the article are a promo/related list.
 HEADLINE_RUN = 3
 
-_TERMINAL = re.compile(r"[.!?…:;]['\"’”)\]]*$|['\"’”]$")
+_TERMINAL = re.compile(r"[.!?…:;。！？]['\"’”)\]」』）]*$|['\"’”」』]$")
 _TIMESTAMP = re.compile(r"^\d{1,2}(?::\d{2}){1,2}(?:\s*/\s*\d{1,2}(?::\d{2}){1,2})?$")
 _READING_TIME = re.compile(r"\b\d+\s*(?:min(?:ute)?s?)\.?\s+(?:read|listen|watch)\b", re.I)
 # "By Jane Doe", "Written byJane Doe": a capitalised name right after "by".
@@ -45,23 +48,30 @@ _DATELINE = re.compile(
 # mentions "share prices" or "registered voters" is safe.
 _CALL_TO_ACTION = re.compile(
     r"""^(?:
-        subscribe\b | sign\s?(?:up|in)\b | log\s?(?:in|out)\b | login\b | register\b
-      | listen\b | read\s(?:more|next|the\sfull|this)\b | continue\sreading\b
-      | keep\sreading\b | become\sa\b | already\sa\b | already\shave\san\saccount\b
+        subscribe\s(?:to|now|today|for|and)\b | sign\s?(?:up|in)\b | log\s?(?:in|out)\b
+      | register\s(?:for|now|to|here|today)\b | listen\s(?:to|with|now|again|on)\b
+      | read\s(?:more|next|the\sfull|this)\b | continue\sreading\b | keep\sreading\b
+      | become\sa\b | already\sa\b | already\shave\san\saccount\b
       | follow\s(?:us|our|me)\b | download\s(?:the|our)\b | get\s(?:the|our)\s\w+\s?app\b
-      | click\s(?:here|to)\b | tap\s(?:here|to)\b | share\s(?:this|on|via|the)\b
+      | click\s(?:here|to)\b | tap\s(?:here|to)\b | share\s(?:this|on|via)\b
       | join\s(?:us|our|now|the\sconversation|today)\b | don'?t\smiss\b | save\sto\b
-      | support\s(?:our|us)\b | want\s(?:more|to\sread)\b | interested\sin\sreading\b
-      | enjoy(?:ed)?\sthis\b | like\sthis\b | we\suse\scookies\b
-      | this\s(?:site|website)\suses\scookies\b
+      | support\s(?:our|us)\b | want\s(?:more\s(?:stories|news|like)|to\sread)\b
+      | interested\sin\sreading\b | (?:like|enjoy(?:ed)?)\sthis\s(?:article|story|post)\b
+      | we\suse\scookies\b | this\s(?:site|website)\suses\scookies\b
       | accept\s(?:all\s)?cookies\b | manage\s(?:cookies|preferences)\b
-      | enter\syour\semail\b | advertisement\b | sponsored\b | promoted\b
-      | skip\s(?:to|ad)\b | view\s(?:this|comments|gallery|all)\b | see\s(?:all|more)\b
-      | print\b | email\b | tweet\b | comments?\b | \d+\s+comments?\b | \d+\s+shares?\b
-      | share\b | save\b | copy\slink\b | back\sto\stop\b
+      | enter\syour\semail\b | skip\s(?:to|ad)\b | view\s(?:this|comments|gallery|all)\b
+      | see\s(?:all|more)\b | copy\slink\b | back\sto\stop\b
     )""",
     re.I | re.X,
 )
+# Button and label words: furniture when they are (nearly) the whole line.
+_WIDGET_LABEL = re.compile(
+    r"""^(?:share|print|email|e-mail|tweet|save|comments?|\d+\s+comments?|\d+\s+shares?
+      | advertisement|sponsored|promoted|ad|listen|subscribe|register|login|log\sin|sign\sin
+      | menu|search|close|next|previous|more|watch|play|pause|loading)\b""",
+    re.I | re.X,
+)
+WIDGET_LABEL_MAX_WORDS = 3
 # A prompt anywhere in a short line: "You've read 3 of 5 free articles", "to continue reading".
 _PAYWALL = re.compile(
     r"""(?:
@@ -71,6 +81,21 @@ _PAYWALL = re.compile(
       | subscribe\s(?:now|today|to\s(?:read|continue|unlock)) | unlock\s(?:this|full|unlimited)
       | start\syour\s(?:free\s)?trial | full\saccess\sto | register\sfor\sfree
     )""",
+    re.I | re.X,
+)
+# Signup boxes sit mid-article too, so unlike a paywall they cut only their own line.
+_SIGNUP = re.compile(r"(?:to|in)\syour\sinbox|sign\sup\s(?:for|to)\s|newsletter", re.I)
+# Wire-service and newsroom credit lines at an article's foot.
+_CONTRIBUTORS = re.compile(
+    r"""^\(?(?:additional\s)?(?:reporting|writing|editing|compiled|research)(?:\sby\b|:)
+      | ^contributing(?:\swriters?|\sreporters?)?:
+      | \bcontributed\s(?:to\s)?(?:this|the)\s(?:report|story|article)
+      | ^(?:have|got)\sa\s(?:news\s)?tip\b
+      | ^reach\s(?:the\s)?(?:reporters?|writers?|authors?|\w+\s\w+)\s(?:at|on|via)\b
+      | ^email\s(?:the\s)?(?:reporters?|writers?|authors?|\w+\s\w+)\sat\b
+      | ^follow\s(?:\w+\s){1,4}on\s(?:twitter|facebook|instagram|x)\b
+      | ^originally\spublished\s(?:on|in|at)\b
+    """,
     re.I | re.X,
 )
 # Section headings that open the page's after-article zone.
@@ -103,29 +128,12 @@ _CREDIT_TAIL = re.compile(
 # A caption's credit run straight into the next paragraph: "Credit: Jane DoeNew text ...".
 _GLUE = re.compile(r"(?<=[a-z.)])(?=[A-Z][a-z])")
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])\s*$")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# Han and kana run without spaces: every two characters count as one word there.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(f"[{_CJK}]{{1,2}}|[^\\W\\d_{_CJK}][^\\W{_CJK}]*(?:['’-][^\\W{_CJK}]+)*")
+# Words a headline leaves lowercase ("Made with", "on the").
 _SMALL_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "but",
-        "by",
-        "for",
-        "from",
-        "in",
-        "into",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "vs",
-        "via",
-        "with",
-    ]
+    "a an and as at but by for from in into of on or the to vs via with".split()  # noqa: SIM905
 )
 
 
@@ -139,8 +147,28 @@ def strip_furniture(text: str) -> str:
     return "\n\n".join(kept)
 
 
+def strip_widgets(paragraphs: Sequence[str], *, headline_runs: bool = True) -> list[str]:
+    """The conservative rule set, for text an HTML extractor already reduced to the article:
+    widget lines, the end-of-article cutoff and a truncated last paragraph, but no cut of
+    short unpunctuated lines (list items, table rows)."""
+    kept = _cut_after_article_end(paragraphs, headline_runs=headline_runs)
+    kept = [line for line in kept if not is_widget_line(line)]
+    while kept and _TRUNCATED.search(kept[-1]):
+        kept.pop()
+    return kept
+
+
 def is_furniture_line(line: str) -> bool:
     """True when one line is page furniture rather than article prose."""
+    return is_widget_line(line) or not _has_sentence_shape(line, _WORD.findall(line))
+
+
+def is_widget_line(line: str) -> bool:
+    """True for a line only a page widget writes: the rules safe on any page's text.
+
+    Unlike `is_furniture_line` it keeps short lines without sentence structure, which in
+    text extracted from HTML are often list items and table rows of the article itself.
+    """
     words = _WORD.findall(line)
     if not words or _TIMESTAMP.match(line):
         return True
@@ -148,11 +176,16 @@ def is_furniture_line(line: str) -> bool:
         return True
     if len(words) <= 12 and (_BYLINE.match(line) or _DATELINE.match(line)):
         return True
-    if len(words) <= 15 and (_CALL_TO_ACTION.match(line) or _PAYWALL.search(line)):
+    # A full stop makes "Share prices fell." a sentence, not a button.
+    if len(words) <= WIDGET_LABEL_MAX_WORDS and _WIDGET_LABEL.match(line) and line[-1] != ".":
         return True
-    if _is_caption(line, words):
+    if len(words) <= 15 and (
+        _CALL_TO_ACTION.match(line) or _PAYWALL.search(line) or _SIGNUP.search(line)
+    ):
         return True
-    return not _has_sentence_shape(line, words)
+    if len(words) <= 40 and _CONTRIBUTORS.search(line):
+        return True
+    return _is_caption(line, words)
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -232,27 +265,40 @@ def _is_headline_like(line: str) -> bool:
     return bool(words) and not _TERMINAL.search(line) and _is_headline(words)
 
 
-def _is_end_marker(line: str) -> bool:
-    words = _WORD.findall(line)
-    if len(words) <= 6 and _END_HEADING.match(line):
-        return True
-    return len(words) <= 20 and bool(_PAYWALL.search(line))
+def is_paywall_prompt(line: str) -> bool:
+    """A short line asking the reader to pay, subscribe or register to read on."""
+    return len(_WORD.findall(line)) <= 20 and bool(_PAYWALL.search(line))
 
 
-def _cut_after_article_end(lines: Sequence[str]) -> list[str]:
-    """Keep lines up to the first end-of-article signal that follows substantial prose."""
+def _is_end_heading(line: str) -> bool:
+    return len(_WORD.findall(line)) <= 6 and bool(_END_HEADING.match(line))
+
+
+def _cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -> list[str]:
+    """Keep lines up to the first end-of-article signal that follows substantial prose.
+
+    A paywall prompt always ends the article. A section heading or a run of headlines ends
+    it only when little prose follows: articles have subheadings and title-case lists too.
+    """
     prose_words = 0
     for index, line in enumerate(lines):
-        if prose_words >= MIN_ARTICLE_WORDS and (
-            _is_end_marker(line) or _headline_run_starts(lines, index)
-        ):
-            return list(lines[:index])
+        if prose_words >= MIN_ARTICLE_WORDS:
+            if is_paywall_prompt(line):
+                return list(lines[:index])
+            zone_starts = _is_end_heading(line) or (
+                headline_runs and _headline_run_starts(lines, index)
+            )
+            if zone_starts and _prose_words(lines[index:]) <= prose_words * AFTER_ARTICLE_PROSE:
+                return list(lines[:index])
         if not is_furniture_line(line):
             prose_words += len(_WORD.findall(line))
     return list(lines)
 
 
+def _prose_words(lines: Sequence[str]) -> int:
+    return sum(len(_WORD.findall(line)) for line in lines if not is_furniture_line(line))
+
+
 def _headline_run_starts(lines: Sequence[str], index: int) -> bool:
-    run: Iterable[str] = lines[index : index + HEADLINE_RUN]
-    window = list(run)
+    window = lines[index : index + HEADLINE_RUN]
     return len(window) == HEADLINE_RUN and all(_is_headline_like(line) for line in window)

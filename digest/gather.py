@@ -21,21 +21,13 @@ import feedparser
 import httpx
 
 from digest.errors import FeedError
+from digest.extract import html_to_text
+from digest.http import DownloadError, HttpOptions, download, make_client
 from digest.models import Entry, FeedReport, FeedSource, FeedStatus
-from digest.sanitize import clean_html, html_to_text, plain_text, safe_url
+from digest.sanitize import clean_html, plain_text, safe_url
 from digest.state import State
 
 JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
-
-
-@dataclass(frozen=True, slots=True)
-class HttpOptions:
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0
-    max_bytes: int = 10_000_000
-    max_redirects: int = 5
-    concurrency: int = 8
-    user_agent: str = "digest/0.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +47,6 @@ class Fetched:
 class Gathered:
     entries: tuple[Entry, ...]
     reports: tuple[FeedReport, ...]
-
-
-def make_client(options: HttpOptions) -> httpx.Client:
-    """The one HTTP client for feeds and pages: timeouts, redirect cap, gzip, User-Agent."""
-    return httpx.Client(
-        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
-        follow_redirects=True,
-        max_redirects=options.max_redirects,
-        headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(max_connections=options.concurrency * 2),
-    )
 
 
 def gather(
@@ -133,48 +114,20 @@ def fetch(
     """Bytes of one feed: a local file, or an HTTP GET made conditional by the cached validators."""
     if not source.url.startswith(("http://", "https://")):
         return _read_file(source, options)
-    headers = {}
-    if cached is not None and cached.body is not None:
-        if cached.etag:
-            headers["If-None-Match"] = cached.etag
-        if cached.last_modified:
-            headers["If-Modified-Since"] = cached.last_modified
+    usable = cached is not None and cached.body is not None
     try:
-        return _get(source, client, options, headers, cached)
-    except httpx.TooManyRedirects:
-        return _failed(source, f"more than {options.max_redirects} redirects")
-    except httpx.TimeoutException as exc:
-        return _failed(source, f"timed out ({type(exc).__name__.removesuffix('Timeout')})")
-    except httpx.HTTPError as exc:
-        return _failed(source, f"network error: {exc or type(exc).__name__}")
-
-
-def _get(
-    source: FeedSource,
-    client: httpx.Client,
-    options: HttpOptions,
-    headers: dict[str, str],
-    cached: Any,
-) -> Fetched:
-    with client.stream("GET", source.url, headers=headers) as response:
-        if response.status_code == 304 and cached is not None:
-            return Fetched(source, FeedStatus.NOT_MODIFIED, cached.body, source.url)
-        if response.status_code >= 400:
-            reason = response.reason_phrase or "error"
-            return _failed(source, f"HTTP {response.status_code} {reason}")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body.extend(chunk)
-            if len(body) > options.max_bytes:
-                return _failed(source, f"response larger than {options.max_bytes:,} bytes")
-        return Fetched(
-            source,
-            FeedStatus.OK,
-            bytes(body),
-            str(response.url),
-            response.headers.get("ETag"),
-            response.headers.get("Last-Modified"),
+        got = download(
+            client,
+            source.url,
+            options,
+            cached.etag if usable else None,
+            cached.last_modified if usable else None,
         )
+    except DownloadError as exc:
+        return _failed(source, str(exc))
+    if got.status == 304:
+        return Fetched(source, FeedStatus.NOT_MODIFIED, cached.body, source.url)
+    return Fetched(source, FeedStatus.OK, got.body, got.url, got.etag, got.last_modified)
 
 
 def _read_file(source: FeedSource, options: HttpOptions) -> Fetched:
@@ -234,7 +187,7 @@ def _best_content(item: Any) -> str:
     """The fullest body a feed gives: content:encoded / atom:content over the summary."""
     bodies = [c.get("value", "") for c in item.get("content", [])]
     bodies.append(item.get("summary", ""))
-    return max(bodies, key=len)
+    return str(max(bodies, key=len))
 
 
 def _feedparser_image(item: Any, base_url: str) -> str | None:

@@ -3,17 +3,21 @@ caller (build, send, preview), which decides what the output is for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
 
-from digest.compose import Plan, compose
+from digest import fulltext
+from digest.compose import Plan, assemble, select
 from digest.config import Settings
 from digest.errors import NothingToBuild
+from digest.fulltext import PagePolicy
 from digest.furniture import strip_furniture
-from digest.gather import HttpOptions, gather
+from digest.gather import gather
+from digest.http import HttpOptions, make_client
 from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summary
 from digest.render import render
 from digest.state import State
@@ -60,12 +64,41 @@ def build_digest(
         language=settings.language,
     )
     entries = gathered.entries
-    if already_sent is not None:
+    if already_sent is not None:  # sent in an earlier issue: left out before the caps
         entries = tuple(entry for entry in entries if not already_sent(entry))
-    digest = compose(without_furniture(entries), gathered.reports, plan, _summarizer(settings))
+    selection = select(entries, plan)
+    chosen = list(selection.chosen)
+    if any(feed.fulltext != "never" for feed in settings.feeds):
+        chosen = _with_full_text(chosen, settings, state, now, client)
+    selection = replace(selection, chosen=tuple(without_furniture(chosen)))
+    digest = assemble(selection, gathered.reports, plan, _summarizer(settings))
     if not digest.items and not allow_empty:
         raise NothingToBuild(_empty_reason(gathered.entries, plan))
     return Built(digest, render(digest, settings.templates_path, settings.zone))
+
+
+def _with_full_text(
+    entries: list[Entry],
+    settings: Settings,
+    state: State,
+    now: datetime,
+    client: httpx.Client | None,
+) -> list[Entry]:
+    """Teasers swapped for their pages' article text (see fulltext.py)."""
+    http = HttpOptions(**settings.http.model_dump())
+    modes = {feed.name: feed.fulltext for feed in settings.feeds}
+    policy = PagePolicy(**settings.article_pages.model_dump())
+    with _client_for(client, http) as pages_client:
+        return fulltext.complete(entries, modes, state, pages_client, http, policy, now)
+
+
+@contextmanager
+def _client_for(client: httpx.Client | None, http: HttpOptions) -> Iterator[httpx.Client]:
+    if client is not None:
+        yield client
+        return
+    with make_client(http) as owned:
+        yield owned
 
 
 def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
@@ -75,7 +108,7 @@ def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
     return summarize_entry
 
 
-def without_furniture(entries: tuple[Entry, ...]) -> list[Entry]:
+def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
     """The article's own text only: summaries and reading times must not count page furniture."""
     return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
 

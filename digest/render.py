@@ -62,6 +62,7 @@ def render(digest: Digest, theme: Path | None = None, zone: tzinfo = UTC) -> Ren
     """Both parts of the email. Template errors become RenderError naming file and line."""
     env = make_environment(theme, zone)
     context = _context(digest, env)
+    pre = preheader(digest.items)
     try:
         html = env.get_template(HTML_TEMPLATE).render(context)
         text = env.get_template(TEXT_TEMPLATE).render(context)
@@ -71,7 +72,7 @@ def render(digest: Digest, theme: Path | None = None, zone: tzinfo = UTC) -> Ren
         ) from None
     except jinja2.TemplateError as exc:
         raise RenderError(f"template error: {_template_location(exc)}{exc}") from None
-    return Rendered(html=inline_css(html), text=_tidy_text(text), preheader=context["preheader"])
+    return Rendered(html=inline_css(html), text=_tidy_text(text), preheader=pre)
 
 
 def _context(digest: Digest, env: jinja2.Environment) -> dict[str, object]:
@@ -115,7 +116,7 @@ def inline_css(html: str) -> str:
         disable_validation=True,
         cssutils_logging_level=logging.CRITICAL,
     )
-    return inliner.transform(pretty_print=False)
+    return str(inliner.transform(pretty_print=False))
 
 
 def _tidy_text(text: str) -> str:

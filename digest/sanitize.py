@@ -64,19 +64,3 @@ def plain_text(fragment: str) -> str:
     """Text of an inline fragment such as a title: tags dropped, entities decoded, spaces folded."""
     stripped = nh3.clean(fragment, tags=set(), strip_comments=True)
     return " ".join(html.unescape(stripped).split())
-
-
-_BLOCK_END = re.compile(
-    r"</(p|div|h[1-6]|li|blockquote|pre|tr|table|ul|ol|dl|dd|dt|figure|section|article)>|<br\s*/?>",
-    re.I,
-)
-_DROPPED = re.compile(r"<(figcaption|script|style)\b.*?</\1>", re.I | re.S)
-
-
-def html_to_text(fragment: str) -> str:
-    """Readable text of a feed's HTML: one paragraph per block, separated by blank lines."""
-    without_captions = _DROPPED.sub(" ", fragment)
-    with_breaks = _BLOCK_END.sub("\n\n", without_captions)
-    text = html.unescape(nh3.clean(with_breaks, tags=set(), strip_comments=True))
-    paragraphs = (" ".join(block.split()) for block in re.split(r"\n\s*\n", text))
-    return "\n\n".join(p for p in paragraphs if p)

@@ -8,14 +8,16 @@ tables with new steps in MIGRATIONS.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.errors import DigestError
+from digest.extract import Article
 
 MIGRATIONS: list[str] = [
     """
@@ -36,7 +38,15 @@ MIGRATIONS: list[str] = [
         first_seen TEXT NOT NULL
     );
     """,
-    # 2 (issue 5): issues, their entries, and the outbox: one row per issue and recipient.
+    """
+    CREATE TABLE pages (          -- article pages fetched for teaser entries
+        url TEXT PRIMARY KEY,
+        article TEXT,             -- the extracted Article as JSON; NULL when it failed
+        failure TEXT,
+        fetched_at TEXT NOT NULL
+    );
+    """,
+    # 3 (issue 5): issues, their entries, and the outbox: one row per issue and recipient.
     """
     CREATE TABLE issues (
         number INTEGER PRIMARY KEY,
@@ -77,6 +87,14 @@ class CachedFeed:
     etag: str | None
     last_modified: str | None
     body: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    url: str
+    article: Article | None
+    failure: str
+    fetched_at: datetime
 
 
 class StateError(DigestError):
@@ -184,6 +202,38 @@ class State:
             ):
                 found[entry_id] = datetime.fromisoformat(seen)
         return found
+
+    # article pages --------------------------------------------------------------------------
+
+    def cached_page(self, url: str) -> CachedPage | None:
+        row = self.conn.execute(
+            "SELECT article, failure, fetched_at FROM pages WHERE url = ?", (url,)
+        ).fetchone()
+        if row is None:
+            return None
+        article = _article_from_json(row[0]) if row[0] else None
+        return CachedPage(url, article, row[1] or "", datetime.fromisoformat(row[2]))
+
+    def save_page(self, url: str, article: Article | None, failure: str, now: datetime) -> None:
+        stored = _article_to_json(article) if article is not None else None
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO pages (url, article, failure, fetched_at)"
+                " VALUES (?, ?, ?, ?)",
+                (url, stored, failure or None, now.isoformat()),
+            )
+
+
+def _article_to_json(article: Article) -> str:
+    fields = asdict(article)
+    fields["date"] = article.date.isoformat() if article.date else None
+    return json.dumps(fields)
+
+
+def _article_from_json(stored: str) -> Article:
+    fields = json.loads(stored)
+    fields["date"] = datetime.fromisoformat(fields["date"]) if fields.get("date") else None
+    return Article(**fields)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

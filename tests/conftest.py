@@ -51,6 +51,7 @@ class Route:
     status: int = 200
     etag: str | None = None
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between 16-byte chunks of the body
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,7 +103,13 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             for name, value in route.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if not route.trickle:
+                self.wfile.write(body)
+                return
+            for start in range(0, len(body), 16):
+                self.wfile.write(body[start : start + 16])
+                self.wfile.flush()
+                time.sleep(route.trickle)
 
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass

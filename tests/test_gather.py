@@ -64,6 +64,17 @@ def test_broken_feeds_are_reported_by_name_and_the_rest_go_on(
     assert [e.title for e in result.entries] == ["Fine"]
 
 
+def test_server_trickling_bytes_hits_the_whole_response_deadline(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    items = [rss_item(f"Story {i}", f"https://e.org/{i}") for i in range(20)]
+    url = feed_server.serve("/trickle.xml", rss(*items), trickle=0.05)
+    options = HttpOptions(read_timeout=0.5, total_timeout=0.6)
+    with State.open(tmp_path / "s.sqlite3") as state:
+        result = gather([FeedSource("Trickle", url)], state, options, NOW)
+    assert result.reports[0].error == "timed out (whole response took too long)"
+
+
 def test_redirect_cap(feed_server: FeedServer, tmp_path: Path) -> None:
     for hop in range(4):
         feed_server.serve(f"/r{hop}", "", status=302, headers={"Location": f"/r{hop + 1}"})
