@@ -100,10 +100,18 @@ class SmtpServer:
     handler: RecordingHandler
 
 
-def start_server() -> tuple[Controller, SmtpServer]:
+def start_server(password: str | None = None) -> tuple[Controller, SmtpServer]:
+    """With `password`, the server wants AUTH (user "digest"; plain text on loopback)."""
     handler = RecordingHandler()
     port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    auth: dict[str, Any] = {}
+    if password is not None:
+        auth = {
+            "authenticator": _password_check(password),
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False, **auth)
     controller.start()
     return controller, SmtpServer("127.0.0.1", port, handler)
 
@@ -112,3 +120,16 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _password_check(password: str) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"digest",
+            password.encode(),
+        )
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd replies 535
+
+    return check

@@ -458,3 +458,27 @@ def test_password_comes_from_the_environment_only(
     assert smtp_server.handler.count() == 0
     with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM issues").fetchone() == (0,)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_login_with_the_password_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    from smtp_server import start_server
+
+    controller, server = start_server(password="s3cret")
+    try:
+        url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+        login = {"username": "digest", "password_env": "DIGEST_TEST_PW"}
+        config = sending_config(tmp_path, url, server, ["a@example.test"], smtp=login)
+        monkeypatch.setenv("DIGEST_TEST_PW", "wrong")
+        code, out, _ = run("send", "-c", str(config))
+        assert code == 4 and "error: SMTP server 127.0.0.1:" in out and "refused us: 535" in out
+        assert "left for the next run: 1 (a@example.test)" in out
+        assert server.handler.count() == 0
+        monkeypatch.setenv("DIGEST_TEST_PW", "s3cret")
+        code, out, _ = run("send", "-c", str(config))
+        assert code == 0 and "resumed issue 1" in out and "sent to: a@example.test" in out
+        assert server.handler.count() == 1
+    finally:
+        controller.stop()
