@@ -237,9 +237,24 @@ def _article_from_json(stored: str) -> Article:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+    """Apply the missing steps, one transaction each. Two processes opening a new database at
+    once (two schedulers) both read the old version; the second one's step then fails on a
+    table the first created, and it re-reads the version and goes on from there."""
+    while (version := _version(conn)) < len(MIGRATIONS):
+        script = MIGRATIONS[version]
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {version + 1}; COMMIT;"
+            )
+        except sqlite3.OperationalError:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if _version(conn) == version:  # nobody else migrated: a real failure
+                raise
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def utcnow() -> datetime:

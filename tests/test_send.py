@@ -482,3 +482,25 @@ def test_login_with_the_password_from_the_environment(
         assert server.handler.count() == 1
     finally:
         controller.stop()
+
+
+def test_many_processes_opening_a_new_state_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """Two schedulers starting together both find the database new: both must open it."""
+    script = (
+        "import sys; from pathlib import Path; from digest.state import State; "
+        "State.open(Path(sys.argv[1])).close()"
+    )
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / "new.sqlite3")],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    errors = [process.communicate(timeout=60)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 6, errors
+    with sqlite3.connect(tmp_path / "new.sqlite3") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 3
