@@ -90,6 +90,10 @@ def _run(config_path: str, action: Callable[..., Any]) -> None:
     except DigestError as exc:
         _echo(f"scheduled send failed: {exc}")
         return
+    except Exception as exc:  # one line, and the scheduler lives on to the next run
+        log.debug("scheduled send failed", exc_info=True)
+        _echo(f"scheduled send failed unexpectedly: {type(exc).__name__}: {exc}")
+        return
     for line in report_lines(report) if report is not None else []:
         _echo(line)
 
