@@ -11,6 +11,7 @@ in the database lets only one of them send an issue.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sqlite3
 import threading
@@ -201,10 +202,10 @@ def run_forever(settings: Any, config_path: Path, echo: Echo = _echo) -> None:
     try:
         scheduler.start()
     except (KeyboardInterrupt, _Stop):
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the wait short
+        for sig in previous:  # a second signal forces the exit (the message in flight may
+            signal.signal(sig, _exit_now)  # then go again at the next start)
         STOP.set()
-        echo("stopping: a send in progress finishes its current message")
+        echo("stopping: a send in progress finishes its current message (again to force)")
         scheduler.shutdown(wait=True)
         echo("stopped")
     finally:
@@ -214,6 +215,10 @@ def run_forever(settings: Any, config_path: Path, echo: Echo = _echo) -> None:
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signum)
+
+
+def _exit_now(signum: int, frame: FrameType | None) -> None:
+    os._exit(128 + signum)
 
 
 def _after_run(scheduler: BaseScheduler, event: JobEvent, echo: Echo) -> None:
