@@ -14,6 +14,7 @@ index and the feed needs no database. Every file is written atomically.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -24,10 +25,15 @@ from xml.sax.saxutils import escape
 
 import jinja2
 
+from digest.config import Settings
 from digest.deliver import write_atomically
-from digest.errors import DeliveryError, RenderError
+from digest.errors import DeliveryError, DigestError, RenderError
+from digest.mail import Issue
 from digest.models import Digest
+from digest.pipeline import Built
 from digest.render import make_environment, render
+
+log = logging.getLogger(__name__)
 
 INDEX_TEMPLATE = "archive_index.html"
 MANIFEST = "issues.json"
@@ -61,6 +67,35 @@ class Archive:
 
     def url(self, path: str) -> str:
         return urljoin(self.site_url, path) if self.site_url else path
+
+
+def archive_for(settings: Settings) -> Archive:
+    return Archive(
+        settings.archive_path,
+        settings.archive_url,
+        settings.title,
+        settings.templates_path,
+        settings.zone,
+    )
+
+
+def archive_sent(settings: Settings, issue: Issue, built: Built | None = None) -> str:
+    """Put a stored issue in the archive before it goes out, so its links resolve when it
+    arrives. With the build at hand the page is the full web edition; without it (an issue
+    resumed after a crash) the stored email is the page, if the page is missing. A failure
+    is returned as a note for the run summary: the archive never stops a send."""
+    archive = archive_for(settings)
+    preheader = built.rendered.preheader if built else ""
+    record = ArchivedIssue(issue.number, issue.created_at, issue.subject, preheader)
+    try:
+        if built is not None:
+            archive_issue(archive, record, web_edition(built.digest, archive))
+        elif not (archive.folder / record.path).exists():
+            archive_issue(archive, record, issue.html)
+    except DigestError as exc:
+        log.warning("issue %s not archived: %s", issue.number, exc)
+        return f"not archived: {exc}"
+    return ""
 
 
 def issue_path(number: int) -> str:

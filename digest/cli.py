@@ -5,7 +5,11 @@ a DigestError becomes one line on stderr and a deliberate exit code:
   1  unexpected error
   2  bad configuration or usage
   3  nothing to build (every feed failed, or no entry in the window), or a template error
-  4  output could not be written or delivered
+  4  output could not be written or delivered (for `send`: a recipient did not get the issue,
+     failed or left pending for the next run, or the SMTP server refused the session)
+
+`send` also exits 0 when there is nothing new since the last issue, or when another process
+is sending the issue; it says so. The sending commands live in digest/send_cli.py.
 """
 
 from __future__ import annotations
@@ -76,15 +80,20 @@ def main(verbose: bool) -> None:
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
     help="Build the digest as it would have been on this date (end of that day).",
 )
+@click.option("--eml", is_flag=True, help="Also write digest.eml, the email message.")
 @reports_errors
-def build(config_path: Path | None, out: Path | None, as_of: datetime | None) -> None:
+def build(config_path: Path | None, out: Path | None, as_of: datetime | None, eml: bool) -> None:
     """Gather the feeds and write digest.html and digest.txt."""
     settings = load_settings(config_path or default_config_path())
     now = _as_of(as_of, settings) if as_of else datetime.now(UTC)
     with State.open(settings.state_path) as state:
         built = build_digest(settings, state, now, on_feed=_progress())
+        message = _sending_commands().preview_eml(settings, state, built, now) if eml else None
     written = write_files(built.rendered, out or settings.output_path)
-    click.echo(_summary_line(built, f"{written.html}, {written.text}"))
+    where = f"{written.html}, {written.text}"
+    if message is not None:
+        where += f", {_sending_commands().write_preview(message, out or settings.output_path)}"
+    click.echo(_summary_line(built, where))
     for report in built.failed:
         click.echo(f"  failed: {report.name} ({report.url}): {report.error}", err=True)
 
@@ -136,10 +145,20 @@ def _register_stage_commands() -> None:
 
     main.add_command(summarize)
     main.add_command(extract)
+    sending = _sending_commands()
+    for command in (sending.send, sending.schedule, sending.issues):
+        main.add_command(command)
 
     from digest.preview_cli import preview  # issue 6
 
     main.add_command(preview)
+
+
+def _sending_commands() -> Any:
+    """send, schedule, issues and build --eml (digest/send_cli.py)."""
+    from digest import send_cli
+
+    return send_cli
 
 
 _register_stage_commands()

@@ -8,13 +8,15 @@ path, its line and the reason.
 from __future__ import annotations
 
 import os
+import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from digest.errors import ConfigError
 from digest.models import FeedSource
@@ -60,6 +62,92 @@ class ArticlePagesConfig(_Strict):
     )
 
 
+# sending (issue 5) --------------------------------------------------------------------------
+
+ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
+SUBJECT_FIELDS = {"title": "T", "date": "1 Jan 2026", "n": 1, "number": 1, "start": "", "end": ""}
+
+
+def check_address(value: str) -> str:
+    _, address = parseaddr(value)
+    if "\n" in value or "\r" in value or not ADDRESS.match(address):
+        raise ValueError(f"not an email address: {value!r}")
+    return value.strip()
+
+
+class SmtpConfig(_Strict):
+    host: str = Field(min_length=1, description="SMTP server host name.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 starttls, 465 ssl).")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls | ssl | none (none only for a local relay)."
+    )
+    username: str | None = Field(None, description="Login name; no login when unset.")
+    password_env: str | None = Field(
+        None, description="Environment variable holding the password (never the password)."
+    )
+    sender: str = Field(alias="from", description="From address, e.g. 'Digest <d@example.org>'.")
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server.")
+    attempts: int = Field(4, ge=1, le=20, description="Tries per message on temporary failures.")
+    retry_delay: float = Field(2.0, ge=0, description="Seconds before the first retry; doubles.")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_address(cls, value: str) -> str:
+        return check_address(value)
+
+    def password(self) -> str | None:
+        """The password from the environment; ConfigError when the variable is not set."""
+        if not self.password_env:
+            return None
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(
+                f"smtp.password_env: environment variable {self.password_env} is not set"
+            )
+        return value
+
+
+class UnsubscribeConfig(_Strict):
+    mailto: str | None = Field(None, description="Address that unsubscribes a reader.")
+    url: str | None = Field(None, description="https URL for one-click unsubscribe.")
+
+    @field_validator("mailto")
+    @classmethod
+    def _mailto_is_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_address(value.removeprefix("mailto:"))
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_web(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"must be an http(s) URL (got {value!r})")
+        return value
+
+
+class ScheduleConfig(_Strict):
+    cron: str = Field(
+        "0 7 * * mon",
+        description="When to send: cron 'minute hour day month weekday' (6 fields: seconds first).",
+    )
+    misfire_grace_seconds: int = Field(
+        172800, ge=1, description="A run missed by up to this long (machine asleep) runs on start."
+    )
+    retry_minutes: float = Field(
+        30, gt=0, description="How often to retry recipients a send left pending (server down)."
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from digest.schedule import cron_trigger  # apscheduler imported only when needed
+
+        try:
+            cron_trigger(value, "UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+        return value
+
+
 class Settings(_Strict):
     title: str = Field("The Weekly Digest", description="Digest title: heading and subject.")
     language: str = Field("en", description="Language tag for <html lang>.")
@@ -80,6 +168,23 @@ class Settings(_Strict):
     article_pages: ArticlePagesConfig = Field(
         ArticlePagesConfig(),
         description="Fetching article pages for feeds that give only a teaser.",
+    )
+    # sending (issue 5)
+    smtp: SmtpConfig | None = Field(None, description="SMTP server; needed only to send.")
+    recipients: list[Annotated[str, AfterValidator(check_address)]] = Field(
+        default_factory=list, description="Who gets each issue."
+    )
+    subject: str = Field(
+        "{title} — week of {date}, {n} stories",
+        description="Subject: {title} {date} {n} {number} {start} {end}.",
+    )
+    unsubscribe: UnsubscribeConfig = Field(
+        default_factory=UnsubscribeConfig,
+        description="List-Unsubscribe targets; default: mailto the From address.",
+    )
+    send_when_empty: bool = Field(False, description="Send an issue even with no new stories.")
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig, description="When `digest schedule` sends."
     )
 
     # archive (issue 6): every sent issue as a web page, for "view in browser" / "more stories"
@@ -102,6 +207,26 @@ class Settings(_Strict):
             raise ValueError(
                 f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
             ) from None
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _valid_recipients(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for address in value:
+            if address.lower() in seen:
+                raise ValueError(f"{address!r} is listed twice")
+            seen.add(address.lower())
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _valid_subject(cls, value: str) -> str:
+        try:
+            value.format(**SUBJECT_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            known = " ".join("{" + name + "}" for name in SUBJECT_FIELDS)
+            raise ValueError(f"bad placeholder {exc} in the subject (known: {known})") from None
         return value
 
     @field_validator("archive_url")
@@ -292,18 +417,39 @@ def starter_config() -> str:
                 "    # max_entries: 5             # cap for this feed",
                 "    # fulltext: auto             # auto | always | never",
             ]
-        elif name in ("http", "article_pages"):
+        elif name in ("http", "article_pages", *NESTED):
             lines.append(f"{name}:")
             for sub, subfield in _submodel(name).model_fields.items():
                 lines.append(f"  {sub}: {_yaml_scalar(subfield.default)}  # {subfield.description}")
+        elif name in EXAMPLES:
+            lines += EXAMPLES[name]
         else:
             lines.append(f"{name}: {_yaml_scalar(field.default)}")
         lines.append("")
     return "\n".join(lines)
 
 
+NESTED = ("unsubscribe", "schedule")  # sending settings written out key by key
+EXAMPLES = {
+    "smtp": [
+        "# smtp:",
+        "#   host: smtp.example.org",
+        "#   port: 587",
+        "#   security: starttls           # starttls | ssl | none",
+        "#   username: digest",
+        "#   password_env: DIGEST_SMTP_PASSWORD   # the variable's name, not the password",
+        "#   from: The Weekly Digest <digest@example.org>",
+    ],
+    "recipients": ["recipients: []  # e.g. [reader@example.org]"],
+}
+
+
 def _yaml_scalar(value: object) -> str:
-    text = yaml.safe_dump(str(value) if isinstance(value, Path) else value, default_flow_style=True)
+    text = yaml.safe_dump(
+        str(value) if isinstance(value, Path) else value,
+        default_flow_style=True,
+        allow_unicode=True,
+    )
     return text.removesuffix("\n...\n").strip()
 
 

@@ -41,11 +41,15 @@ def build_digest(
     since: datetime | None = None,
     client: httpx.Client | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    already_sent: Callable[[Entry], bool] | None = None,
+    allow_empty: bool = False,
     offline: bool = False,
+    web_url: str | None = None,
 ) -> Built:
-    """Gather every feed, keep what falls in the window, summarize, render.
-
-    `offline` builds from the feed bodies the last run stored, without network (the preview)."""
+    """Gather every feed, keep what falls in the window, summarize, render. Entries for which
+    `already_sent` is true are left out before the caps (they went out in an earlier issue).
+    `offline` builds from the feed bodies the last run stored, without network (the preview).
+    `web_url` is the issue's page in the archive (default: the archive's own URL)."""
     sources = settings.feed_sources()
     options = HttpOptions(**settings.http.model_dump())
     gathered = gather(sources, state, options, now, client, on_feed, offline=offline)
@@ -62,15 +66,19 @@ def build_digest(
         group_by_section=settings.group_by == "section",
         language=settings.language,
     )
-    selection = select(gathered.entries, plan)
+    entries = gathered.entries
+    if already_sent is not None:  # sent in an earlier issue: left out before the caps
+        entries = tuple(entry for entry in entries if not already_sent(entry))
+    selection = select(entries, plan)
     chosen = list(selection.chosen)
     if any(feed.fulltext != "never" for feed in settings.feeds):
         chosen = _with_full_text(chosen, settings, state, now, client, offline)
     selection = replace(selection, chosen=tuple(without_furniture(chosen)))
     digest = assemble(selection, gathered.reports, plan, _summarizer(settings))
-    if not digest.items:
+    if not digest.items and not allow_empty:
         raise NothingToBuild(_empty_reason(gathered.entries, plan))
-    rendered = render(digest, settings.templates_path, settings.zone, settings.archive_url)
+    link = settings.archive_url if web_url is None else web_url
+    rendered = render(digest, settings.templates_path, settings.zone, link)
     return Built(digest, rendered)
 
 

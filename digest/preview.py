@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,12 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from digest.archive import issue_url
 from digest.config import Settings, load_settings
-from digest.errors import DigestError
-from digest.models import Fitting
+from digest.errors import ConfigError, DigestError
+from digest.issues import issue_from, last_issue, letterhead, sent_entry_check
+from digest.mail import build_message
+from digest.models import Fitting, Rendered
 from digest.pipeline import Built, build_digest
 from digest.render import GMAIL_CLIP_BYTES, TemplateFault, builtin_templates
 from digest.state import State
@@ -81,6 +84,27 @@ class Snapshot:
     built: Built | None = None
     failure: Failure | None = None
     settings: Settings | None = None
+    message: EmailMessage | None = None  # the next issue's message, when smtp: is configured
+    message_note: str = ""
+
+    @property
+    def html(self) -> str:
+        """The HTML part as the reader gets it (with the sender's unsubscribe line)."""
+        return self._part("html") if self.message else self._rendered().html
+
+    @property
+    def text(self) -> str:
+        return self._part("plain") if self.message else self._rendered().text
+
+    def _rendered(self) -> Rendered:
+        assert self.built is not None
+        return self.built.rendered
+
+    def _part(self, subtype: str) -> str:
+        assert self.message is not None
+        body = self.message.get_body((subtype,))
+        assert body is not None
+        return str(body.get_content())
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +142,10 @@ class Health:
         return self.html_bytes > self.clip_bytes
 
 
-def health_of(built: Built) -> Health:
+def health_of(snapshot: Snapshot) -> Health:
     """Each feed's status, entries taken and skipped; the email's size against Gmail's clip."""
-    digest, rendered = built.digest, built.rendered
+    assert snapshot.built is not None
+    digest, rendered = snapshot.built.digest, snapshot.built.rendered
     taken: dict[str, int] = {}
     for item in digest.items:
         taken[item.entry.feed] = taken.get(item.entry.feed, 0) + 1
@@ -131,8 +156,8 @@ def health_of(built: Built) -> Health:
     count = len(digest.items)
     fitting = rendered.fitting or Fitting(count)
     return Health(
-        html_bytes=len(rendered.html.encode("utf-8")),
-        text_bytes=len(rendered.text.encode("utf-8")),
+        html_bytes=len(snapshot.html.encode("utf-8")),
+        text_bytes=len(snapshot.text.encode("utf-8")),
         full=fitting.full,
         brief=fitting.brief,
         more=fitting.more,
@@ -163,8 +188,7 @@ class Previewer:
                 settings = load_settings(self.config_path)
                 self._theme = settings.templates_path
                 with State.open(settings.state_path) as state:
-                    built = build_digest(settings, state, self.clock(), offline=not fetch)
-                outcome: dict[str, Any] = {"built": built}
+                    outcome: dict[str, Any] = next_issue(settings, state, self.clock(), fetch)
             except DigestError as exc:
                 outcome = {"failure": Failure.of(exc)}
             except Exception as exc:  # a bug must not stop the preview: show it, keep watching
@@ -257,21 +281,64 @@ def page_environment() -> jinja2.Environment:
 # message headers -------------------------------------------------------------------------------
 
 
-def preview_headers(snapshot: Snapshot) -> tuple[list[tuple[str, str]], str]:
-    """The headers the next issue's message will carry, as far as the build decides them."""
+def next_issue(settings: Settings, state: State, now: datetime, fetch: bool) -> dict[str, Any]:
+    """The next issue as `digest send` would make it now: what is new since the last issue,
+    nothing already sent, numbered next; and its message when the sender is configured.
+    Reads the issue store, never writes it."""
+    last = last_issue(state)
+    number = (last.number if last else 0) + 1
+    built = build_digest(
+        settings,
+        state,
+        now,
+        since=last.period_end if last else None,
+        already_sent=sent_entry_check(state),
+        allow_empty=settings.send_when_empty,
+        offline=not fetch,
+        web_url=issue_url(settings.archive_url, number),
+    )
+    try:
+        sender = letterhead(settings)
+    except ConfigError as exc:
+        note = f"{exc}. Without it these are the headers the build decides."
+        return {"built": built, "message_note": note}
+    recipient = settings.recipients[0] if settings.recipients else PREVIEW_RECIPIENT
+    message = build_message(issue_from(settings, built, number, now), recipient, sender, now)
+    note = f"As sent to {recipient}; each recipient gets their own To and Message-ID."
+    return {"built": built, "message": message, "message_note": note}
+
+
+PREVIEW_RECIPIENT = "reader@example.invalid"
+
+
+def preview_headers(snapshot: Snapshot) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
+    """The next issue's headers and parts: from its message when there is one."""
+    if snapshot.message is not None:
+        headers = [(name, str(value)) for name, value in snapshot.message.items()]
+        parts = [
+            (f"{part.get_content_type()}; {part.get('Content-Transfer-Encoding', '')}", _size(part))
+            for part in snapshot.message.walk()
+            if not part.is_multipart()
+        ]
+        return headers, parts
     built, settings = snapshot.built, snapshot.settings
     assert built is not None and settings is not None
     digest = built.digest
     day = digest.period_end.astimezone(settings.zone)
     headers = [
         ("Subject", f"{digest.title} — {day.day} {day:%B %Y}"),
-        ("Date", format_datetime(digest.generated_at)),
         ("MIME-Version", "1.0"),
         ("Content-Type", "multipart/alternative (text/plain, then text/html)"),
-        ("Content-Language", digest.language),
     ]
-    note = "From, To, Message-ID and List-Unsubscribe are set by the sender when it sends."
-    return headers, note
+    parts = [
+        ("text/plain; charset=utf-8", len(built.rendered.text.encode("utf-8"))),
+        ("text/html; charset=utf-8", len(built.rendered.html.encode("utf-8"))),
+    ]
+    return headers, parts
+
+
+def _size(part: EmailMessage) -> int:
+    return len(str(part.get_content()).encode("utf-8"))
 
 
 # HTTP -----------------------------------------------------------------------------------------
@@ -376,28 +443,22 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if snapshot.built is None:
             self._send_page("failure.html", 500)
             return
-        body = snapshot.built.rendered.html.encode("utf-8")
-        self._send(200, "text/html; charset=utf-8", body, EMAIL_CSP)
+        self._send(200, "text/html; charset=utf-8", snapshot.html.encode("utf-8"), EMAIL_CSP)
 
     def _text(self) -> None:
         snapshot = self.server.previewer.snapshot
         if snapshot.built is None:
             self._send_page("failure.html", 500)
             return
-        body = snapshot.built.rendered.text.encode("utf-8")
-        self._send(200, "text/plain; charset=utf-8", body, TEXT_CSP)
+        self._send(200, "text/plain; charset=utf-8", snapshot.text.encode("utf-8"), TEXT_CSP)
 
     def _headers(self) -> None:
         snapshot = self.server.previewer.snapshot
         if snapshot.built is None:
             self._send_page("failure.html", 500)
             return
-        headers, note = preview_headers(snapshot)
-        rendered = snapshot.built.rendered
-        parts = [
-            ("text/plain; charset=utf-8", len(rendered.text.encode("utf-8"))),
-            ("text/html; charset=utf-8", len(rendered.html.encode("utf-8"))),
-        ]
+        headers, parts = preview_headers(snapshot)
+        note = snapshot.message_note
         self._send_page("headers.html", 200, headers=headers, note=note, parts=parts)
 
     def _page(self, name: str, failed_status: int) -> None:
@@ -431,7 +492,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _send_page(self, name: str, status: int, **extra: Any) -> None:
         snapshot = self.server.previewer.snapshot
         nonce = secrets.token_urlsafe(16)
-        health = health_of(snapshot.built) if snapshot.built else None
+        health = health_of(snapshot) if snapshot.built else None
         body = (
             self.server.pages.get_template(name)
             .render(

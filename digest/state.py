@@ -1,4 +1,5 @@
-"""SQLite state: feeds' HTTP validators and last bodies, entries seen.
+"""SQLite state: feeds' HTTP validators and last bodies, entries seen; issues and their outbox
+(digest/issues.py reads and writes those).
 
 One file, WAL mode, every write in a transaction, so a crash mid-run leaves the database as it
 was before that write. The schema version lives in `PRAGMA user_version`; later versions add
@@ -44,6 +45,38 @@ MIGRATIONS: list[str] = [
         failure TEXT,
         fetched_at TEXT NOT NULL
     );
+    """,
+    # 3 (issue 5): issues, their entries, and the outbox: one row per issue and recipient.
+    """
+    CREATE TABLE issues (
+        number INTEGER PRIMARY KEY,
+        period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        html TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,                 -- set when no outbox row is pending any more
+        claimed_by TEXT,              -- host:pid:token of the process sending it
+        claim_expires TEXT
+    );
+    CREATE TABLE issue_entries (
+        entry_id TEXT PRIMARY KEY,    -- an entry goes out in one issue only
+        issue INTEGER NOT NULL REFERENCES issues(number),
+        link TEXT NOT NULL,
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        issue INTEGER NOT NULL REFERENCES issues(number),
+        recipient TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',   -- pending | sent | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reply TEXT,                   -- the server's last reply
+        message_id TEXT,
+        sent_at TEXT,
+        PRIMARY KEY (issue, recipient)
+    );
+    CREATE INDEX outbox_pending ON outbox (status, issue);
     """,
 ]
 
@@ -204,9 +237,24 @@ def _article_from_json(stored: str) -> Article:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+    """Apply the missing steps, one transaction each. Two processes opening a new database at
+    once (two schedulers) both read the old version; the second one's step then fails on a
+    table the first created, and it re-reads the version and goes on from there."""
+    while (version := _version(conn)) < len(MIGRATIONS):
+        script = MIGRATIONS[version]
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {version + 1}; COMMIT;"
+            )
+        except sqlite3.OperationalError:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if _version(conn) == version:  # nobody else migrated: a real failure
+                raise
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def utcnow() -> datetime:

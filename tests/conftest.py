@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from smtp_server import SmtpServer, start_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -198,3 +199,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def regen_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen-golden"))
+
+
+# SMTP (issue 5) -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on 127.0.0.1 recording every message (see tests/smtp_server.py)."""
+    controller, server = start_server()
+    yield server
+    controller.stop()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
 import lxml.html
 import pytest
-from conftest import NOW
+from conftest import NOW, FeedServer
+from send_helpers import sending_config, serve_stories
+from smtp_server import SmtpServer
 from test_email_quality import long_digest
 
 from digest.archive import (
@@ -21,8 +23,11 @@ from digest.archive import (
     read_manifest,
     web_edition,
 )
+from digest.config import load_settings
 from digest.errors import DeliveryError
+from digest.issues import Sending, SendReport, send_to_list
 from digest.render import HTML_BUDGET_BYTES, render
+from digest.state import State
 
 SITE = "https://news.example.org/digest/"
 
@@ -112,7 +117,6 @@ def test_a_damaged_archive_list_is_named(tmp_path: Path) -> None:
 def test_archive_url_must_be_absolute_and_gets_a_trailing_slash(tmp_path: Path) -> None:
     from conftest import write_config
 
-    from digest.config import load_settings
     from digest.errors import ConfigError
 
     feed = [{"name": "G", "url": str(Path(__file__).parent / "feeds" / "golden.rss")}]
@@ -121,3 +125,48 @@ def test_archive_url_must_be_absolute_and_gets_a_trailing_slash(tmp_path: Path) 
     assert good.archive_path == (tmp_path / "archive").resolve()
     with pytest.raises(ConfigError, match=r":\d+: archive_url: must be an absolute https:// URL"):
         load_settings(write_config(tmp_path, feed, archive_url="archive/"))
+
+
+# wired into sending (issue 5) ----------------------------------------------------------------
+
+
+def send_now(config: Path, moment: datetime) -> SendReport:
+    settings = load_settings(config)
+    with State.open(settings.state_path) as state:
+        return send_to_list(settings, state, Sending(clock=lambda: moment, sleep=lambda _: None))
+
+
+def test_each_sent_issue_is_archived_and_its_email_links_resolve(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    url = serve_stories(feed_server, [1, 2], NOW, timedelta(hours=3))
+    config = sending_config(tmp_path, url, smtp_server, ["ana@example.test"], archive_url=SITE)
+    first = send_now(config, NOW)
+    assert first.issue is not None and first.issue.number == 1 and "archived" not in first.note
+
+    serve_stories(feed_server, [3], NOW + timedelta(days=7), timedelta(hours=3))
+    second = send_now(config, NOW + timedelta(days=7))
+    assert second.issue is not None and second.issue.number == 2
+
+    folder = tmp_path / "archive"
+    for number, received in enumerate(smtp_server.handler.received, start=1):
+        html = received.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        links = {a.get("href") for a in lxml.html.document_fromstring(html).iter("a")}
+        web = {link for link in links if link.startswith(SITE)}
+        assert web == {f"{SITE}issues/{number}.html"}
+        page = local_file(folder, f"{SITE}issues/{number}.html").read_text()
+        assert f"Story {3 if number == 2 else 1}: " in page
+    feed = feedparser.parse((folder / "feed.xml").read_bytes())
+    assert [e.title for e in feed.entries] == [second.issue.subject, first.issue.subject]
+    assert [i.number for i in read_manifest(folder)] == [2, 1]
+
+
+def test_an_archive_that_cannot_be_written_does_not_stop_the_send(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    url = serve_stories(feed_server, [1], NOW, timedelta(hours=3))
+    (tmp_path / "blocked").write_text("a file where the archive folder should be")
+    config = sending_config(tmp_path, url, smtp_server, ["ana@example.test"], archive_dir="blocked")
+    report = send_now(config, NOW)
+    assert len(smtp_server.handler.received) == 1
+    assert re.search(r"not archived: cannot write the archive in .*blocked", report.note)

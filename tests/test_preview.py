@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
+from send_helpers import sending_config, serve_stories
+from smtp_server import SmtpServer
 
 from digest.preview import EMAIL_CSP, PreviewServer, start_preview
 
@@ -380,3 +382,50 @@ def test_cached_start_makes_no_request_and_says_which_feeds_were_never_fetched(
         assert "Tidal turbines light a whole island" in httpx.get(server.url + "email").text
     finally:
         server.stop()
+
+
+def issue_rows(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        issues = conn.execute("SELECT number, subject FROM issues").fetchall()
+        outbox = conn.execute("SELECT * FROM outbox").fetchall()
+    return [*issues, *outbox]
+
+
+def test_after_an_issue_the_preview_shows_the_next_one_with_its_real_headers(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from digest.config import load_settings
+    from digest.issues import Sending, send_to_list
+    from digest.state import State
+
+    url = serve_stories(feed_server, [1, 2], AS_OF, timedelta(hours=3))
+    config = sending_config(
+        tmp_path, url, smtp_server, ["ana@example.test"], archive_url="https://d.example/a/"
+    )
+    settings = load_settings(config)
+    with State.open(settings.state_path) as state:
+        send_to_list(settings, state, Sending(clock=lambda: AS_OF, sleep=lambda _: None))
+    later = AS_OF + timedelta(days=7)
+    serve_stories(feed_server, [3], later, timedelta(hours=3))
+    before = issue_rows(settings.state_path)
+
+    server = start_preview(config, lambda: later)
+    try:
+        email = httpx.get(server.url + "email").text
+        assert "Story 3: " in email and "Story 1: " not in email  # only what is new
+        assert 'href="https://d.example/a/issues/2.html"' in email  # its page-to-be
+        assert "Unsubscribe</a> from this digest." in email  # as the reader gets it
+        headers = httpx.get(server.url + "headers").text
+        assert re.search(r"<th>From</th><td><code>Zo.* &lt;digest@example.test&gt;</code>", headers)
+        assert "<th>To</th><td><code>ana@example.test</code>" in headers
+        assert re.search(r"<th>Message-ID</th><td><code>&lt;digest-issue-2-", headers)
+        assert "<th>List-Unsubscribe</th>" in headers
+        assert "text/html; quoted-printable" in headers
+        httpx.post(server.url + "refetch")
+    finally:
+        server.stop()
+    assert issue_rows(settings.state_path) == before  # the preview sent and recorded nothing
+    assert len(smtp_server.handler.received) == 1
+    assert not (tmp_path / "archive" / "issues" / "2.html").exists()

@@ -1,0 +1,135 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 that records what it receives and can be told to
+fail chosen recipients: temporarily (451, a number of times), permanently (550), or by
+dropping the connection once."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes  # as it came over the wire (after the DATA dot-unstuffing)
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class RecordingHandler:
+    temporary: dict[str, int] = field(default_factory=dict)  # address -> 451s left to give
+    permanent: set[str] = field(default_factory=set)  # addresses refused with 550
+    drop_once: set[str] = field(default_factory=set)  # close the connection at RCPT, once
+    mail_delay: float = 0.0  # seconds to wait before answering MAIL FROM
+    received: list[Received] = field(default_factory=list)
+    sessions: int = 0  # connections opened
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.mail_delay:
+            await asyncio.sleep(self.mail_delay)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.drop_once:
+            self.drop_once.discard(address)
+            server.transport.close()
+            return "421 4.4.2 closing"
+        if address in self.permanent:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if self.temporary.get(address, 0) > 0:
+            self.temporary[address] -= 1
+            return "451 4.7.1 Please try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.received.append(
+                Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
+            )
+        return "250 2.0.0 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if address in r.rcpt_tos]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.count() >= count:
+                return True
+            time.sleep(0.02)
+        return self.count() >= count
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: RecordingHandler
+
+
+def start_server(password: str | None = None) -> tuple[Controller, SmtpServer]:
+    """With `password`, the server wants AUTH (user "digest"; plain text on loopback)."""
+    handler = RecordingHandler()
+    port = _free_port()
+    auth: dict[str, Any] = {}
+    if password is not None:
+        auth = {
+            "authenticator": _password_check(password),
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False, **auth)
+    controller.start()
+    return controller, SmtpServer("127.0.0.1", port, handler)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _password_check(password: str) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"digest",
+            password.encode(),
+        )
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd replies 535
+
+    return check

@@ -1,0 +1,238 @@
+"""The scheduler: a real APScheduler with its job store in the state database, triggers a
+second away, a restart that catches up a missed run, two schedulers on one database, and
+`digest schedule` stopped by SIGTERM in the middle of a send."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_EXECUTED
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from click.testing import CliRunner
+from conftest import REPO, FeedServer
+from send_helpers import addresses, sending_config, serve_stories
+from smtp_server import SmtpServer
+
+from digest.cli import main
+from digest.config import load_settings
+from digest.schedule import JOB_ID, make_scheduler, missed_run, next_runs
+
+
+def soon(seconds: float) -> datetime:
+    """A whole second at least `seconds` from now (cron fires on whole seconds)."""
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def at(moment: datetime) -> CronTrigger:
+    """Fires once a day at this second: after it passes, the next fire is a day away."""
+    return CronTrigger(hour=moment.hour, minute=moment.minute, second=moment.second, timezone=UTC)
+
+
+def sleep_until(moment: datetime) -> None:
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+
+
+def test_scheduler_sends_on_time(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
+    config = sending_config(tmp_path, feed_server.url("/news.xml"), smtp_server, addresses(2))
+    settings = load_settings(config)
+    due = soon(1)
+    scheduler = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
+    scheduler.start()
+    try:
+        assert smtp_server.handler.wait_for(2, timeout=8)
+        arrived = datetime.now(UTC)
+        next_time = scheduler.get_job(JOB_ID).next_run_time
+    finally:
+        scheduler.shutdown(wait=True)
+    assert due <= arrived < due + timedelta(seconds=5)
+    assert next_time == due + timedelta(days=1)
+
+
+def test_restart_catches_up_a_run_missed_while_down(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
+    config = sending_config(tmp_path, feed_server.url("/news.xml"), smtp_server, addresses(1))
+    settings = load_settings(config)
+    due = soon(1)
+    first = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
+    first.start()
+    first.shutdown(wait=True)  # "the machine went to sleep" before the run was due
+    sleep_until(due + timedelta(seconds=1))
+    assert smtp_server.handler.count() == 0
+    assert missed_run(settings.state_path, datetime.now(UTC)) == due
+    assert next_runs(settings, 2)[0] == due  # `schedule --list` shows the run still owed
+
+    again = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
+    again.start()
+    try:
+        assert smtp_server.handler.wait_for(1, timeout=8)
+        next_time = again.get_job(JOB_ID).next_run_time
+    finally:
+        again.shutdown(wait=True)
+    assert smtp_server.handler.count() == 1
+    assert next_time == due + timedelta(days=1)
+
+
+def test_two_schedulers_on_one_database_send_one_issue_once(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    serve_stories(feed_server, [1, 2], datetime.now(UTC), timedelta(hours=2))
+    people = addresses(5)
+    config = sending_config(tmp_path, feed_server.url("/news.xml"), smtp_server, people)
+    smtp_server.handler.mail_delay = 0.2  # the send overlaps the other scheduler's runs
+    settings = load_settings(config)
+    every_second = CronTrigger(second="*", timezone=UTC)
+    runs: Counter[str] = Counter()
+    lock = threading.Lock()
+    schedulers = []
+    for name in ("one", "two"):
+        scheduler = make_scheduler(settings, config, BackgroundScheduler, trigger=every_second)
+
+        def count(event: object, name: str = name) -> None:
+            with lock:
+                runs[name] += 1
+
+        scheduler.add_listener(count, EVENT_JOB_EXECUTED)
+        schedulers.append(scheduler)
+    for scheduler in schedulers:
+        scheduler.start()
+    try:
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and (min(runs["one"], runs["two"]) < 2):
+            time.sleep(0.1)
+    finally:
+        for scheduler in schedulers:
+            scheduler.shutdown(wait=True)
+    assert runs["one"] >= 2 and runs["two"] >= 2  # both really ran the job, more than once
+    copies = Counter(r for message in smtp_server.handler.received for r in message.rcpt_tos)
+    assert copies == Counter(people)  # one copy each
+    with sqlite3.connect(settings.state_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM issues").fetchone() == (1,)
+
+
+def test_schedule_list_shows_the_next_mondays(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "feeds:\n  - {name: A, url: 'https://a.example/f'}\n"
+        f"state_db: {tmp_path / 's.sqlite3'}\ntimezone: Europe/Paris\n"
+    )
+    result = CliRunner().invoke(main, ["schedule", "--list", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "schedule: 0 7 * * mon (Europe/Paris)"
+    assert len(lines) == 6 and all(line.startswith("  Mon ") for line in lines[1:])
+    assert all(" 07:00 CE" in line for line in lines[1:])
+
+
+def test_sigterm_mid_send_finishes_the_message_and_the_rest_resume_on_restart(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
+    people = addresses(6)
+    config = sending_config(
+        tmp_path,
+        feed_server.url("/news.xml"),
+        smtp_server,
+        people,
+        schedule={"cron": "* * * * * *"},  # every second
+    )
+    smtp_server.handler.mail_delay = 0.3
+
+    processes: list[subprocess.Popen[str]] = []
+
+    def schedule() -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "digest", "schedule", "-c", str(config)],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        processes.append(process)
+        return process
+
+    try:
+        _stop_and_resume(schedule, smtp_server, people, tmp_path)
+    finally:
+        for process in processes:  # a failed assertion must not leave a scheduler running
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+
+def _stop_and_resume(
+    schedule: Callable[[], subprocess.Popen[str]],
+    smtp_server: SmtpServer,
+    people: list[str],
+    tmp_path: Path,
+) -> None:
+    first = schedule()
+    started = smtp_server.handler.wait_for(2, timeout=30)
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=20)
+    assert started and first.returncode == 0, err
+    assert "next run: " in out
+    assert out.rstrip().endswith("stopped")
+    stopped_at = smtp_server.handler.count()
+    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
+        rows = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+    assert 2 <= stopped_at < len(people)
+    assert rows == {"sent": stopped_at, "pending": len(people) - stopped_at}  # none half-done
+
+    second = schedule()
+    finished = smtp_server.handler.wait_for(len(people), timeout=30)
+    time.sleep(0.5)  # give a wrong second copy the chance to arrive
+    second.send_signal(signal.SIGTERM)
+    out, err = second.communicate(timeout=20)
+    assert finished and second.returncode == 0, err
+    assert "resumed issue 1" in out
+    copies = Counter(r for message in smtp_server.handler.received for r in message.rcpt_tos)
+    assert copies == Counter(people)
+
+
+def test_the_retry_job_sends_what_a_run_left_pending(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from digest.issues import Sending, send_to_list
+    from digest.state import State
+
+    serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
+    people = ["a@example.test", "busy@example.test"]
+    config = sending_config(
+        tmp_path, feed_server.url("/news.xml"), smtp_server, people, smtp={"attempts": 1}
+    )
+    settings = load_settings(config)
+    smtp_server.handler.temporary["busy@example.test"] = 1
+    with State.open(settings.state_path) as state:
+        report = send_to_list(settings, state, Sending())
+    assert report.pending == ("busy@example.test",)
+
+    far_away = at(soon(3600))
+    scheduler = make_scheduler(
+        settings, config, BackgroundScheduler, far_away, retry_trigger=IntervalTrigger(seconds=1)
+    )
+    scheduler.start()
+    try:
+        assert smtp_server.handler.wait_for(2, timeout=8)
+        time.sleep(1.5)  # another retry run finds nothing owed and sends nothing
+    finally:
+        scheduler.shutdown(wait=True)
+    assert Counter(r for m in smtp_server.handler.received for r in m.rcpt_tos) == Counter(people)
