@@ -17,19 +17,21 @@ def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_SPACES = re.compile(r"\s+")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 
 _CLOSERS = "\"'”’»)]}"
 _OPENERS = "\"'“‘«([{¿¡"
-# A candidate end: terminal marks (group 1), closers (group 2), whitespace, then an
-# opener or a capital / digit (checked by lookahead; `[^\W\d_a-z]` is any non-lowercase letter).
+# A candidate end: terminal marks (group 1), closers (group 2), a space, then an opener or
+# a capital / digit (`[^\W_a-zß-ÿа-я]`: a word character that is not a lowercase letter).
+# Group 3 is a CJK end, which needs no space. The leading lookahead lets the regex engine
+# skip quickly to the next terminal mark.
 _CANDIDATE_END = re.compile(
-    r"([.!?…]+)([" + re.escape(_CLOSERS) + r"]*)\s+"
+    r"(?=[.!?…。！？])(?:([.!?…]+)([" + re.escape(_CLOSERS) + r"]*) "
     r"(?=[" + re.escape(_OPENERS) + r"]*[^\W_a-zß-ÿа-я])"
-    r"|([。！？]+[" + re.escape(_CLOSERS) + r"」』]*)\s*"
+    r"|([。！？]+[" + re.escape(_CLOSERS) + r"」』]*) ?)"
 )
-_TOKEN_BEFORE = re.compile(r"(\S+)$")
+_TERMINAL = re.compile(r"[.!?…。！？:;][\"'”’»)\]]*\s*$")
+_SHORT_LINE_WORDS = 8
 _INITIAL = re.compile(r"^[(\[\"'“‘]*[A-Z]$")
 _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 _NEXT_WORD = re.compile(r"[" + re.escape(_OPENERS) + r"]*(\w+)")
@@ -61,8 +63,28 @@ class Sentence:
 
 def split_paragraphs(text: str) -> list[str]:
     """Paragraphs separated by blank lines, each with its inner whitespace collapsed."""
-    parts = _PARAGRAPH_BREAK.split(text.strip())
-    return [p for p in (_SPACES.sub(" ", part).strip() for part in parts) if p]
+    paragraphs: list[str] = []
+    for part in _PARAGRAPH_BREAK.split(text):
+        if "\n" in part:
+            paragraphs.extend(_split_short_lines(part))
+        else:
+            paragraphs.append(" ".join(part.split()))
+    return [p for p in paragraphs if p]
+
+
+def _split_short_lines(part: str) -> list[str]:
+    """A short line without final punctuation (a heading, a byline, a widget label) stands
+    alone; other lines are a hard-wrapped paragraph and are joined."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in part.splitlines():
+        words = line.split()
+        current.extend(words)
+        if words and len(words) < _SHORT_LINE_WORDS and not _TERMINAL.search(line):
+            blocks.append(" ".join(current))
+            current = []
+    blocks.append(" ".join(current))
+    return blocks
 
 
 def split_sentences(text: str) -> list[str]:
@@ -100,10 +122,11 @@ def _ends_sentence(paragraph: str, match: re.Match[str]) -> bool:
     marks, closers = match.group(1), match.group(2)
     if marks != "." or closers:
         return True  # "!", "?", "...", or a period inside a closing quote/bracket
-    token_match = _TOKEN_BEFORE.search(paragraph, 0, match.start())
-    if token_match is None:
+    end = match.start()
+    # Paragraphs hold single spaces only, so the token starts after the last space.
+    token = paragraph[paragraph.rfind(" ", 0, end) + 1 : end]
+    if not token:
         return True
-    token = token_match.group(1)
     word = token.lstrip(_OPENERS).lower()
     if word in _NEVER_FINAL or _INITIAL.match(token):
         return False
