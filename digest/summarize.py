@@ -12,35 +12,38 @@ used together with the sentence before it; one that opens with a mere connective
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from digest.models import Summary
 from digest.segment import Sentence, segment
 
 # The one table of weights. Positive weights reward, negative ones penalise.
 WEIGHTS: dict[str, float] = {
-    "lead": 0.6,  # the article's first sentence says what happened
-    "early": 0.3,  # decays with the position in the article
-    "paragraph_start": 0.1,  # a paragraph's first sentence carries its topic
-    "title_overlap": 0.3,
+    "lead": 2.0,  # the first sentence says what happened: nearly always in
+    "early": 0.8,  # news comes first: decays with the position in the article
+    "paragraph_start": 0.0,
+    "title_overlap": 0.5,  # the title names the story
     "centrality": 1.0,  # shares many words with the rest of the article
     "keyword_density": 0.0,
     "numbers": 0.0,
     "named_things": 0.0,
-    "length": 0.5,  # the rule is <= 0: too short or too long
-    "quote": -0.1,
-    "question": -0.6,
-    "aside": -0.6,
+    "length": 0.0,  # the rule is <= 0: too short or too long
+    "quote": -0.2,  # a quotation is colour, not the news
+    "question": -0.5,
+    "aside": -0.5,
     "fragment": -2.0,  # no final punctuation: a heading, a caption, page furniture
     "redundancy": -0.5,  # applied while picking: overlap with sentences already chosen
 }
 
-_TERMINAL = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
+_NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
+_FINAL = frozenset(".!?…。！？")
+_CLOSERS = "\"'”’»)]"
 _QUOTE_OPEN = re.compile(r"[\"“‘«]|'(?=\w)")
-_ASIDE = re.compile(r"^[(\[]|[:;]$")
 _DIGIT = re.compile(r"\d")
 _STRIP = "\"'“”‘’«»()[]{}.,;:!?…—–-*"
 
@@ -103,7 +106,13 @@ _STEMS = _StemCache()
 
 def content_words(text: str) -> frozenset[str]:
     """Stemmed, lower-cased words of `text` without stop words."""
-    return frozenset(map(_STEMS.__getitem__, text.split())) - {""}
+    return _content_set(text.split())
+
+
+def _content_set(tokens: list[str]) -> frozenset[str]:
+    words = set(map(_STEMS.__getitem__, tokens))
+    words.discard("")
+    return frozenset(words)
 
 
 def opens_with_dangling_reference(sentence: str) -> bool:
@@ -116,7 +125,7 @@ class Article:
     """What the rules need to know about the article, computed once."""
 
     sentences: tuple[Sentence, ...]
-    tokens: tuple[tuple[str, ...], ...]  # each sentence's whitespace tokens
+    tokens: tuple[list[str], ...]  # each sentence's whitespace tokens
     words: tuple[frozenset[str], ...]  # each sentence's content stems
     title_words: frozenset[str]
     doc_freq: Counter[str]  # stem -> number of sentences it occurs in
@@ -193,11 +202,12 @@ def question(art: Article) -> list[float]:
 
 def aside(art: Article) -> list[float]:
     """Bracketed sentences and ones that end in a colon introduce or digress."""
-    return [1.0 if _ASIDE.search(s.text) else 0.0 for s in art.sentences]
+    return [1.0 if s.text[0] in "([" or s.text[-1] in ":;" else 0.0 for s in art.sentences]
 
 
 def fragment(art: Article) -> list[float]:
-    return [0.0 if _TERMINAL.search(s.text) else 1.0 for s in art.sentences]
+    """Text without final punctuation is a heading, a caption or page furniture."""
+    return [0.0 if s.text.rstrip(_CLOSERS)[-1:] in _FINAL else 1.0 for s in art.sentences]
 
 
 RULES: dict[str, Callable[[Article], list[float]]] = {
@@ -245,7 +255,14 @@ class Explanation:
 
 def summarize(text: str, title: str = "", sentences: int = 3) -> Summary:
     """The `sentences` best sentences of `text`, in document order."""
-    return explain_sentences(segment(text), title, sentences).summary
+    sents = segment(text)
+    art = analyse(sents, title)
+    totals = [0.0] * len(sents)
+    for name, rule in RULES.items():
+        if weight := WEIGHTS[name]:
+            totals = [t + weight * v for t, v in zip(totals, rule(art), strict=True)]
+    chosen, _, notes = pick(totals, art, sentences)
+    return Summary(tuple(_final_text(i, chosen, notes, art) for i in chosen))
 
 
 def explain(text: str, title: str = "", sentences: int = 3) -> Explanation:
@@ -256,72 +273,91 @@ def explain(text: str, title: str = "", sentences: int = 3) -> Explanation:
 def explain_sentences(sents: Sequence[Sentence], title: str = "", k: int = 3) -> Explanation:
     """As `explain`, on sentences already split (the benchmark feeds every method the same)."""
     art = analyse(sents, title)
-    scores = {name: _weighted(name, rule(art)) for name, rule in RULES.items()}
-    totals = [sum(column) for column in zip(*scores.values(), strict=True)]
+    scores = {name: _weighted(name, rule, art) for name, rule in RULES.items()}
+    totals = [0.0] * len(sents)
+    for column in scores.values():
+        totals = list(map(operator.add, totals, column))
     chosen, penalties, notes = pick(totals, art, k)
     texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
     return Explanation(tuple(sents), scores, penalties, chosen, notes, Summary(texts))
 
 
 def analyse(sents: Sequence[Sentence], title: str) -> Article:
-    tokens = tuple(tuple(s.text.split()) for s in sents)
-    stems = _STEMS
-    words = tuple(frozenset(map(stems.__getitem__, t)) - {""} for t in tokens)
-    doc_freq: Counter[str] = Counter()
-    for w in words:
-        doc_freq.update(w)
+    tokens = tuple(s.text.split() for s in sents)
+    words = tuple(_content_set(t) for t in tokens)
+    doc_freq = Counter(chain.from_iterable(words))
     return Article(tuple(sents), tokens, words, content_words(title), doc_freq)
 
 
-def _weighted(name: str, values: list[float]) -> tuple[float, ...]:
+def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -> tuple[float, ...]:
     weight = WEIGHTS[name]
-    return tuple(weight * v for v in values)
+    if not weight:  # a rule switched off in the table costs nothing
+        return (0.0,) * len(art.sentences)
+    return tuple([weight * v for v in rule(art)])
 
 
 def pick(
     totals: Sequence[float], art: Article, k: int
 ) -> tuple[tuple[int, ...], dict[int, float], dict[int, str]]:
     """Greedy choice with a redundancy penalty; a dangling opener brings its antecedent."""
-    dangling = [i > 0 and _needs_antecedent(s.text) for i, s in enumerate(art.sentences)]
-    chosen: list[int] = []
-    penalties: dict[int, float] = {}
-    notes: dict[int, str] = {}
-    while len(chosen) < k:
-        best = _best_candidate(totals, art, dangling, chosen, k - len(chosen))
+    picker = _Picker(totals, art)
+    while len(picker.chosen) < k:
+        best = picker.best_candidate(room=k - len(picker.chosen))
         if best is None:
             break
+        picker.take(best)
+    return tuple(sorted(picker.chosen)), picker.penalties, picker.notes
+
+
+class _Picker:
+    """Greedy selection state. Candidates are visited by an upper bound on their value (the
+    redundancy penalty only lowers it), so each round stops after a few sentences."""
+
+    def __init__(self, totals: Sequence[float], art: Article) -> None:
+        self.totals = totals
+        self.art = art
+        self.chosen: list[int] = []
+        self.penalties: dict[int, float] = {}
+        self.notes: dict[int, str] = {}
+        self._dangling: dict[int, bool] = {}
+        bounds = [max(t, (t + totals[i - 1]) / 2) if i else t for i, t in enumerate(totals)]
+        self.order = sorted(range(len(totals)), key=bounds.__getitem__, reverse=True)
+        self.bounds = bounds
+
+    def dangling(self, i: int) -> bool:
+        if i not in self._dangling:
+            self._dangling[i] = i > 0 and _needs_antecedent(self.art.sentences[i].text)
+        return self._dangling[i]
+
+    def best_candidate(self, room: int) -> tuple[int, float] | None:
+        chosen_words = [self.art.words[c] for c in self.chosen]
+        weight = WEIGHTS["redundancy"]
+        best: tuple[float, int, float] | None = None
+        for i in self.order:
+            if best is not None and self.bounds[i] <= best[0]:
+                break
+            if i in self.chosen:
+                continue
+            needs_pair = self.dangling(i) and i - 1 not in self.chosen
+            if needs_pair and room < 2:
+                continue
+            overlap = redundancy(self.art.words[i], chosen_words)
+            if overlap >= _NEAR_DUPLICATE:
+                continue  # says nothing a chosen sentence has not said
+            value = self.totals[i] + weight * overlap
+            if needs_pair:
+                value = (value + self.totals[i - 1]) / 2  # the pair competes as one pick
+            if best is None or value > best[0]:
+                best = (value, i, weight * overlap)
+        return None if best is None else (best[1], best[2])
+
+    def take(self, best: tuple[int, float]) -> None:
         index, penalty = best
-        penalties[index] = penalty
-        if dangling[index] and index - 1 not in chosen:
-            chosen.append(index - 1)
-            notes[index - 1] = f"added as the antecedent of sentence {index}"
-        chosen.append(index)
-    return tuple(sorted(chosen)), penalties, notes
-
-
-def _best_candidate(
-    totals: Sequence[float],
-    art: Article,
-    dangling: Sequence[bool],
-    chosen: Sequence[int],
-    room: int,
-) -> tuple[int, float] | None:
-    chosen_words = [art.words[c] for c in chosen]
-    weight = WEIGHTS["redundancy"]
-    best: tuple[float, int, float] | None = None
-    for i, total in enumerate(totals):
-        if i in chosen:
-            continue
-        needs_pair = dangling[i] and i - 1 not in chosen
-        if needs_pair and (room < 2 or i - 1 < 0):
-            continue
-        penalty = weight * redundancy(art.words[i], chosen_words) if chosen_words else 0.0
-        value = total + penalty
-        if needs_pair:
-            value = (value + totals[i - 1]) / 2  # the pair competes as one pick
-        if best is None or value > best[0]:
-            best = (value, i, penalty)
-    return None if best is None else (best[1], best[2])
+        self.penalties[index] = penalty
+        if self.dangling(index) and index - 1 not in self.chosen:
+            self.chosen.append(index - 1)
+            self.notes[index - 1] = f"added as the antecedent of sentence {index}"
+        self.chosen.append(index)
 
 
 def _needs_antecedent(text: str) -> bool:

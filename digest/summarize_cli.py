@@ -132,7 +132,8 @@ def format_explanation(explanation: Explanation) -> str:
         mark = "*" if i in explanation.chosen else " "
         text = sentence.text if len(sentence.text) <= 60 else sentence.text[:57] + "..."
         rows.append(f"{mark}{i:3d}  {cells}  {explanation.total(i):6.2f}  {text}")
-    rows += ["", "* chosen. Columns (weighted, see digest.summarize.WEIGHTS): " + ", ".join(names)]
+    rows += ["", "Rows marked * are chosen. Columns, weighted (digest.summarize.WEIGHTS): "]
+    rows[-1] += ", ".join(names)
     rows += ["redundancy is the penalty a sentence had when it was picked."]
     rows += [f"Sentence {i}: {note}" for i, note in sorted(explanation.notes.items())]
     rows += ["", "Summary:", *explanation.summary.sentences]
