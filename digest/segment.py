@@ -108,15 +108,15 @@ def _split_paragraph(paragraph: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _CANDIDATE_END.finditer(paragraph):
-        if match.group(3) is None and not _ends_sentence(paragraph, match):
-            continue
-        sentence = paragraph[start : match.end()].strip()
-        if sentence:
-            sentences.append(sentence)
+        if match.group(3) is None:
+            if not _ends_sentence(paragraph, match):
+                continue
+            sentences.append(paragraph[start : match.end(2)])  # without the space after
+        else:
+            sentences.append(paragraph[start : match.end(3)])
         start = match.end()
-    tail = paragraph[start:].strip()
-    if tail:
-        sentences.append(tail)
+    if start < len(paragraph):
+        sentences.append(paragraph[start:])
     return sentences
 
 
