@@ -54,7 +54,8 @@ _CONNECTIVES = (
     "likewise|otherwise|again"
 )
 _REFERENCES = "he|she|it|they|this|that|these|those|his|her|its|their|them|such|both"
-_LEADING_CONNECTIVE = re.compile(r"^([\"“‘]?)(?:" + _CONNECTIVES + r")\b,?\s*", re.IGNORECASE)
+# The connective must be followed by a comma or a space: "So-called" is not "So".
+_LEADING_CONNECTIVE = re.compile(r"^([\"“‘]?)(?:" + _CONNECTIVES + r")(?:,\s*|\s+)", re.IGNORECASE)
 _LEADING_REFERENCE = re.compile(r"^[\"“‘]?(?:" + _REFERENCES + r")\b(?!['’])", re.IGNORECASE)
 
 

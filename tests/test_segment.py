@@ -25,7 +25,11 @@ from digest.segment import segment, split_paragraphs, split_sentences
         ),
         pytest.param(
             "It opened on Jan. 5 with fans, e.g. students. Sales were $1.13bn, up 3.5%. Good.",
-            ["It opened on Jan. 5 with fans, e.g. students.", "Sales were $1.13bn, up 3.5%.", "Good."],
+            [
+                "It opened on Jan. 5 with fans, e.g. students.",
+                "Sales were $1.13bn, up 3.5%.",
+                "Good.",
+            ],
             id="month-latin-decimal-money",
         ),
         pytest.param(

@@ -91,6 +91,8 @@ def test_centrality_prefers_the_sentence_sharing_most_words() -> None:
         ("Heathrow was closed.", False),
         ("Thistle plc said so.", False),
         ("It's complicated.", False),
+        ("So-called neo-banks are popular.", False),
+        ("Andrew said so.", False),
     ],
 )
 def test_opens_with_dangling_reference(sentence: str, dangling: bool) -> None:
@@ -165,6 +167,21 @@ def test_summary_is_in_document_order() -> None:
     texts = [s.text for s in result.sentences]
     positions = [texts.index(s) for s in result.summary.sentences]
     assert positions == sorted(positions)
+
+
+def test_summarize_and_explain_agree() -> None:
+    sentences = [
+        "Floods closed schools across the valley after three days of rain.",
+        "But the flood barriers held in most valley towns, engineers said.",
+        "He said schools would reopen when the water falls.",
+        *filler(3),
+    ]
+    text = "\n\n".join(sentences)
+    for k in (1, 2, 3):
+        assert (
+            summarize(text, "Floods close schools", k)
+            == explain(text, "Floods close schools", k).summary
+        )
 
 
 def test_explanation_totals_add_up() -> None:
