@@ -44,6 +44,7 @@ _NEVER_FINAL = _wordset(
 )
 # Abbreviations that end a sentence only when a typical sentence opener follows.
 _MAYBE_FINAL = _wordset("inc ltd co corp plc bros llc etc jnr snr no")
+_LONGEST_ABBREVIATION = 7  # characters, with an opening bracket or quote
 _SENTENCE_OPENERS = _wordset(
     """the a an he she it they we i you this that these those there his her its their our
     but and so yet however meanwhile in on at for if when while after before as
@@ -130,6 +131,8 @@ def _ends_sentence(paragraph: str, match: re.Match[str]) -> bool:
     token = paragraph[paragraph.rfind(" ", 0, end) + 1 : end]
     if not token:
         return True
+    if len(token) > _LONGEST_ABBREVIATION and "." not in token:
+        return True  # a plain long word: the common case, decided without lookups
     word = token.lstrip(_OPENERS).lower()
     if word in _NEVER_FINAL or _INITIAL.match(token):
         return False
