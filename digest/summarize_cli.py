@@ -11,7 +11,8 @@ import click
 
 from digest.furniture import strip_furniture
 from digest.segment import split_paragraphs
-from digest.summarize import Explanation, explain
+from digest.summarize import Explanation
+from digest.summarize import explain as explain_text
 from digest.summarize import summarize as summarize_text
 
 _HEADING_MAX_WORDS = 20
@@ -38,7 +39,8 @@ _TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
     "--jsonl",
     is_flag=True,
     help='Read JSON lines {"id", "title", "text"} and print {"id", "sentences"} lines, one per '
-    "input, in order. A bad line gets an empty list and a message on stderr.",
+    "input line, in order (blank lines are skipped). A bad line gets an empty list and a "
+    "message on stderr; the run goes on.",
 )
 @click.option(
     "--clean/--no-clean",
@@ -68,14 +70,10 @@ def summarize(
     if title is None:
         title, text = _split_heading(text)
     if explain:
-        click.echo(format_explanation(_explain(text, title, sentences)))
+        click.echo(format_explanation(explain_text(text, title, sentences)))
         return
     for sentence in summarize_text(text, title, sentences).sentences:
         click.echo(sentence)
-
-
-def _explain(text: str, title: str, k: int) -> Explanation:
-    return explain(text, title, k)
 
 
 def _split_heading(text: str) -> tuple[str, str]:

@@ -267,3 +267,21 @@ def test_command_jsonl_keeps_order_and_survives_bad_lines() -> None:
 def test_command_rejects_explain_with_jsonl() -> None:
     result = CliRunner().invoke(summarize_command, ["--jsonl", "--explain"], input="")
     assert result.exit_code == 2
+
+
+def test_command_reads_a_file_and_takes_its_heading_as_title(tmp_path: Path) -> None:
+    path = tmp_path / "article.txt"
+    body = "\n\n".join(
+        [
+            "Valley floods",
+            "Floods closed schools across the valley after three days of rain.",
+            *filler(4),
+        ]
+    )
+    path.write_text(body, encoding="utf-8")
+    result = CliRunner().invoke(summarize_command, [str(path), "-k", "1", "--explain"])
+    assert result.exit_code == 0, result.output
+    assert "Valley floods" not in result.output.split("Summary:")[0]
+    assert result.output.rstrip().endswith(
+        "Floods closed schools across the valley after three days of rain."
+    )
