@@ -41,10 +41,11 @@ WEIGHTS: dict[str, float] = {
     "redundancy": -0.5,  # applied while picking: overlap with sentences already chosen
 }
 
+_EARLY = [1.0 / (1.0 + i) for i in range(256)]
 _NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
 _FINAL = frozenset(".!?…。！？")
 _CLOSERS = "\"'”’»)]"
-_QUOTE_OPEN = re.compile(r"[\"“‘«]|'(?=\w)")
+_QUOTE_MARKS = frozenset("\"“‘«'„")
 _DIGIT = re.compile(r"\d")
 _INNER_CAPITAL = re.compile(r"(?<= )[A-ZÀ-ÖØ-ÞА-ЯЁ]")
 _STRIP = "\"'“”‘’«»()[]{}.,;:!?…—–-*"
@@ -138,11 +139,16 @@ class Article:
 
 
 def lead(art: Article) -> list[float]:
-    return [1.0 if i == 0 else 0.0 for i in range(len(art.sentences))]
+    n = len(art.sentences)
+    return [1.0] + [0.0] * (n - 1) if n else []
 
 
 def early(art: Article) -> list[float]:
-    return [1.0 / (1.0 + i) for i in range(len(art.sentences))]
+    """1 / (1 + position)."""
+    n = len(art.sentences)
+    if n > len(_EARLY):
+        return [1.0 / (1.0 + i) for i in range(n)]
+    return _EARLY[:n]
 
 
 def paragraph_start(art: Article) -> list[float]:
@@ -184,7 +190,8 @@ def named_things(art: Article) -> list[float]:
 
 def length(art: Article) -> list[float]:
     """0 for 10 to 45 words, falling towards -1 outside that band."""
-    return [_length_penalty(len(tokens)) for tokens in art.tokens]
+    last = len(_LENGTH_PENALTY) - 1
+    return [_LENGTH_PENALTY[min(len(tokens), last)] for tokens in art.tokens]
 
 
 def _length_penalty(n: int) -> float:
@@ -195,8 +202,12 @@ def _length_penalty(n: int) -> float:
     return 0.0
 
 
+_LENGTH_PENALTY = [_length_penalty(n) for n in range(91)]  # constant from 90 words on
+
+
 def quote(art: Article) -> list[float]:
-    return [1.0 if _QUOTE_OPEN.match(s.text) else 0.0 for s in art.sentences]
+    """Sentences that open with a quotation mark."""
+    return [1.0 if s.text[0] in _QUOTE_MARKS else 0.0 for s in art.sentences]
 
 
 def question(art: Article) -> list[float]:
