@@ -30,6 +30,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from digest.state import State
+
 JOB_ID = "digest-send"
 JOB_FUNCTION = "digest.schedule:run_scheduled_send"
 RETRY_JOB_ID = "digest-retry"
@@ -82,7 +84,6 @@ def _run(config_path: str, action: Callable[..., Any]) -> None:
     from digest.config import load_settings
     from digest.errors import DigestError
     from digest.issues import Sending, report_lines
-    from digest.state import State
 
     try:
         settings = load_settings(config_path)
@@ -115,6 +116,9 @@ def make_scheduler(
     kept (re-adding the job would otherwise recompute it from now and drop it)."""
     from sqlalchemy import create_engine
 
+    # The state database is made (WAL mode, migrations) before the job store touches the file:
+    # switching a file to WAL later fails at once while the job store holds a connection.
+    State.open(settings.state_path).close()
     engine = create_engine(f"sqlite:///{settings.state_path}", connect_args={"timeout": 30})
     scheduler = scheduler_class(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},

@@ -10,26 +10,28 @@ followed by whitespace. CJK full stops end a sentence without any whitespace.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_SPACES = re.compile(r"\s+")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 
 _CLOSERS = "\"'”’»)]}"
 _OPENERS = "\"'“‘«([{¿¡"
-# A candidate end: terminal marks (group 1), closers (group 2), whitespace, then an
-# opener or a capital / digit (checked by lookahead; `[^\W\d_a-z]` is any non-lowercase letter).
+# A candidate end: terminal marks (group 1), closers (group 2), a space, then an opener or
+# a capital / digit (`[^\W_a-zß-ÿа-я]`: a word character that is not a lowercase letter).
+# Group 3 is a CJK end, which needs no space. The leading lookahead lets the regex engine
+# skip quickly to the next terminal mark.
 _CANDIDATE_END = re.compile(
-    r"([.!?…]+)([" + re.escape(_CLOSERS) + r"]*)\s+"
+    r"(?=[.!?…。！？])(?:([.!?…]+)([" + re.escape(_CLOSERS) + r"]*) "
     r"(?=[" + re.escape(_OPENERS) + r"]*[^\W_a-zß-ÿа-я])"
-    r"|([。！？]+[" + re.escape(_CLOSERS) + r"」』]*)\s*"
+    r"|([。！？]+[" + re.escape(_CLOSERS) + r"」』]*) ?)"
 )
-_TOKEN_BEFORE = re.compile(r"(\S+)$")
+_TERMINAL = re.compile(r"[.!?…。！？:;][\"'”’»)\]]*\s*$")
+_SHORT_LINE_WORDS = 8
 _INITIAL = re.compile(r"^[(\[\"'“‘]*[A-Z]$")
 _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 _NEXT_WORD = re.compile(r"[" + re.escape(_OPENERS) + r"]*(\w+)")
@@ -42,6 +44,7 @@ _NEVER_FINAL = _wordset(
 )
 # Abbreviations that end a sentence only when a typical sentence opener follows.
 _MAYBE_FINAL = _wordset("inc ltd co corp plc bros llc etc jnr snr no")
+_LONGEST_ABBREVIATION = 7  # characters, with an opening bracket or quote
 _SENTENCE_OPENERS = _wordset(
     """the a an he she it they we i you this that these those there his her its their our
     but and so yet however meanwhile in on at for if when while after before as
@@ -49,9 +52,12 @@ _SENTENCE_OPENERS = _wordset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """One sentence with its place in the article."""
+class Sentence(NamedTuple):
+    """One sentence with its place in the article.
+
+    Immutable like the project's frozen dataclasses, but a NamedTuple: about twenty are
+    built per article, and a frozen dataclass's __init__ costs three times as much.
+    """
 
     text: str
     index: int  # position among all sentences of the article
@@ -61,8 +67,28 @@ class Sentence:
 
 def split_paragraphs(text: str) -> list[str]:
     """Paragraphs separated by blank lines, each with its inner whitespace collapsed."""
-    parts = _PARAGRAPH_BREAK.split(text.strip())
-    return [p for p in (_SPACES.sub(" ", part).strip() for part in parts) if p]
+    paragraphs: list[str] = []
+    for part in _PARAGRAPH_BREAK.split(text):
+        if "\n" in part:
+            paragraphs.extend(_split_short_lines(part))
+        else:
+            paragraphs.append(" ".join(part.split()))
+    return [p for p in paragraphs if p]
+
+
+def _split_short_lines(part: str) -> list[str]:
+    """A short line without final punctuation (a heading, a byline, a widget label) stands
+    alone; other lines are a hard-wrapped paragraph and are joined."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in part.splitlines():
+        words = line.split()
+        current.extend(words)
+        if words and len(words) < _SHORT_LINE_WORDS and not _TERMINAL.search(line):
+            blocks.append(" ".join(current))
+            current = []
+    blocks.append(" ".join(current))
+    return blocks
 
 
 def split_sentences(text: str) -> list[str]:
@@ -83,15 +109,15 @@ def _split_paragraph(paragraph: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _CANDIDATE_END.finditer(paragraph):
-        if match.group(3) is None and not _ends_sentence(paragraph, match):
-            continue
-        sentence = paragraph[start : match.end()].strip()
-        if sentence:
-            sentences.append(sentence)
+        if match.group(3) is None:
+            if not _ends_sentence(paragraph, match):
+                continue
+            sentences.append(paragraph[start : match.end(2)])  # without the space after
+        else:
+            sentences.append(paragraph[start : match.end(3)])
         start = match.end()
-    tail = paragraph[start:].strip()
-    if tail:
-        sentences.append(tail)
+    if start < len(paragraph):
+        sentences.append(paragraph[start:])
     return sentences
 
 
@@ -100,10 +126,13 @@ def _ends_sentence(paragraph: str, match: re.Match[str]) -> bool:
     marks, closers = match.group(1), match.group(2)
     if marks != "." or closers:
         return True  # "!", "?", "...", or a period inside a closing quote/bracket
-    token_match = _TOKEN_BEFORE.search(paragraph, 0, match.start())
-    if token_match is None:
+    end = match.start()
+    # Paragraphs hold single spaces only, so the token starts after the last space.
+    token = paragraph[paragraph.rfind(" ", 0, end) + 1 : end]
+    if not token:
         return True
-    token = token_match.group(1)
+    if len(token) > _LONGEST_ABBREVIATION and "." not in token:
+        return True  # a plain long word: the common case, decided without lookups
     word = token.lstrip(_OPENERS).lower()
     if word in _NEVER_FINAL or _INITIAL.match(token):
         return False

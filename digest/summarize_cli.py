@@ -11,7 +11,8 @@ import click
 
 from digest.furniture import strip_furniture
 from digest.segment import split_paragraphs
-from digest.summarize import RULES, Explanation, explain
+from digest.summarize import Explanation
+from digest.summarize import explain as explain_text
 from digest.summarize import summarize as summarize_text
 
 _HEADING_MAX_WORDS = 20
@@ -38,7 +39,8 @@ _TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
     "--jsonl",
     is_flag=True,
     help='Read JSON lines {"id", "title", "text"} and print {"id", "sentences"} lines, one per '
-    "input, in order. A bad line gets an empty list and a message on stderr.",
+    "input line, in order (blank lines are skipped). A bad line gets an empty list and a "
+    "message on stderr; the run goes on.",
 )
 @click.option(
     "--clean/--no-clean",
@@ -68,14 +70,10 @@ def summarize(
     if title is None:
         title, text = _split_heading(text)
     if explain:
-        click.echo(format_explanation(_explain(text, title, sentences)))
+        click.echo(format_explanation(explain_text(text, title, sentences)))
         return
     for sentence in summarize_text(text, title, sentences).sentences:
         click.echo(sentence)
-
-
-def _explain(text: str, title: str, k: int) -> Explanation:
-    return explain(text, title, k)
 
 
 def _split_heading(text: str) -> tuple[str, str]:
@@ -120,30 +118,21 @@ def _warn(number: int, message: str) -> None:
 
 
 def format_explanation(explanation: Explanation) -> str:
-    """A table: one row per sentence, one column per rule, the total, and the text."""
-    names = [*RULES, "redundancy"]
-    short = [name[:6] for name in names]
-    header = "  #  " + " ".join(f"{s:>6}" for s in short) + "  total  sentence"
+    """A table: one row per sentence, one column per rule (weighted), the total, the text."""
+    names = [*explanation.scores, "redundancy"]
+    header = "   #  " + " ".join(f"{name[:6]:>6}" for name in names) + "   total  sentence"
     rows = [header]
-    for item in explanation.scored:
-        index = item.sentence.index
-        redundancy = _noted_redundancy(explanation.notes.get(index, ""))
-        values = [item.scores[name] for name in RULES] + [redundancy]
-        mark = "*" if index in explanation.chosen else " "
+    for sentence in explanation.sentences:
+        i = sentence.index
+        values = [column[i] for column in explanation.scores.values()]
+        values.append(explanation.redundancy.get(i, 0.0))
         cells = " ".join(f"{v:6.2f}" if v else f"{'.':>6}" for v in values)
-        text = item.sentence.text
-        text = text if len(text) <= 70 else text[:67] + "..."
-        rows.append(f"{mark}{index:3d}  {cells}  {item.total + redundancy:5.2f}  {text}")
-    rows.append("")
-    rows.append("Columns: " + ", ".join(names) + " (weighted; see digest.summarize.WEIGHTS).")
-    for index, note in sorted(explanation.notes.items()):
-        rows.append(f"Sentence {index}: {note}")
-    rows.append("")
-    rows.append("Summary:")
-    rows.extend(explanation.summary.sentences)
+        mark = "*" if i in explanation.chosen else " "
+        text = sentence.text if len(sentence.text) <= 60 else sentence.text[:57] + "..."
+        rows.append(f"{mark}{i:3d}  {cells}  {explanation.total(i):6.2f}  {text}")
+    rows += ["", "Rows marked * are chosen. Columns, weighted (digest.summarize.WEIGHTS): "]
+    rows[-1] += ", ".join(names)
+    rows += ["redundancy is the penalty a sentence had when it was picked."]
+    rows += [f"Sentence {i}: {note}" for i, note in sorted(explanation.notes.items())]
+    rows += ["", "Summary:", *explanation.summary.sentences]
     return "\n".join(rows)
-
-
-def _noted_redundancy(note: str) -> float:
-    match = re.search(r"redundancy ([+-]\d+\.\d+)", note)
-    return float(match.group(1)) if match else 0.0
