@@ -429,3 +429,21 @@ def test_after_an_issue_the_preview_shows_the_next_one_with_its_real_headers(
     assert issue_rows(settings.state_path) == before  # the preview sent and recorded nothing
     assert len(smtp_server.handler.received) == 1
     assert not (tmp_path / "archive" / "issues" / "2.html").exists()
+
+
+def test_a_stylesheet_edit_rebuilds_with_the_new_rule_inlined(
+    serve: Callable[[Path], PreviewServer], tmp_path: Path
+) -> None:
+    config = golden_config(tmp_path)
+    stylesheet = tmp_path / "theme" / "style.css"
+    shutil.copy(REPO / "templates" / "style.css", stylesheet)
+    server = serve(config)
+    version = server.previewer.snapshot.version
+    edit(
+        stylesheet,
+        ".summary { margin: 0; font-size: 16px;",
+        ".summary { margin: 0; font-size: 17px;",
+    )
+    wait_for_build(server, version)
+    email = httpx.get(server.url + "email").text
+    assert re.search(r'class="summary" style="[^"]*font-size:17px', email)
