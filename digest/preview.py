@@ -246,13 +246,15 @@ def _mtime(path: Path) -> float:
         return -1.0
 
 
-_FILE_LINE = re.compile(r"(?:^|\s)(/[^\s:]+):(\d+):")
+_FILE_LINE = re.compile(r"([^\s:]+):(\d+):")  # "config.yaml:4: key: reason"
 
 
 def _location(exc: DigestError) -> tuple[str, int | None]:
+    """The file and line a template or config error names. Only those two: other messages
+    can quote feed servers, and a file named there is nobody's business to show."""
     if isinstance(exc, TemplateFault):
         return exc.path, exc.line
-    found = _FILE_LINE.search(str(exc))  # ConfigError: "/path/config.yaml:4: key: reason"
+    found = _FILE_LINE.match(str(exc)) if isinstance(exc, ConfigError) else None
     return (found.group(1), int(found.group(2))) if found else ("", None)
 
 
