@@ -150,7 +150,14 @@ def health_of(snapshot: Snapshot) -> Health:
     for item in digest.items:
         taken[item.entry.feed] = taken.get(item.entry.feed, 0) + 1
     feeds = tuple(
-        FeedHealth(r.name, r.url, str(r.status), r.error, r.entries, taken.get(r.name, 0))
+        FeedHealth(
+            r.name,
+            _as_written(r.url, snapshot),
+            str(r.status),
+            r.error,
+            r.entries,
+            taken.get(r.name, 0),
+        )
         for r in digest.feeds
     )
     count = len(digest.items)
@@ -165,6 +172,16 @@ def health_of(snapshot: Snapshot) -> Health:
         capped=digest.skipped,
         feeds=feeds,
     )
+
+
+def _as_written(url: str, snapshot: Snapshot) -> str:
+    """A local feed as the config names it (relative to its folder), a URL as it is."""
+    if snapshot.settings is None or not url.startswith("/"):
+        return url
+    try:
+        return str(Path(url).relative_to(snapshot.settings.base_dir))
+    except ValueError:
+        return url
 
 
 class Previewer:
