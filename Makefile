@@ -13,6 +13,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy digest
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-bench

@@ -60,7 +60,7 @@ class Sentence(NamedTuple):
     """
 
     text: str
-    index: int  # position among all sentences of the article
+    number: int  # position among all sentences of the article
     paragraph: int  # index of its paragraph
     position_in_paragraph: int  # 0 for a paragraph's first sentence
 

@@ -123,7 +123,7 @@ def format_explanation(explanation: Explanation) -> str:
     header = "   #  " + " ".join(f"{name[:6]:>6}" for name in names) + "   total  sentence"
     rows = [header]
     for sentence in explanation.sentences:
-        i = sentence.index
+        i = sentence.number
         values = [column[i] for column in explanation.scores.values()]
         values.append(explanation.redundancy.get(i, 0.0))
         cells = " ".join(f"{v:6.2f}" if v else f"{'.':>6}" for v in values)

@@ -101,7 +101,7 @@ def test_short_unpunctuated_lines_stand_alone() -> None:
 
 def test_segment_gives_positions() -> None:
     sentences = segment("One. Two.\n\nThree.")
-    assert [(s.text, s.index, s.paragraph, s.position_in_paragraph) for s in sentences] == [
+    assert [(s.text, s.number, s.paragraph, s.position_in_paragraph) for s in sentences] == [
         ("One.", 0, 0, 0),
         ("Two.", 1, 0, 1),
         ("Three.", 2, 1, 0),

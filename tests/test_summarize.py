@@ -187,8 +187,8 @@ def test_summarize_and_explain_agree() -> None:
 def test_explanation_totals_add_up() -> None:
     result = explain("\n\n".join(filler(5)), "Weather", 2)
     for s in result.sentences:
-        by_rule = sum(column[s.index] for column in result.scores.values())
-        assert result.total(s.index) == pytest.approx(by_rule + result.redundancy.get(s.index, 0))
+        by_rule = sum(column[s.number] for column in result.scores.values())
+        assert result.total(s.number) == pytest.approx(by_rule + result.redundancy.get(s.number, 0))
 
 
 # --- the seed article ---
