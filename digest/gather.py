@@ -87,19 +87,15 @@ def gather(
 
 def _absorb(fetched: Fetched, state: State, now: datetime) -> tuple[FeedReport, list[Entry]]:
     """Parse one fetch result and record it in state; failures become a report, not a raise."""
-    source = fetched.source
-    try:
-        if fetched.body is None:
-            raise FeedError(source.name, fetched.error)
-        entries = parse_feed(fetched.body, source, fetched.final_url or source.url)
-    except FeedError as exc:
-        state.record_feed_status(source.url, FeedStatus.FAILED, exc.reason, now)
-        return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, exc.reason), []
-    if fetched.status is FeedStatus.OK:
-        state.save_feed_response(source.url, fetched.etag, fetched.last_modified, fetched.body, now)
+    report, entries = _parse(fetched)
+    url = fetched.source.url
+    if report.status is FeedStatus.FAILED:
+        state.record_feed_status(url, FeedStatus.FAILED, report.error, now)
+    elif fetched.status is FeedStatus.OK and fetched.body is not None:
+        state.save_feed_response(url, fetched.etag, fetched.last_modified, fetched.body, now)
     else:
-        state.record_feed_status(source.url, fetched.status, "", now)
-    return FeedReport(source.name, source.url, fetched.status, len(entries)), entries
+        state.record_feed_status(url, fetched.status, "", now)
+    return report, entries
 
 
 def _date_undated(entries: list[Entry], state: State, now: datetime) -> Iterable[Entry]:
@@ -128,7 +124,7 @@ def gather_cached(
     entries: list[Entry] = []
     reports: list[FeedReport] = []
     for source in sources:
-        report, feed_entries = _parse_cached(_from_cache(source, state, options, statuses))
+        report, feed_entries = _parse(_from_cache(source, state, options, statuses))
         entries.extend(feed_entries)
         reports.append(report)
         if on_feed:
@@ -159,7 +155,8 @@ def _from_cache(
     return Fetched(source, recorded, cached.body, source.url)
 
 
-def _parse_cached(fetched: Fetched) -> tuple[FeedReport, list[Entry]]:
+def _parse(fetched: Fetched) -> tuple[FeedReport, list[Entry]]:
+    """Entries of one fetch result, or a failed report naming why."""
     source = fetched.source
     try:
         if fetched.body is None:

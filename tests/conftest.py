@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -15,20 +14,14 @@ from pathlib import Path
 import pytest
 from smtp_server import SmtpServer, start_server
 
+from digest.extraction_eval import find_shared_data
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def shared_data() -> Path | None:
     """../shared/data beside the repo (or $DIGEST_DATA), if it is there."""
-    candidates = [os.environ.get("DIGEST_DATA", "")]
-    candidates += [
-        str(REPO.parent / "shared" / "data"),
-        str(REPO.parent.parent / "shared" / "data"),
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+    return find_shared_data(REPO)
 
 
 @pytest.fixture
