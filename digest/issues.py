@@ -229,13 +229,12 @@ def draft_issue(settings: Settings, state: State, now: datetime, sending: Sendin
     """The next issue as it would be now: entries not yet sent, since the last issue ended.
     None when there is nothing new (and send_when_empty is off). Writes nothing."""
     last = last_issue(state)
-    since = last.period_end if last else now - timedelta(days=settings.window_days)
     number = (last.number if last else 0) + 1
     built = build_digest(
         settings,
         state,
         now,
-        since=since,
+        since=last.period_end if last else None,  # None: the last window_days
         client=sending.client,
         already_sent=sent_entry_check(state),
         allow_empty=True,  # nothing new is not an error here: the caller says so

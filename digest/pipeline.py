@@ -76,7 +76,7 @@ def build_digest(
     selection = replace(selection, chosen=tuple(without_furniture(chosen)))
     digest = assemble(selection, gathered.reports, plan, _summarizer(settings))
     if not digest.items and not allow_empty:
-        raise NothingToBuild(_empty_reason(gathered.entries, plan))
+        raise NothingToBuild(_empty_reason(gathered.entries, plan, since is not None))
     link = settings.archive_url if web_url is None else web_url
     rendered = render(digest, settings.templates_path, settings.zone, link)
     return Built(digest, rendered)
@@ -121,12 +121,14 @@ def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
     return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
 
 
-def _empty_reason(entries: tuple[Entry, ...], plan: Plan) -> str:
+def _empty_reason(entries: tuple[Entry, ...], plan: Plan, after_last_issue: bool) -> str:
     if not entries:
         return "the feeds have no entries"
     newest = max(entries, key=lambda e: e.published)
-    return (
+    found = (
         f"no entry published since {plan.since:%Y-%m-%d %H:%M %Z} "
-        f"(newest: {newest.published:%Y-%m-%d} in {newest.feed!r}); "
-        f"widen window_days or build --as-of {newest.published:%Y-%m-%d}"
+        f"(newest: {newest.published:%Y-%m-%d} in {newest.feed!r})"
     )
+    if after_last_issue:  # `since` is where the last issue ended: simply nothing new yet
+        return f"{found}: nothing new since the last issue"
+    return f"{found}; widen window_days or build --as-of {newest.published:%Y-%m-%d}"

@@ -164,3 +164,20 @@ def test_seed_article_summary_carries_its_claim_and_no_furniture(tmp_path: Path)
         assert furniture not in summary, furniture
     article = " ".join(seed.entry.content_text.split())
     assert all(sentence in article for sentence in seed.summary.sentences)
+
+
+def test_nothing_new_after_the_last_issue_is_said_so(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from digest.config import load_settings
+    from digest.errors import NothingToBuild
+    from digest.pipeline import build_digest
+    from digest.state import State
+
+    settings = load_settings(REPO / "config.yaml")
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    with State.open(tmp_path / "state.sqlite3") as state:
+        with pytest.raises(NothingToBuild, match=r": nothing new since the last issue$"):
+            build_digest(settings, state, now, since=now.replace(hour=11))
+        with pytest.raises(NothingToBuild, match=r"widen window_days or build --as-of 2026-11-24$"):
+            build_digest(settings, state, now.replace(month=12))
