@@ -125,6 +125,8 @@ def _merge(entry: Entry, page: Article | None) -> Entry:
         title=entry.title if entry.title != "(untitled)" else page.title or entry.title,
         author=entry.author or page.author,
         image=entry.image or page.image,
+        published=entry.published if entry.dated or page.date is None else page.date,
+        dated=entry.dated or page.date is not None,
     )
 
 

@@ -103,7 +103,7 @@ def _date_undated(entries: list[Entry], state: State, now: datetime) -> Iterable
     first_seen = state.remember_entries(((e.id, e.feed, e.link, e.title) for e in entries), now)
     for entry in entries:
         if entry.published is _UNDATED:
-            yield replace(entry, published=first_seen.get(entry.id, now))
+            yield replace(entry, published=first_seen.get(entry.id, now), dated=False)
         else:
             yield entry
 
@@ -131,7 +131,9 @@ def gather_cached(
             on_feed(report)
     first_seen = state.first_seen([e.id for e in entries])
     dated = [
-        replace(e, published=first_seen.get(e.id, now)) if e.published is _UNDATED else e
+        replace(e, published=first_seen.get(e.id, now), dated=False)
+        if e.published is _UNDATED
+        else e
         for e in entries
     ]
     return Gathered(tuple(dated), tuple(reports))

@@ -37,6 +37,7 @@ class Entry:
     image: str | None = None
     guid: str = ""
     section: str | None = None
+    dated: bool = True  # False: the feed gave no date; `published` is when digest first saw it
 
 
 class FeedStatus(StrEnum):

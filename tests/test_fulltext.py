@@ -145,3 +145,24 @@ def test_looks_like_teaser(text: str, teaser: bool) -> None:
 def test_much_shorter_than_the_feed_is_a_teaser() -> None:
     assert looks_like_teaser("word " * 150, feed_typical_words=900)
     assert not looks_like_teaser("word " * 150, feed_typical_words=300)
+
+
+def test_an_undated_teaser_takes_its_pages_date(
+    feed_server: FeedServer, data_dir: Path, tmp_path: Path
+) -> None:
+    from digest.extract import extract_article
+
+    html, body = real_page(data_dir, 0)
+    page_date = extract_article(html).date
+    assert page_date is not None
+    link = feed_server.serve("/story/dated", html, content_type="text/html; charset=utf-8")
+    teaser = teaser_of(body)
+    item = (
+        f"<item><title>Undated</title><link>{link}</link><description>{teaser}</description></item>"
+    )
+    feed = feed_server.serve("/undated.xml", rss(item))
+    config = write_config(
+        tmp_path, [{"name": "U", "url": feed}], article_pages={"delay_seconds": 0}
+    )
+    (entry,) = [i.entry for i in _items(config)]
+    assert entry.published == page_date and entry.dated
