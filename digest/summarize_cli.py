@@ -65,10 +65,10 @@ def summarize(
         _summarize_jsonl(file, sentences, clean=bool(clean))
         return
     text = file.read()
+    if title is None:  # before cleaning: the furniture rules drop a heading line too
+        title, text = _split_heading(text)
     if clean is not False:
         text = strip_furniture(text)
-    if title is None:
-        title, text = _split_heading(text)
     if explain:
         click.echo(format_explanation(explain_text(text, title, sentences)))
         return

@@ -285,3 +285,19 @@ def test_command_reads_a_file_and_takes_its_heading_as_title(tmp_path: Path) -> 
     assert result.output.rstrip().endswith(
         "Floods closed schools across the valley after three days of rain."
     )
+
+
+def test_cli_takes_the_heading_as_title_before_cutting_furniture() -> None:
+    text = (
+        "Harbour Reopens After Storm Repairs\n\n"
+        "Share\n\n"
+        "The harbour reopened on Monday after repairs to its storm-damaged wall. "
+        "Ferries resumed at noon.\n\n"
+        "Officials said the harbour work cost $4.2m."
+    )
+    result = CliRunner().invoke(summarize_command, ["--explain", "-k", "1"], input=text)
+    assert result.exit_code == 0, result.stderr
+    first_row = result.stdout.splitlines()[1]
+    title_column = first_row.split()[5]  # "*", number, lead, early, paragraph_start, title
+    assert title_column != ".", result.stdout  # the heading's words count as title overlap
+    assert "Share" not in result.stdout
