@@ -65,7 +65,15 @@ class ArticlePagesConfig(_Strict):
 # sending (issue 5) --------------------------------------------------------------------------
 
 ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
-SUBJECT_FIELDS = {"title": "T", "date": "1 Jan 2026", "n": 1, "number": 1, "start": "", "end": ""}
+SUBJECT_FIELDS = {
+    "title": "T",
+    "date": "1 Jan 2026",
+    "n": 1,
+    "stories": "1 story",
+    "number": 1,
+    "start": "",
+    "end": "",
+}
 
 
 def check_address(value: str) -> str:
@@ -175,8 +183,8 @@ class Settings(_Strict):
         default_factory=list, description="Who gets each issue."
     )
     subject: str = Field(
-        "{title} — week of {date}, {n} stories",
-        description="Subject: {title} {date} {n} {number} {start} {end}.",
+        "{title} — week of {date}, {stories}",
+        description="Subject: {title} {date} {n} {stories} {number} {start} {end}.",
     )
     unsubscribe: UnsubscribeConfig = Field(
         default_factory=UnsubscribeConfig,

@@ -65,6 +65,7 @@ def subject_line(
         title=title,
         date=f"{local_end.day} {local_end:%b %Y}",
         n=n,
+        stories=f"{n} {'story' if n == 1 else 'stories'}",
         number=number,
         start=f"{local_start.day} {local_start:%b}",
         end=f"{local_end.day} {local_end:%b}",

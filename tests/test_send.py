@@ -504,3 +504,19 @@ def test_many_processes_opening_a_new_state_database_at_once_all_succeed(tmp_pat
     assert [process.returncode for process in processes] == [0] * 6, errors
     with sqlite3.connect(tmp_path / "new.sqlite3") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] >= 3
+
+
+def test_default_subject_counts_one_story_and_many() -> None:
+    from datetime import UTC, datetime
+
+    from digest.config import Settings
+    from digest.mail import subject_line
+
+    template = Settings.model_fields["subject"].default
+    period = (datetime(2026, 11, 18, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+    one = subject_line(template, "Digest", (1, 1), period, UTC)
+    many = subject_line(template, "Digest", (5, 2), period, UTC)
+    assert (one, many) == (
+        "Digest — week of 25 Nov 2026, 1 story",
+        "Digest — week of 25 Nov 2026, 5 stories",
+    )
