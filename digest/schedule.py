@@ -24,8 +24,8 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -107,7 +107,7 @@ def _echo(line: str) -> None:
 def make_scheduler(
     settings: Any,
     config_path: Path,
-    scheduler_class: type[BaseScheduler] = BlockingScheduler,
+    scheduler_class: type[BaseScheduler] = BackgroundScheduler,
     trigger: BaseTrigger | None = None,
     now: datetime | None = None,
     retry_trigger: BaseTrigger | None = None,
@@ -184,14 +184,11 @@ def next_runs(settings: Any, count: int = 5, now: datetime | None = None) -> lis
     return runs
 
 
-class _Stop(Exception):
-    """SIGTERM, raised in the main thread to leave BlockingScheduler.start()."""
-
-
 def run_forever(settings: Any, config_path: Path, echo: Echo = _echo) -> None:
     """Run the scheduler in the foreground until SIGINT/SIGTERM, then let a send in progress
     finish its current message; the rest of that issue stays pending for the next start."""
     STOP.clear()
+    asked_to_stop = threading.Event()
     scheduler = make_scheduler(settings, config_path)
     scheduler.add_listener(
         lambda event: _after_run(scheduler, event, echo),
@@ -202,10 +199,18 @@ def run_forever(settings: Any, config_path: Path, echo: Echo = _echo) -> None:
         echo(f"a run due {_show(missed, settings.zone)} was missed: running it now")
     else:
         echo(f"next run: {_show(next_runs(settings, 1)[0], settings.zone)}")
-    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    # The handler only sets a flag. Raising from it instead would land wherever the main
+    # thread happens to be, and APScheduler's loop swallows exceptions there: the signal is
+    # lost. So the scheduler runs in its own thread and the main thread just waits.
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        asked_to_stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         scheduler.start()
-    except (KeyboardInterrupt, _Stop):
+        while not asked_to_stop.wait(timeout=1):
+            pass
         for sig in previous:  # a second signal forces the exit (the message in flight may
             signal.signal(sig, _exit_now)  # then go again at the next start)
         STOP.set()
@@ -215,10 +220,6 @@ def run_forever(settings: Any, config_path: Path, echo: Echo = _echo) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signum)
 
 
 def _exit_now(signum: int, frame: FrameType | None) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -35,6 +36,7 @@ class RecordingHandler:
     mail_delay: float = 0.0  # seconds to wait before answering MAIL FROM
     received: list[Received] = field(default_factory=list)
     sessions: int = 0  # connections opened
+    mail_commands: int = 0  # MAIL FROM commands seen (counted before mail_delay)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(
@@ -48,6 +50,8 @@ class RecordingHandler:
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        with self.lock:
+            self.mail_commands += 1
         if self.mail_delay:
             await asyncio.sleep(self.mail_delay)
         envelope.mail_from = address
@@ -85,12 +89,21 @@ class RecordingHandler:
             return len(self.received)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.count() >= count:
-                return True
-            time.sleep(0.02)
-        return self.count() >= count
+        """Wait until `count` messages have been accepted."""
+        return _wait_until(lambda: self.count() >= count, timeout)
+
+    def wait_for_mail_command(self, timeout: float = 10.0) -> bool:
+        """Wait until a client has begun a message (MAIL FROM)."""
+        return _wait_until(lambda: self.mail_commands > 0, timeout)
+
+
+def _wait_until(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
 
 
 @dataclass

@@ -12,10 +12,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -140,23 +141,25 @@ def test_schedule_list_shows_the_next_mondays(tmp_path: Path) -> None:
     assert all(" 07:00 CE" in line for line in lines[1:])
 
 
-def test_sigterm_mid_send_finishes_the_message_and_the_rest_resume_on_restart(
-    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
-) -> None:
+def every_second_config(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path, people: list[str]
+) -> Path:
     serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
-    people = addresses(6)
-    config = sending_config(
+    return sending_config(
         tmp_path,
         feed_server.url("/news.xml"),
         smtp_server,
         people,
         schedule={"cron": "* * * * * *"},  # every second
     )
-    smtp_server.handler.mail_delay = 0.3
 
+
+@pytest.fixture
+def schedulers() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
+    """Starts `digest schedule` processes; any still running at the end are killed."""
     processes: list[subprocess.Popen[str]] = []
 
-    def schedule() -> subprocess.Popen[str]:
+    def start(config: Path) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "digest", "schedule", "-c", str(config)],
             env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -167,13 +170,46 @@ def test_sigterm_mid_send_finishes_the_message_and_the_rest_resume_on_restart(
         processes.append(process)
         return process
 
-    try:
-        _stop_and_resume(schedule, smtp_server, people, tmp_path)
-    finally:
-        for process in processes:  # a failed assertion must not leave a scheduler running
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+    yield start
+    for process in processes:  # a failed assertion must not leave a scheduler running
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_sigterm_mid_send_finishes_the_message_and_the_rest_resume_on_restart(
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    schedulers: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    people = addresses(6)
+    config = every_second_config(feed_server, smtp_server, tmp_path, people)
+    smtp_server.handler.mail_delay = 0.3
+    _stop_and_resume(lambda: schedulers(config), smtp_server, people, tmp_path)
+
+
+def test_a_second_sigterm_forces_the_exit_and_the_message_in_flight_stays_pending(
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    schedulers: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    people = addresses(3)
+    config = every_second_config(feed_server, smtp_server, tmp_path, people)
+    smtp_server.handler.mail_delay = 30  # the first message hangs at MAIL FROM
+    process = schedulers(config)
+    assert smtp_server.handler.wait_for_mail_command(timeout=30)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(1)
+    assert process.poll() is None  # the first signal waits for the message in flight
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=10)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "stopping" in out and "stopped" not in out
+    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
+        rows = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+    assert rows == {"pending": len(people)}  # nothing marked sent that the server did not take
 
 
 def _stop_and_resume(
