@@ -35,6 +35,7 @@ from digest.segment import Sentence, segment
 WEIGHTS: dict[str, float] = {
     "lead": 2.0,  # the first sentence says what happened: nearly always in
     "early": 0.8,  # news comes first: decays with the position in the article
+    "lede_paragraph": 2.0,  # a lede that runs over two sentences is still the lede
     "paragraph_start": 0.0,
     "title_overlap": 0.5,  # the title names the story
     "centrality": 1.0,  # shares many words with the rest of the article
@@ -159,6 +160,14 @@ def early(art: Article) -> list[float]:
     return _EARLY[:n]
 
 
+def lede_paragraph(art: Article) -> list[float]:
+    """The first paragraph's sentences after the first: they finish telling the story."""
+    if not art.sentences:
+        return []
+    first = art.sentences[0].paragraph
+    return [0.0] + [1.0 if s.paragraph == first else 0.0 for s in art.sentences[1:]]
+
+
 def paragraph_start(art: Article) -> list[float]:
     return [1.0 if s.position_in_paragraph == 0 else 0.0 for s in art.sentences]
 
@@ -235,6 +244,7 @@ def fragment(art: Article) -> list[float]:
 RULES: dict[str, Callable[[Article], list[float]]] = {
     "lead": lead,
     "early": early,
+    "lede_paragraph": lede_paragraph,
     "paragraph_start": paragraph_start,
     "title_overlap": title_overlap,
     "centrality": centrality,

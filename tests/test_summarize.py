@@ -16,6 +16,7 @@ from digest.summarize import (
     centrality,
     explain,
     fragment,
+    lede_paragraph,
     length,
     opens_with_dangling_reference,
     pick,
@@ -52,6 +53,21 @@ def test_question_and_fragment_rules() -> None:
     art = article("Is it safe?", "It is safe.", "Subscribe now")
     assert question(art) == [1.0, 0.0, 0.0]
     assert fragment(art) == [0.0, 0.0, 1.0]
+
+
+def test_a_lede_over_two_sentences_is_kept_whole() -> None:
+    text = (
+        "The city council approved the new tram line on Tuesday. "
+        "Construction starts in March and the first trams run in 2028.\n\n"
+        + "\n\n".join(
+            f"Council members debated the tram line budget and the tram line route {i}."
+            for i in range(4)
+        )
+    )
+    art = analyse(segment(text), "")
+    assert lede_paragraph(art) == [0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    summary = summarize(text, "", 2).sentences
+    assert summary[1].startswith("Construction starts in March")
 
 
 def test_length_penalises_only_very_short_and_very_long_sentences() -> None:
@@ -298,6 +314,6 @@ def test_cli_takes_the_heading_as_title_before_cutting_furniture() -> None:
     result = CliRunner().invoke(summarize_command, ["--explain", "-k", "1"], input=text)
     assert result.exit_code == 0, result.stderr
     first_row = result.stdout.splitlines()[1]
-    title_column = first_row.split()[5]  # "*", number, lead, early, paragraph_start, title
+    title_column = first_row.split()[6]  # *, number, lead, early, lede, paragraph_start, title
     assert title_column != ".", result.stdout  # the heading's words count as title overlap
     assert "Share" not in result.stdout

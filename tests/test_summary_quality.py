@@ -80,6 +80,6 @@ def test_bbc_summaries_k3_floor() -> None:
 @pytest.mark.slow
 def test_article_deks_k2_floor() -> None:
     scores = _measure("article-deks", 2)
-    assert scores.rouge1 >= 34.5, scores
-    assert scores.rouge2 >= 25.0, scores
+    assert scores.rouge1 >= 37.5, scores
+    assert scores.rouge2 >= 28.0, scores
     assert scores.dangling <= 3.0, scores
