@@ -188,14 +188,28 @@ class SmtpBatch:
         if self.client is None:
             try:
                 self.client = self.connector(self.settings)
-            except smtplib.SMTPResponseException as exc:
-                if 500 <= exc.smtp_code < 600:
-                    reply = _reply(exc.smtp_code, exc.smtp_error)
-                    raise ServerRefused(
-                        f"SMTP server {self.settings.host}:{self.settings.port} refused us: {reply}"
-                    ) from None
-                raise
+            except (smtplib.SMTPException, ssl.SSLError) as exc:
+                refusal = _refusal(exc, f"SMTP server {self.settings.host}:{self.settings.port}")
+                if refusal is None:
+                    raise
+                raise refusal from None
         return self.client
+
+
+def _refusal(exc: Exception, where: str) -> ServerRefused | None:
+    """What fails while connecting for every recipient and every retry alike (a 5xx, an
+    untrusted certificate, TLS that cannot be set up), as one line; None for the rest."""
+    if isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600:
+        return ServerRefused(f"{where} refused us: {_reply(exc.smtp_code, exc.smtp_error)}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ServerRefused(f"{where}: its TLS certificate is not trusted ({exc.verify_message})")
+    if isinstance(exc, ssl.SSLError):
+        return ServerRefused(f"{where}: TLS failed ({exc.reason or exc}); check smtp.security")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return ServerRefused(
+            f"{where} does not offer STARTTLS (security: ssl if it speaks TLS from the start)"
+        )
+    return None
 
 
 def _by_code(code: int, reply: str) -> tuple[SendStatus | None, str]:

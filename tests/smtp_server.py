@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes  # as it came over the wire (after the DATA dot-unstuffing)
+    tls: bool = False  # the session was encrypted (STARTTLS or TLS from the start)
 
     @property
     def message(self) -> EmailMessage:
@@ -76,7 +78,12 @@ class RecordingHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.received.append(
-                Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
+                Received(
+                    envelope.mail_from,
+                    tuple(envelope.rcpt_tos),
+                    envelope.original_content,
+                    tls=server.transport.get_extra_info("ssl_object") is not None,
+                )
             )
         return "250 2.0.0 Message accepted for delivery"
 
@@ -113,18 +120,28 @@ class SmtpServer:
     handler: RecordingHandler
 
 
-def start_server(password: str | None = None) -> tuple[Controller, SmtpServer]:
-    """With `password`, the server wants AUTH (user "digest"; plain text on loopback)."""
+def start_server(
+    password: str | None = None,
+    tls: ssl.SSLContext | None = None,
+    implicit_tls: bool = False,
+) -> tuple[Controller, SmtpServer]:
+    """With `password`, the server wants AUTH (user "digest"). With a `tls` server context it
+    offers STARTTLS and requires it before MAIL, or, with `implicit_tls`, speaks TLS from the
+    first byte (port 465 style)."""
     handler = RecordingHandler()
     port = _free_port()
-    auth: dict[str, Any] = {}
+    options: dict[str, Any] = {}
     if password is not None:
-        auth = {
+        options |= {
             "authenticator": _password_check(password),
             "auth_required": True,
-            "auth_require_tls": False,
+            "auth_require_tls": tls is not None,
         }
-    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False, **auth)
+    if tls is not None and implicit_tls:
+        options["ssl_context"] = tls
+    elif tls is not None:
+        options |= {"tls_context": tls, "require_starttls": True}
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False, **options)
     controller.start()
     return controller, SmtpServer("127.0.0.1", port, handler)
 
