@@ -21,14 +21,16 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 
 _CLOSERS = "\"'”’»)]}"
 _OPENERS = "\"'“‘«([{¿¡"
-# A candidate end: terminal marks (group 1), closers (group 2), a space, then an opener or
-# a capital / digit (`[^\W_a-zß-ÿа-я]`: a word character that is not a lowercase letter).
-# Group 3 is a CJK end, which needs no space. The leading lookahead lets the regex engine
-# skip quickly to the next terminal mark.
+_CJK_MARKS = "。！？"
+# A candidate end: a run of terminal marks, optional closing quotes or brackets, a space, then
+# an opener or a capital / digit (`[^\W_a-zß-ÿа-я]`: a word character that is not a lowercase
+# letter); or a CJK end, which needs no space (its optional space is part of the match). The
+# pattern opens with a plain character class, so the regex engine scans for a terminal mark
+# in C instead of trying a match at every position; the lookbehinds pick the branch.
 _CANDIDATE_END = re.compile(
-    r"(?=[.!?…。！？])(?:([.!?…]+)([" + re.escape(_CLOSERS) + r"]*) "
+    r"[.!?…。！？](?:(?<=[.!?…])[.!?…]*[" + re.escape(_CLOSERS) + r"]* "
     r"(?=[" + re.escape(_OPENERS) + r"]*[^\W_a-zß-ÿа-я])"
-    r"|([。！？]+[" + re.escape(_CLOSERS) + r"」』]*) ?)"
+    r"|(?<=[。！？])[。！？]*[" + re.escape(_CLOSERS) + r"」』]* ?)"
 )
 _TERMINAL = re.compile(r"[.!?…。！？:;][\"'”’»)\]]*\s*$")
 _SHORT_LINE_WORDS = 8
@@ -109,26 +111,24 @@ def _split_paragraph(paragraph: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _CANDIDATE_END.finditer(paragraph):
-        if match.group(3) is None:
-            if not _ends_sentence(paragraph, match):
-                continue
-            sentences.append(paragraph[start : match.end(2)])  # without the space after
+        first, end = match.span()
+        if paragraph[first] in _CJK_MARKS:
+            stop = end - 1 if paragraph[end - 1] == " " else end  # without the space after
+        elif end - first == 2 and paragraph[first] == "." and not _period_ends(paragraph, first):
+            continue  # a lone period right before the space: maybe an abbreviation
         else:
-            sentences.append(paragraph[start : match.end(3)])
-        start = match.end()
+            stop = end - 1  # "!", "?", "...", or a period inside a closing quote/bracket
+        sentences.append(paragraph[start:stop])
+        start = end
     if start < len(paragraph):
         sentences.append(paragraph[start:])
     return sentences
 
 
-def _ends_sentence(paragraph: str, match: re.Match[str]) -> bool:
-    """Reject a candidate end that is really an abbreviation, an initial or an acronym."""
-    marks, closers = match.group(1), match.group(2)
-    if marks != "." or closers:
-        return True  # "!", "?", "...", or a period inside a closing quote/bracket
-    end = match.start()
+def _period_ends(paragraph: str, period: int) -> bool:
+    """Reject a period that really ends an abbreviation, an initial or an acronym."""
     # Paragraphs hold single spaces only, so the token starts after the last space.
-    token = paragraph[paragraph.rfind(" ", 0, end) + 1 : end]
+    token = paragraph[paragraph.rfind(" ", 0, period) + 1 : period]
     if not token:
         return True
     if len(token) > _LONGEST_ABBREVIATION and "." not in token:
@@ -137,7 +137,7 @@ def _ends_sentence(paragraph: str, match: re.Match[str]) -> bool:
     if word in _NEVER_FINAL or _INITIAL.match(token):
         return False
     if word in _MAYBE_FINAL or _DOTTED_ACRONYM.match(word):
-        return _next_word(paragraph, match.end()) in _SENTENCE_OPENERS
+        return _next_word(paragraph, period + 2) in _SENTENCE_OPENERS
     return True
 
 
