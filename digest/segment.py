@@ -69,27 +69,32 @@ class Sentence(NamedTuple):
 
 def split_paragraphs(text: str) -> list[str]:
     """Paragraphs separated by blank lines, each with its inner whitespace collapsed."""
-    paragraphs: list[str] = []
+    return [" ".join(tokens) for tokens in _paragraph_tokens(text)]
+
+
+def _paragraph_tokens(text: str) -> list[list[str]]:
+    """The whitespace tokens of each non-empty paragraph."""
+    paragraphs: list[list[str]] = []
     for part in _PARAGRAPH_BREAK.split(text):
         if "\n" in part:
             paragraphs.extend(_split_short_lines(part))
         else:
-            paragraphs.append(" ".join(part.split()))
+            paragraphs.append(part.split())
     return [p for p in paragraphs if p]
 
 
-def _split_short_lines(part: str) -> list[str]:
+def _split_short_lines(part: str) -> list[list[str]]:
     """A short line without final punctuation (a heading, a byline, a widget label) stands
     alone; other lines are a hard-wrapped paragraph and are joined."""
-    blocks: list[str] = []
+    blocks: list[list[str]] = []
     current: list[str] = []
     for line in part.splitlines():
         words = line.split()
         current.extend(words)
         if words and len(words) < _SHORT_LINE_WORDS and not _TERMINAL.search(line):
-            blocks.append(" ".join(current))
+            blocks.append(current)
             current = []
-    blocks.append(" ".join(current))
+    blocks.append(current)
     return blocks
 
 
@@ -100,11 +105,35 @@ def split_sentences(text: str) -> list[str]:
 
 def segment(text: str) -> list[Sentence]:
     """Sentences of `text` with their article and paragraph positions."""
+    return segment_tokens(text)[0]
+
+
+def segment_tokens(text: str) -> tuple[list[Sentence], list[list[str]]]:
+    """As `segment`, plus each sentence's whitespace tokens (its `text.split()`), which the
+    paragraphs were built from anyway: the summarizer needs them and need not split again."""
     sentences: list[Sentence] = []
-    for p_index, paragraph in enumerate(split_paragraphs(text)):
-        for position, sentence in enumerate(_split_paragraph(paragraph)):
+    tokens: list[list[str]] = []
+    for p_index, words in enumerate(_paragraph_tokens(text)):
+        texts = _split_paragraph(" ".join(words))
+        tokens.extend(_sentence_tokens(words, texts))
+        for position, sentence in enumerate(texts):
             sentences.append(Sentence(sentence, len(sentences), p_index, position))
-    return sentences
+    return sentences, tokens
+
+
+def _sentence_tokens(words: list[str], texts: list[str]) -> list[list[str]]:
+    """Slices of the paragraph's tokens, one per sentence. A sentence ends at a space, so
+    it holds the next `spaces + 1` tokens; only a CJK stop without a space after it cuts a
+    token in two, and then the counts overshoot and each sentence is split itself."""
+    if len(texts) == 1:
+        return [words]
+    slices: list[list[str]] = []
+    start = 0
+    for text in texts:
+        end = start + text.count(" ") + 1
+        slices.append(words[start:end])
+        start = end
+    return slices if start == len(words) else [text.split() for text in texts]
 
 
 def _split_paragraph(paragraph: str) -> list[str]:

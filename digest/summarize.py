@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from digest.models import Summary
-from digest.segment import Sentence, segment
+from digest.segment import Sentence, segment, segment_tokens
 
 # The one table of weights. Positive weights reward, negative ones penalise. A rule at 0.0 is
 # switched off: measured on both dev sets (benchmarks/summaries.py), it did not help either.
@@ -277,8 +277,8 @@ class Explanation:
 
 def summarize(text: str, title: str = "", sentences: int = 3) -> Summary:
     """The `sentences` best sentences of `text`, in document order."""
-    sents = segment(text)
-    art = analyse(sents, title)
+    sents, tokens = segment_tokens(text)
+    art = _analyse(sents, tokens, title)
     totals = [0.0] * len(sents)
     for name, rule in RULES.items():
         if weight := WEIGHTS[name]:
@@ -305,10 +305,13 @@ def explain_sentences(sents: Sequence[Sentence], title: str = "", k: int = 3) ->
 
 
 def analyse(sents: Sequence[Sentence], title: str) -> Article:
-    tokens = tuple(s.text.split() for s in sents)
-    words = tuple(_content_set(t) for t in tokens)
+    return _analyse(sents, [s.text.split() for s in sents], title)
+
+
+def _analyse(sents: Sequence[Sentence], tokens: Sequence[list[str]], title: str) -> Article:
+    words = tuple(map(_content_set, tokens))
     doc_freq = Counter(chain.from_iterable(words))
-    return Article(tuple(sents), tokens, words, content_words(title), doc_freq)
+    return Article(tuple(sents), tuple(tokens), words, content_words(title), doc_freq)
 
 
 def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -> tuple[float, ...]:
