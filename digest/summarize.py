@@ -122,9 +122,8 @@ def content_words(text: str) -> frozenset[str]:
 
 
 def _content_set(tokens: list[str]) -> frozenset[str]:
-    words = set(map(_STEMS.__getitem__, tokens))
-    words.discard("")
-    return frozenset(words)
+    # filter(None) drops the "" of stop words in C, and the frozenset is built only once.
+    return frozenset(filter(None, map(_STEMS.__getitem__, tokens)))
 
 
 def opens_with_dangling_reference(sentence: str) -> bool:
