@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -99,7 +100,9 @@ class _StemCache(dict[str, str]):
         word = token.strip(_STRIP).lower()
         if word.endswith(("'s", "’s")):
             word = word[:-2]
-        stem = "" if len(word) < 2 or word in _STOPWORDS else _stem(word)
+        # Interned, every token with this stem maps to one string object: sets and counters
+        # of stems then compare by identity, and fewer distinct objects stay in the cache.
+        stem = "" if len(word) < 2 or word in _STOPWORDS else sys.intern(_stem(word))
         self[token] = stem
         return stem
 
