@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, compress
 
 from digest.models import Summary
 from digest.segment import Sentence, segment, segment_tokens
@@ -139,6 +139,7 @@ class Article:
     """What the rules need to know about the article, computed once."""
 
     sentences: tuple[Sentence, ...]
+    texts: tuple[str, ...]  # each sentence's text: cheaper to reach than Sentence.text
     tokens: tuple[list[str], ...]  # each sentence's whitespace tokens
     words: tuple[frozenset[str], ...]  # each sentence's content stems
     title_words: frozenset[str]
@@ -174,11 +175,8 @@ def title_overlap(art: Article) -> list[float]:
 
 def centrality(art: Article) -> list[float]:
     """How many other sentences share each word of the sentence, damped by its length."""
-    df = art.doc_freq
-    raw = [
-        (sum(map(df.__getitem__, words)) - len(words)) / math.log(len(words) + 2)
-        for words in art.words
-    ]
+    count = art.doc_freq.__getitem__
+    raw = [(sum(map(count, words)) - len(words)) / math.log(len(words) + 2) for words in art.words]
     top = max(raw, default=0.0)
     return [r / top for r in raw] if top > 0 else [0.0] * len(raw)
 
@@ -190,18 +188,18 @@ def keyword_density(art: Article) -> list[float]:
 
 
 def numbers(art: Article) -> list[float]:
-    return [1.0 if _DIGIT.search(s.text) else 0.0 for s in art.sentences]
+    return [1.0 if _DIGIT.search(text) else 0.0 for text in art.texts]
 
 
 def named_things(art: Article) -> list[float]:
     """Capitalised words after the first, up to four."""
-    return [min(4, len(_INNER_CAPITAL.findall(s.text))) / 4.0 for s in art.sentences]
+    return [min(4, len(_INNER_CAPITAL.findall(text))) / 4.0 for text in art.texts]
 
 
 def length(art: Article) -> list[float]:
     """0 for 10 to 45 words, falling towards -1 outside that band."""
-    last = len(_LENGTH_PENALTY) - 1
-    return [_LENGTH_PENALTY[min(len(tokens), last)] for tokens in art.tokens]
+    penalty, last = _LENGTH_PENALTY, len(_LENGTH_PENALTY) - 1
+    return [penalty[n] if n < last else penalty[last] for n in map(len, art.tokens)]
 
 
 def _length_penalty(n: int) -> float:
@@ -217,21 +215,21 @@ _LENGTH_PENALTY = [_length_penalty(n) for n in range(91)]  # constant from 90 wo
 
 def quote(art: Article) -> list[float]:
     """Sentences that open with a quotation mark."""
-    return [1.0 if s.text[0] in _QUOTE_MARKS else 0.0 for s in art.sentences]
+    return [1.0 if text[0] in _QUOTE_MARKS else 0.0 for text in art.texts]
 
 
 def question(art: Article) -> list[float]:
-    return [1.0 if s.text.rstrip("\"'”’)").endswith("?") else 0.0 for s in art.sentences]
+    return [1.0 if text.rstrip("\"'”’)").endswith("?") else 0.0 for text in art.texts]
 
 
 def aside(art: Article) -> list[float]:
     """Bracketed sentences and ones that end in a colon introduce or digress."""
-    return [1.0 if s.text[0] in "([" or s.text[-1] in ":;" else 0.0 for s in art.sentences]
+    return [1.0 if text[0] in "([" or text[-1] in ":;" else 0.0 for text in art.texts]
 
 
 def fragment(art: Article) -> list[float]:
     """Text without final punctuation is a heading, a caption or page furniture."""
-    return [0.0 if s.text.rstrip(_CLOSERS)[-1:] in _FINAL else 1.0 for s in art.sentences]
+    return [0.0 if text.rstrip(_CLOSERS)[-1:] in _FINAL else 1.0 for text in art.texts]
 
 
 RULES: dict[str, Callable[[Article], list[float]]] = {
@@ -281,11 +279,7 @@ def summarize(text: str, title: str = "", sentences: int = 3) -> Summary:
     """The `sentences` best sentences of `text`, in document order."""
     sents, tokens = segment_tokens(text)
     art = _analyse(sents, tokens, title)
-    totals = [0.0] * len(sents)
-    for name, rule in RULES.items():
-        if weight := WEIGHTS[name]:
-            totals = [t + weight * v for t, v in zip(totals, rule(art), strict=True)]
-    chosen, _, notes = pick(totals, art, sentences)
+    chosen, _, notes = pick(_totals(art), art, sentences)
     return Summary(tuple(_final_text(i, chosen, notes, art) for i in chosen))
 
 
@@ -306,6 +300,23 @@ def explain_sentences(sents: Sequence[Sentence], title: str = "", k: int = 3) ->
     return Explanation(tuple(sents), scores, penalties, chosen, notes, Summary(texts))
 
 
+def _totals(art: Article) -> list[float]:
+    """Each sentence's weighted sum over the rules that are switched on, added in rule order.
+
+    Most values are 0 (an indicator that does not fire, a length inside the band), so only
+    the others are added: a total starts at +0.0 and adding a non-zero number never makes it
+    -0.0, so adding a zero would not change a single bit of it."""
+    totals = [0.0] * len(art.sentences)
+    for name, rule in RULES.items():
+        if weight := WEIGHTS[name]:
+            values = rule(art)
+            if len(values) != len(totals):
+                raise ValueError(f"rule {name} gave {len(values)} values for {len(totals)}")
+            for i in compress(range(len(values)), values):
+                totals[i] += weight * values[i]
+    return totals
+
+
 def analyse(sents: Sequence[Sentence], title: str) -> Article:
     return _analyse(sents, [s.text.split() for s in sents], title)
 
@@ -313,7 +324,8 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
 def _analyse(sents: Sequence[Sentence], tokens: Sequence[list[str]], title: str) -> Article:
     words = tuple(map(_content_set, tokens))
     doc_freq = Counter(chain.from_iterable(words))
-    return Article(tuple(sents), tuple(tokens), words, content_words(title), doc_freq)
+    texts = tuple([s.text for s in sents])
+    return Article(tuple(sents), texts, tuple(tokens), words, content_words(title), doc_freq)
 
 
 def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -> tuple[float, ...]:
