@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain, compress
+from itertools import chain, compress, pairwise
 
 from digest.models import Summary
 from digest.segment import Sentence, segment, segment_tokens
@@ -253,7 +253,7 @@ def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float
     """Largest share of this sentence's words already said by one chosen sentence."""
     if not words or not chosen:
         return 0.0
-    return max(len(words & other) for other in chosen) / len(words)
+    return max(map(len, map(words.intersection, chosen))) / len(words)
 
 
 # --- Putting it together. ---
@@ -359,33 +359,33 @@ class _Picker:
         self.penalties: dict[int, float] = {}
         self.notes: dict[int, str] = {}
         self._dangling: dict[int, bool] = {}
-        bounds = [max(t, (t + totals[i - 1]) / 2) if i else t for i, t in enumerate(totals)]
-        self.order = sorted(range(len(totals)), key=bounds.__getitem__, reverse=True)
-        self.bounds = bounds
+        self.bounds = _upper_bounds(totals)
+        self.order = sorted(range(len(totals)), key=self.bounds.__getitem__, reverse=True)
 
     def dangling(self, i: int) -> bool:
         if i not in self._dangling:
-            self._dangling[i] = i > 0 and _needs_antecedent(self.art.sentences[i].text)
+            self._dangling[i] = i > 0 and _needs_antecedent(self.art.texts[i])
         return self._dangling[i]
 
     def best_candidate(self, room: int) -> tuple[int, float] | None:
-        chosen_words = [self.art.words[c] for c in self.chosen]
+        chosen, totals, bounds, words = self.chosen, self.totals, self.bounds, self.art.words
+        chosen_words = [words[c] for c in chosen]
         weight = WEIGHTS["redundancy"]
         best: tuple[float, int, float] | None = None
         for i in self.order:
-            if best is not None and self.bounds[i] <= best[0]:
+            if best is not None and bounds[i] <= best[0]:
                 break
-            if i in self.chosen:
+            if i in chosen:
                 continue
-            needs_pair = self.dangling(i) and i - 1 not in self.chosen
+            needs_pair = self.dangling(i) and i - 1 not in chosen
             if needs_pair and room < 2:
                 continue
-            overlap = redundancy(self.art.words[i], chosen_words)
+            overlap = redundancy(words[i], chosen_words)
             if overlap >= _NEAR_DUPLICATE:
                 continue  # says nothing a chosen sentence has not said
-            value = self.totals[i] + weight * overlap
+            value = totals[i] + weight * overlap
             if needs_pair:
-                value = (value + self.totals[i - 1]) / 2  # the pair competes as one pick
+                value = (value + totals[i - 1]) / 2  # the pair competes as one pick
             if best is None or value > best[0]:
                 best = (value, i, weight * overlap)
         return None if best is None else (best[1], best[2])
@@ -397,6 +397,13 @@ class _Picker:
             self.chosen.append(index - 1)
             self.notes[index - 1] = f"added as the antecedent of sentence {index}"
         self.chosen.append(index)
+
+
+def _upper_bounds(totals: Sequence[float]) -> list[float]:
+    """What each sentence can be worth at best: its total, or its mean with the sentence
+    before it, when it has to come as a pair (`max` written out: the call is slow)."""
+    pairs = [p if (p := (t + before) / 2) > t else t for before, t in pairwise(totals)]
+    return list(totals[:1]) + pairs
 
 
 def _needs_antecedent(text: str) -> bool:
@@ -414,7 +421,7 @@ def _without_connective(text: str) -> str:
 
 def _final_text(i: int, chosen: Sequence[int], notes: dict[int, str], art: Article) -> str:
     """Drop a leading connective when the sentence it leans on is not in the summary."""
-    text = art.sentences[i].text
+    text = art.texts[i]
     if i - 1 in chosen:
         return text
     rewritten = _without_connective(text)
