@@ -98,20 +98,27 @@ class _StemCache(dict[str, str]):
         if len(self) > self._LIMIT:
             self.clear()
         word = token.strip(_STRIP).lower()
-        if word.endswith(("'s", "’s")):
+        if word[-1:] == "s" and word.endswith(("'s", "’s")):  # the cheap test first
             word = word[:-2]
-        # Interned, every token with this stem maps to one string object: sets and counters
-        # of stems then compare by identity, and fewer distinct objects stay in the cache.
-        stem = "" if len(word) < 2 or word in _STOPWORDS else sys.intern(_stem(word))
+        if len(word) < 2 or word in _STOPWORDS:
+            stem = ""
+        else:
+            # Interned, all tokens with one stem share one string, which sets and counters
+            # compare by identity; a token that is its own stem is that string itself, so
+            # a lookup that finds the key has the value in the same cache line.
+            stem = _stem(word)
+            stem = sys.intern(token if stem == token else stem)
         self[token] = stem
         return stem
 
 
 def _stem(word: str) -> str:
     """A crude suffix stripper: enough to match 'profit' with 'profits'."""
+    if word[-1:] != "s":
+        return word  # most words: decided without the tests below
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+    if len(word) > 3 and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 
