@@ -170,9 +170,10 @@ def _period_ends(paragraph: str, period: int) -> bool:
     if len(token) > _LONGEST_ABBREVIATION and "." not in token:
         return True  # a plain long word: the common case, decided without lookups
     word = token.lstrip(_OPENERS).lower()
-    if word in _NEVER_FINAL or _INITIAL.match(token):
+    # The length and "." tests are necessary for the regexes to match: most tokens skip them.
+    if word in _NEVER_FINAL or (len(word) == 1 and _INITIAL.match(token)):
         return False
-    if word in _MAYBE_FINAL or _DOTTED_ACRONYM.match(word):
+    if word in _MAYBE_FINAL or ("." in word and _DOTTED_ACRONYM.match(word)):
         return _next_word(paragraph, period + 2) in _SENTENCE_OPENERS
     return True
 
