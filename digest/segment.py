@@ -10,6 +10,9 @@ followed by whitespace. CJK full stops end a sentence without any whitespace.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
+from itertools import count, repeat
 from typing import NamedTuple
 
 
@@ -73,6 +76,11 @@ class Sentence(NamedTuple):
     position_in_paragraph: int  # 0 for a paragraph's first sentence
 
 
+# Sentence(...) runs the NamedTuple's generated Python __new__; tuple.__new__ makes the same
+# object in C, without the per-sentence Python call.
+_new_sentence: Callable[[tuple[str, int, int, int]], Sentence] = partial(tuple.__new__, Sentence)
+
+
 def split_paragraphs(text: str) -> list[str]:
     """Paragraphs separated by blank lines, each with its inner whitespace collapsed."""
     return [" ".join(tokens) for tokens in _paragraph_tokens(text)]
@@ -122,8 +130,8 @@ def segment_tokens(text: str) -> tuple[list[Sentence], list[list[str]]]:
     for p_index, words in enumerate(_paragraph_tokens(text)):
         texts = _split_paragraph(" ".join(words))
         tokens.extend(_sentence_tokens(words, texts))
-        for position, sentence in enumerate(texts):
-            sentences.append(Sentence(sentence, len(sentences), p_index, position))
+        fields = zip(texts, count(len(sentences)), repeat(p_index), count())
+        sentences.extend(map(_new_sentence, fields))
     return sentences, tokens
 
 
