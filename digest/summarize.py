@@ -180,10 +180,21 @@ def title_overlap(art: Article) -> list[float]:
     return [len(words & title) / len(title) for words in art.words]
 
 
+class _LogTable(dict[int, float]):
+    """n -> math.log(n + 2), computed once per n: a dict lookup costs less than the call."""
+
+    def __missing__(self, n: int) -> float:
+        value = self[n] = math.log(n + 2)
+        return value
+
+
+_LOG2 = _LogTable()
+
+
 def centrality(art: Article) -> list[float]:
     """How many other sentences share each word of the sentence, damped by its length."""
     count = art.doc_freq.__getitem__
-    raw = [(sum(map(count, words)) - len(words)) / math.log(len(words) + 2) for words in art.words]
+    raw = [(sum(map(count, words)) - len(words)) / _LOG2[len(words)] for words in art.words]
     top = max(raw, default=0.0)
     return [r / top for r in raw] if top > 0 else [0.0] * len(raw)
 
