@@ -10,6 +10,9 @@ followed by whitespace. CJK full stops end a sentence without any whitespace.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
+from itertools import count, repeat
 from typing import NamedTuple
 
 
@@ -21,15 +24,23 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 
 _CLOSERS = "\"'”’»)]}"
 _OPENERS = "\"'“‘«([{¿¡"
-# A candidate end: terminal marks (group 1), closers (group 2), a space, then an opener or
-# a capital / digit (`[^\W_a-zß-ÿа-я]`: a word character that is not a lowercase letter).
-# Group 3 is a CJK end, which needs no space. The leading lookahead lets the regex engine
-# skip quickly to the next terminal mark.
+_CJK_MARKS = "。！？"
+# A candidate end: a run of terminal marks, optional closing quotes or brackets, a space, then
+# an opener or a capital / digit (`[^\W_a-zß-ÿа-я]`: a word character that is not a lowercase
+# letter); or a CJK end, which needs no space (its optional space is part of the match). The
+# pattern opens with a plain character class, so the regex engine scans for a terminal mark
+# in C instead of trying a match at every position; the lookbehinds pick the branch.
+_CLOSE = rf"[{re.escape(_CLOSERS)}]*"
+_THEN_OPENING = rf" (?=[{re.escape(_OPENERS)}]*[^\W_a-zß-ÿа-я])"
 _CANDIDATE_END = re.compile(
-    r"(?=[.!?…。！？])(?:([.!?…]+)([" + re.escape(_CLOSERS) + r"]*) "
-    r"(?=[" + re.escape(_OPENERS) + r"]*[^\W_a-zß-ÿа-я])"
-    r"|([。！？]+[" + re.escape(_CLOSERS) + r"」』]*) ?)"
+    rf"[.!?…。！？](?:(?<=[.!?…])[.!?…]*{_CLOSE}{_THEN_OPENING}"
+    rf"|(?<=[。！？])[。！？]*[{re.escape(_CLOSERS)}」』]* ?)"
 )
+# The same pattern for the common paragraph whose only terminal mark is the full stop. It
+# opens with a literal, which the engine finds with a tight scan several times faster than
+# testing each character against a class.
+_PERIOD_END = re.compile(rf"\.[.]*{_CLOSE}{_THEN_OPENING}")
+_OTHER_MARKS = "!?…。！？"
 _TERMINAL = re.compile(r"[.!?…。！？:;][\"'”’»)\]]*\s*$")
 _SHORT_LINE_WORDS = 8
 _INITIAL = re.compile(r"^[(\[\"'“‘]*[A-Z]$")
@@ -65,29 +76,39 @@ class Sentence(NamedTuple):
     position_in_paragraph: int  # 0 for a paragraph's first sentence
 
 
+# Sentence(...) runs the NamedTuple's generated Python __new__; tuple.__new__ makes the same
+# object in C, without the per-sentence Python call.
+_new_sentence: Callable[[tuple[str, int, int, int]], Sentence] = partial(tuple.__new__, Sentence)
+
+
 def split_paragraphs(text: str) -> list[str]:
     """Paragraphs separated by blank lines, each with its inner whitespace collapsed."""
-    paragraphs: list[str] = []
+    return [" ".join(tokens) for tokens in _paragraph_tokens(text)]
+
+
+def _paragraph_tokens(text: str) -> list[list[str]]:
+    """The whitespace tokens of each non-empty paragraph."""
+    paragraphs: list[list[str]] = []
     for part in _PARAGRAPH_BREAK.split(text):
         if "\n" in part:
             paragraphs.extend(_split_short_lines(part))
         else:
-            paragraphs.append(" ".join(part.split()))
+            paragraphs.append(part.split())
     return [p for p in paragraphs if p]
 
 
-def _split_short_lines(part: str) -> list[str]:
+def _split_short_lines(part: str) -> list[list[str]]:
     """A short line without final punctuation (a heading, a byline, a widget label) stands
     alone; other lines are a hard-wrapped paragraph and are joined."""
-    blocks: list[str] = []
+    blocks: list[list[str]] = []
     current: list[str] = []
     for line in part.splitlines():
         words = line.split()
         current.extend(words)
         if words and len(words) < _SHORT_LINE_WORDS and not _TERMINAL.search(line):
-            blocks.append(" ".join(current))
+            blocks.append(current)
             current = []
-    blocks.append(" ".join(current))
+    blocks.append(current)
     return blocks
 
 
@@ -98,46 +119,70 @@ def split_sentences(text: str) -> list[str]:
 
 def segment(text: str) -> list[Sentence]:
     """Sentences of `text` with their article and paragraph positions."""
+    return segment_tokens(text)[0]
+
+
+def segment_tokens(text: str) -> tuple[list[Sentence], list[list[str]]]:
+    """As `segment`, plus each sentence's whitespace tokens (its `text.split()`), which the
+    paragraphs were built from anyway: the summarizer needs them and need not split again."""
     sentences: list[Sentence] = []
-    for p_index, paragraph in enumerate(split_paragraphs(text)):
-        for position, sentence in enumerate(_split_paragraph(paragraph)):
-            sentences.append(Sentence(sentence, len(sentences), p_index, position))
-    return sentences
+    tokens: list[list[str]] = []
+    for p_index, words in enumerate(_paragraph_tokens(text)):
+        texts = _split_paragraph(" ".join(words))
+        tokens.extend(_sentence_tokens(words, texts))
+        fields = zip(texts, count(len(sentences)), repeat(p_index), count())
+        sentences.extend(map(_new_sentence, fields))
+    return sentences, tokens
+
+
+def _sentence_tokens(words: list[str], texts: list[str]) -> list[list[str]]:
+    """Slices of the paragraph's tokens, one per sentence. A sentence ends at a space, so
+    it holds the next `spaces + 1` tokens; only a CJK stop without a space after it cuts a
+    token in two, and then the counts overshoot and each sentence is split itself."""
+    if len(texts) == 1:
+        return [words]
+    slices: list[list[str]] = []
+    start = 0
+    for text in texts:
+        end = start + text.count(" ") + 1
+        slices.append(words[start:end])
+        start = end
+    return slices if start == len(words) else [text.split() for text in texts]
 
 
 def _split_paragraph(paragraph: str) -> list[str]:
     sentences: list[str] = []
     start = 0
-    for match in _CANDIDATE_END.finditer(paragraph):
-        if match.group(3) is None:
-            if not _ends_sentence(paragraph, match):
-                continue
-            sentences.append(paragraph[start : match.end(2)])  # without the space after
+    has_other_marks = any(map(paragraph.__contains__, _OTHER_MARKS))
+    for match in (_CANDIDATE_END if has_other_marks else _PERIOD_END).finditer(paragraph):
+        first, end = match.span()
+        if paragraph[first] in _CJK_MARKS:
+            stop = end - 1 if paragraph[end - 1] == " " else end  # without the space after
+        elif end - first == 2 and paragraph[first] == "." and not _period_ends(paragraph, first):
+            continue  # a lone period right before the space: maybe an abbreviation
         else:
-            sentences.append(paragraph[start : match.end(3)])
-        start = match.end()
+            stop = end - 1  # "!", "?", "...", or a period inside a closing quote/bracket
+        sentences.append(paragraph[start:stop])
+        start = end
     if start < len(paragraph):
         sentences.append(paragraph[start:])
     return sentences
 
 
-def _ends_sentence(paragraph: str, match: re.Match[str]) -> bool:
-    """Reject a candidate end that is really an abbreviation, an initial or an acronym."""
-    marks, closers = match.group(1), match.group(2)
-    if marks != "." or closers:
-        return True  # "!", "?", "...", or a period inside a closing quote/bracket
-    end = match.start()
+def _period_ends(paragraph: str, period: int) -> bool:
+    """Reject a period that really ends an abbreviation, an initial or an acronym."""
     # Paragraphs hold single spaces only, so the token starts after the last space.
-    token = paragraph[paragraph.rfind(" ", 0, end) + 1 : end]
+    token = paragraph[paragraph.rfind(" ", 0, period) + 1 : period]
     if not token:
         return True
     if len(token) > _LONGEST_ABBREVIATION and "." not in token:
         return True  # a plain long word: the common case, decided without lookups
     word = token.lstrip(_OPENERS).lower()
-    if word in _NEVER_FINAL or _INITIAL.match(token):
+    # The length and "." tests are necessary for the regexes to match: most tokens skip them.
+    if word in _NEVER_FINAL or (len(word) == 1 and _INITIAL.match(token)):
         return False
-    if word in _MAYBE_FINAL or _DOTTED_ACRONYM.match(word):
-        return _next_word(paragraph, match.end()) in _SENTENCE_OPENERS
+    if word in _MAYBE_FINAL or ("." in word and _DOTTED_ACRONYM.match(word)):
+        return _next_word(paragraph, period + 2) in _SENTENCE_OPENERS
     return True
 
 

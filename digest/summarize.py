@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import operator
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, compress, pairwise
 
 from digest.models import Summary
-from digest.segment import Sentence, segment
+from digest.segment import Sentence, segment, segment_tokens
 
 # The one table of weights. Positive weights reward, negative ones penalise. A rule at 0.0 is
 # switched off: measured on both dev sets (benchmarks/summaries.py), it did not help either.
@@ -98,18 +99,27 @@ class _StemCache(dict[str, str]):
         if len(self) > self._LIMIT:
             self.clear()
         word = token.strip(_STRIP).lower()
-        if word.endswith(("'s", "’s")):
+        if word[-1:] == "s" and word.endswith(("'s", "’s")):  # the cheap test first
             word = word[:-2]
-        stem = "" if len(word) < 2 or word in _STOPWORDS else _stem(word)
+        if len(word) < 2 or word in _STOPWORDS:
+            stem = ""
+        else:
+            # Interned, all tokens with one stem share one string, which sets and counters
+            # compare by identity; a token that is its own stem is that string itself, so
+            # a lookup that finds the key has the value in the same cache line.
+            stem = word if word[-1] != "s" else _stem(word)  # most words skip the call
+            stem = sys.intern(token if stem == token else stem)
         self[token] = stem
         return stem
 
 
 def _stem(word: str) -> str:
     """A crude suffix stripper: enough to match 'profit' with 'profits'."""
+    if word[-1:] != "s":
+        return word  # most words: decided without the tests below
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+    if len(word) > 3 and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 
@@ -123,9 +133,8 @@ def content_words(text: str) -> frozenset[str]:
 
 
 def _content_set(tokens: list[str]) -> frozenset[str]:
-    words = set(map(_STEMS.__getitem__, tokens))
-    words.discard("")
-    return frozenset(words)
+    # filter(None) drops the "" of stop words in C, and the frozenset is built only once.
+    return frozenset(filter(None, map(_STEMS.__getitem__, tokens)))
 
 
 def opens_with_dangling_reference(sentence: str) -> bool:
@@ -138,6 +147,7 @@ class Article:
     """What the rules need to know about the article, computed once."""
 
     sentences: tuple[Sentence, ...]
+    texts: tuple[str, ...]  # each sentence's text: cheaper to reach than Sentence.text
     tokens: tuple[list[str], ...]  # each sentence's whitespace tokens
     words: tuple[frozenset[str], ...]  # each sentence's content stems
     title_words: frozenset[str]
@@ -179,13 +189,21 @@ def title_overlap(art: Article) -> list[float]:
     return [len(words & title) / len(title) for words in art.words]
 
 
+class _LogTable(dict[int, float]):
+    """n -> math.log(n + 2), computed once per n: a dict lookup costs less than the call."""
+
+    def __missing__(self, n: int) -> float:
+        value = self[n] = math.log(n + 2)
+        return value
+
+
+_LOG2 = _LogTable()
+
+
 def centrality(art: Article) -> list[float]:
     """How many other sentences share each word of the sentence, damped by its length."""
-    df = art.doc_freq
-    raw = [
-        (sum(map(df.__getitem__, words)) - len(words)) / math.log(len(words) + 2)
-        for words in art.words
-    ]
+    count = art.doc_freq.__getitem__
+    raw = [(sum(map(count, words)) - len(words)) / _LOG2[len(words)] for words in art.words]
     top = max(raw, default=0.0)
     return [r / top for r in raw] if top > 0 else [0.0] * len(raw)
 
@@ -197,18 +215,18 @@ def keyword_density(art: Article) -> list[float]:
 
 
 def numbers(art: Article) -> list[float]:
-    return [1.0 if _DIGIT.search(s.text) else 0.0 for s in art.sentences]
+    return [1.0 if _DIGIT.search(text) else 0.0 for text in art.texts]
 
 
 def named_things(art: Article) -> list[float]:
     """Capitalised words after the first, up to four."""
-    return [min(4, len(_INNER_CAPITAL.findall(s.text))) / 4.0 for s in art.sentences]
+    return [min(4, len(_INNER_CAPITAL.findall(text))) / 4.0 for text in art.texts]
 
 
 def length(art: Article) -> list[float]:
     """0 for 10 to 45 words, falling towards -1 outside that band."""
-    last = len(_LENGTH_PENALTY) - 1
-    return [_LENGTH_PENALTY[min(len(tokens), last)] for tokens in art.tokens]
+    penalty, last = _LENGTH_PENALTY, len(_LENGTH_PENALTY) - 1
+    return [penalty[n] if n < last else penalty[last] for n in map(len, art.tokens)]
 
 
 def _length_penalty(n: int) -> float:
@@ -224,21 +242,21 @@ _LENGTH_PENALTY = [_length_penalty(n) for n in range(91)]  # constant from 90 wo
 
 def quote(art: Article) -> list[float]:
     """Sentences that open with a quotation mark."""
-    return [1.0 if s.text[0] in _QUOTE_MARKS else 0.0 for s in art.sentences]
+    return [1.0 if text[0] in _QUOTE_MARKS else 0.0 for text in art.texts]
 
 
 def question(art: Article) -> list[float]:
-    return [1.0 if s.text.rstrip("\"'”’)").endswith("?") else 0.0 for s in art.sentences]
+    return [1.0 if text.rstrip("\"'”’)").endswith("?") else 0.0 for text in art.texts]
 
 
 def aside(art: Article) -> list[float]:
     """Bracketed sentences and ones that end in a colon introduce or digress."""
-    return [1.0 if s.text[0] in "([" or s.text[-1] in ":;" else 0.0 for s in art.sentences]
+    return [1.0 if text[0] in "([" or text[-1] in ":;" else 0.0 for text in art.texts]
 
 
 def fragment(art: Article) -> list[float]:
     """Text without final punctuation is a heading, a caption or page furniture."""
-    return [0.0 if s.text.rstrip(_CLOSERS)[-1:] in _FINAL else 1.0 for s in art.sentences]
+    return [0.0 if text.rstrip(_CLOSERS)[-1:] in _FINAL else 1.0 for text in art.texts]
 
 
 RULES: dict[str, Callable[[Article], list[float]]] = {
@@ -263,7 +281,7 @@ def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float
     """Largest share of this sentence's words already said by one chosen sentence."""
     if not words or not chosen:
         return 0.0
-    return max(len(words & other) for other in chosen) / len(words)
+    return max(map(len, map(words.intersection, chosen))) / len(words)
 
 
 # --- Putting it together. ---
@@ -287,13 +305,9 @@ class Explanation:
 
 def summarize(text: str, title: str = "", sentences: int = 3) -> Summary:
     """The `sentences` best sentences of `text`, in document order."""
-    sents = segment(text)
-    art = analyse(sents, title)
-    totals = [0.0] * len(sents)
-    for name, rule in RULES.items():
-        if weight := WEIGHTS[name]:
-            totals = [t + weight * v for t, v in zip(totals, rule(art), strict=True)]
-    chosen, _, notes = pick(totals, art, sentences)
+    sents, tokens = segment_tokens(text)
+    art = _analyse(sents, tokens, title)
+    chosen, _, notes = pick(_totals(art), art, sentences)
     return Summary(tuple(_final_text(i, chosen, notes, art) for i in chosen))
 
 
@@ -314,11 +328,34 @@ def explain_sentences(sents: Sequence[Sentence], title: str = "", k: int = 3) ->
     return Explanation(tuple(sents), scores, penalties, chosen, notes, Summary(texts))
 
 
+def _totals(art: Article) -> list[float]:
+    """Each sentence's weighted sum over the rules that are switched on, added in rule order.
+
+    Most values are 0 (an indicator that does not fire, a length inside the band), so only
+    the others are added: a total starts at +0.0 and adding a non-zero number never makes it
+    -0.0, so adding a zero would not change a single bit of it."""
+    totals = [0.0] * len(art.sentences)
+    for name, rule in RULES.items():
+        if weight := WEIGHTS[name]:
+            values = rule(art)
+            if len(values) != len(totals):
+                raise ValueError(f"rule {name} gave {len(values)} values for {len(totals)}")
+            for i in compress(range(len(values)), values):
+                totals[i] += weight * values[i]
+    return totals
+
+
 def analyse(sents: Sequence[Sentence], title: str) -> Article:
-    tokens = tuple(s.text.split() for s in sents)
-    words = tuple(_content_set(t) for t in tokens)
+    return _analyse(sents, [s.text.split() for s in sents], title)
+
+
+def _analyse(sents: Sequence[Sentence], tokens: Sequence[list[str]], title: str) -> Article:
+    stem = _STEMS.__getitem__
+    # _content_set, written out here: one Python call less per sentence.
+    words = tuple([frozenset(filter(None, map(stem, t))) for t in tokens])
     doc_freq = Counter(chain.from_iterable(words))
-    return Article(tuple(sents), tokens, words, content_words(title), doc_freq)
+    texts = tuple([s.text for s in sents])
+    return Article(tuple(sents), texts, tuple(tokens), words, content_words(title), doc_freq)
 
 
 def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -> tuple[float, ...]:
@@ -352,33 +389,33 @@ class _Picker:
         self.penalties: dict[int, float] = {}
         self.notes: dict[int, str] = {}
         self._dangling: dict[int, bool] = {}
-        bounds = [max(t, (t + totals[i - 1]) / 2) if i else t for i, t in enumerate(totals)]
-        self.order = sorted(range(len(totals)), key=bounds.__getitem__, reverse=True)
-        self.bounds = bounds
+        self.bounds = _upper_bounds(totals)
+        self.order = sorted(range(len(totals)), key=self.bounds.__getitem__, reverse=True)
 
     def dangling(self, i: int) -> bool:
         if i not in self._dangling:
-            self._dangling[i] = i > 0 and _needs_antecedent(self.art.sentences[i].text)
+            self._dangling[i] = i > 0 and _needs_antecedent(self.art.texts[i])
         return self._dangling[i]
 
     def best_candidate(self, room: int) -> tuple[int, float] | None:
-        chosen_words = [self.art.words[c] for c in self.chosen]
+        chosen, totals, bounds, words = self.chosen, self.totals, self.bounds, self.art.words
+        chosen_words = [words[c] for c in chosen]
         weight = WEIGHTS["redundancy"]
         best: tuple[float, int, float] | None = None
         for i in self.order:
-            if best is not None and self.bounds[i] <= best[0]:
+            if best is not None and bounds[i] <= best[0]:
                 break
-            if i in self.chosen:
+            if i in chosen:
                 continue
-            needs_pair = self.dangling(i) and i - 1 not in self.chosen
+            needs_pair = self.dangling(i) and i - 1 not in chosen
             if needs_pair and room < 2:
                 continue
-            overlap = redundancy(self.art.words[i], chosen_words)
+            overlap = redundancy(words[i], chosen_words)
             if overlap >= _NEAR_DUPLICATE:
                 continue  # says nothing a chosen sentence has not said
-            value = self.totals[i] + weight * overlap
+            value = totals[i] + weight * overlap
             if needs_pair:
-                value = (value + self.totals[i - 1]) / 2  # the pair competes as one pick
+                value = (value + totals[i - 1]) / 2  # the pair competes as one pick
             if best is None or value > best[0]:
                 best = (value, i, weight * overlap)
         return None if best is None else (best[1], best[2])
@@ -390,6 +427,13 @@ class _Picker:
             self.chosen.append(index - 1)
             self.notes[index - 1] = f"added as the antecedent of sentence {index}"
         self.chosen.append(index)
+
+
+def _upper_bounds(totals: Sequence[float]) -> list[float]:
+    """What each sentence can be worth at best: its total, or its mean with the sentence
+    before it, when it has to come as a pair (`max` written out: the call is slow)."""
+    pairs = [p if (p := (t + before) / 2) > t else t for before, t in pairwise(totals)]
+    return list(totals[:1]) + pairs
 
 
 def _needs_antecedent(text: str) -> bool:
@@ -407,7 +451,7 @@ def _without_connective(text: str) -> str:
 
 def _final_text(i: int, chosen: Sequence[int], notes: dict[int, str], art: Article) -> str:
     """Drop a leading connective when the sentence it leans on is not in the summary."""
-    text = art.sentences[i].text
+    text = art.texts[i]
     if i - 1 in chosen:
         return text
     rewritten = _without_connective(text)
