@@ -172,10 +172,12 @@ def early(art: Article) -> list[float]:
 
 def lede_paragraph(art: Article) -> list[float]:
     """The first paragraph's sentences after the first: they finish telling the story."""
-    if not art.sentences:
-        return []
-    first = art.sentences[0].paragraph
-    return [0.0] + [1.0 if s.paragraph == first else 0.0 for s in art.sentences[1:]]
+    values = [0.0] * len(art.sentences)
+    for i, sentence in enumerate(art.sentences[1:], start=1):
+        if sentence.paragraph != art.sentences[0].paragraph:
+            break  # paragraphs come in order: the first one is over
+        values[i] = 1.0
+    return values
 
 
 def paragraph_start(art: Article) -> list[float]:
