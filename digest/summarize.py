@@ -397,15 +397,18 @@ class _Picker:
                 break
             if i in chosen:
                 continue
-            needs_pair = self.dangling(i) and i - 1 not in chosen
-            if needs_pair and room < 2:
-                continue
             overlap = redundancy(words[i], chosen_words)
             if overlap >= _NEAR_DUPLICATE:
                 continue  # says nothing a chosen sentence has not said
             value = totals[i] + weight * overlap
-            if needs_pair:
-                value = (value + totals[i - 1]) / 2  # the pair competes as one pick
+            if i > 0 and i - 1 not in chosen:
+                paired = (value + totals[i - 1]) / 2  # what it is worth as a pair, if dangling
+                if best is not None and value <= best[0] and paired <= best[0]:
+                    continue  # cannot win either way: spare the dangling-opener test
+                if self.dangling(i):
+                    if room < 2:
+                        continue
+                    value = paired  # the pair competes as one pick
             if best is None or value > best[0]:
                 best = (value, i, weight * overlap)
         return None if best is None else (best[1], best[2])
