@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import operator
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -99,16 +98,17 @@ class _StemCache(dict[str, str]):
         if len(self) > self._LIMIT:
             self.clear()
         word = token.strip(_STRIP).lower()
-        if word[-1:] == "s" and word.endswith(("'s", "’s")):  # the cheap test first
-            word = word[:-2]
-        if len(word) < 2 or word in _STOPWORDS:
-            stem = ""
+        if word[-1:] != "s":  # most words: no possessive, no plural, so no stemming either
+            stem = "" if len(word) < 2 or word in _STOPWORDS else word
         else:
-            # Interned, all tokens with one stem share one string, which sets and counters
-            # compare by identity; a token that is its own stem is that string itself, so
-            # a lookup that finds the key has the value in the same cache line.
-            stem = word if word[-1] != "s" else _stem(word)  # most words skip the call
-            stem = sys.intern(token if stem == token else stem)
+            if word.endswith(("'s", "’s")):
+                word = word[:-2]
+            stem = "" if len(word) < 2 or word in _STOPWORDS else _stem(word)
+        # A token that is its own stem keeps one string for key and value, so a lookup that
+        # finds the key has the value in the same cache line (the cache is large and, in a
+        # batch, mostly cold). Interning all stems was tried: its table is colder still.
+        if stem == token:
+            stem = token
         self[token] = stem
         return stem
 
@@ -409,15 +409,18 @@ class _Picker:
                 break
             if i in chosen:
                 continue
-            needs_pair = self.dangling(i) and i - 1 not in chosen
-            if needs_pair and room < 2:
-                continue
             overlap = redundancy(words[i], chosen_words)
             if overlap >= _NEAR_DUPLICATE:
                 continue  # says nothing a chosen sentence has not said
             value = totals[i] + weight * overlap
-            if needs_pair:
-                value = (value + totals[i - 1]) / 2  # the pair competes as one pick
+            if i > 0 and i - 1 not in chosen:
+                paired = (value + totals[i - 1]) / 2  # what it is worth as a pair, if dangling
+                if best is not None and value <= best[0] and paired <= best[0]:
+                    continue  # cannot win either way: spare the dangling-opener test
+                if self.dangling(i):
+                    if room < 2:
+                        continue
+                    value = paired  # the pair competes as one pick
             if best is None or value > best[0]:
                 best = (value, i, weight * overlap)
         return None if best is None else (best[1], best[2])
