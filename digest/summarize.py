@@ -98,12 +98,9 @@ class _StemCache(dict[str, str]):
         if len(self) > self._LIMIT:
             self.clear()
         word = token.strip(_STRIP).lower()
-        if word[-1:] != "s":  # most words: no possessive, no plural, so no stemming either
-            stem = "" if len(word) < 2 or word in _STOPWORDS else word
-        else:
-            if word.endswith(("'s", "’s")):
-                word = word[:-2]
-            stem = "" if len(word) < 2 or word in _STOPWORDS else _stem(word)
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        stem = "" if len(word) < 2 or word in _STOPWORDS else _stem(word)
         # A token that is its own stem keeps one string for key and value, so a lookup that
         # finds the key has the value in the same cache line (the cache is large and, in a
         # batch, mostly cold). Interning all stems was tried: its table is colder still.
@@ -352,9 +349,7 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
 
 
 def _analyse(sents: Sequence[Sentence], tokens: Sequence[list[str]], title: str) -> Article:
-    stem = _STEMS.__getitem__
-    # _content_set, written out here: one Python call less per sentence.
-    words = tuple([frozenset(filter(None, map(stem, t))) for t in tokens])
+    words = tuple(map(_content_set, tokens))
     doc_freq = Counter(chain.from_iterable(words))
     texts = tuple([s.text for s in sents])
     return Article(tuple(sents), texts, tuple(tokens), words, content_words(title), doc_freq)
