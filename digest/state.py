@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -113,7 +114,7 @@ class State:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn)
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA foreign_keys=ON")
             _migrate(conn)
@@ -234,6 +235,21 @@ def _article_from_json(stored: str) -> Article:
     fields = json.loads(stored)
     fields["date"] = datetime.fromisoformat(fields["date"]) if fields.get("date") else None
     return Article(**fields)
+
+
+def _switch_to_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """WAL mode, waiting for other processes that are opening the same new file. SQLite does
+    not call the busy handler for this switch (it fails at once with "database is locked"
+    while another connection holds a lock), so the wait is done here."""
+    give_up = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.02)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
