@@ -28,7 +28,7 @@ import httpx
 from digest.defuse import MAX_ENTRIES, decode, defuse
 from digest.errors import FeedError
 from digest.extract import html_to_text
-from digest.http import DownloadError, HttpOptions, Refused, download, make_client
+from digest.http import DownloadError, HttpOptions, download, make_client
 from digest.models import Entry, FeedReport, FeedSource, FeedStatus
 from digest.sanitize import clean_html, plain_text, safe_image_url, safe_url, tame_long_words
 from digest.state import CachedFeed, FeedRecord, State
@@ -42,6 +42,8 @@ MAX_AUTHOR = 200
 MAX_URL = 2048
 MAX_CONTENT = 400_000  # HTML of one entry; a long article is ~50 KB
 FUTURE_SLACK = timedelta(days=1)  # a date further ahead than this is a wrong clock: undated
+MAX_RETRY_AFTER = 24 * 3600.0  # a Retry-After of 73 years is not honoured for 73 years
+_DEFUSED_TYPE = "application/xml; charset=utf-8"  # what defuse() hands feedparser
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,30 +280,24 @@ def fetch(
     if not source.url.startswith(("http://", "https://")):
         return _read_file(source, options)
     now = now or datetime.now(UTC)
-    if record is not None and record.retired_at is not None:
-        when = f"{record.retired_at:%Y-%m-%d}"
-        return _failed(source, f"retired: the server said it is gone (410) on {when}")
     body = cached.body if cached is not None else None
-    if record is not None and record.retry_at is not None and now < record.retry_at:
-        wait = f"the server asked us to wait until {record.retry_at:%Y-%m-%d %H:%M} UTC"
-        if body is None:
-            return _failed(source, f"not fetched: {wait}")
-        return Fetched(
-            source, FeedStatus.NOT_MODIFIED, body, source.url, notice=f"not fetched: {wait}"
-        )
+    if record is not None and (skipped := _not_fetched(source, record, body, now)):
+        return skipped
     url = record.moved_to if record is not None and record.moved_to else source.url
+    validators = cached if cached is not None and body is not None else None
     try:
         got = download(
             client,
             url,
             options,
-            cached.etag if cached is not None and body is not None else None,
-            cached.last_modified if cached is not None and body is not None else None,
+            validators.etag if validators else None,
+            validators.last_modified if validators else None,
             trusted=source.url,
         )
     except DownloadError as exc:
-        failed = _failed(source, _fetch_reason(exc))
-        return replace(failed, http_status=exc.status, retry_after=exc.retry_after)
+        wait = None if exc.retry_after is None else min(exc.retry_after, MAX_RETRY_AFTER)
+        failed = _failed(source, _fetch_reason(exc, wait))
+        return replace(failed, http_status=exc.status, retry_after=wait)
     moved = got.moved_to if got.moved_to and got.moved_to != url else None
     notice = _moved_notice(moved or (url if url != source.url else None), fresh=moved is not None)
     if got.status == 304:
@@ -319,12 +315,28 @@ def fetch(
     )
 
 
-def _fetch_reason(exc: DownloadError) -> str:
+def _not_fetched(
+    source: FeedSource, record: FeedRecord, body: bytes | None, now: datetime
+) -> Fetched | None:
+    """A feed that is gone (410) is not asked again; one that asked us to wait is re-read
+    from the cache until then."""
+    if record.retired_at is not None:
+        when = f"{record.retired_at:%Y-%m-%d}"
+        return _failed(source, f"retired: the server said it is gone (410) on {when}")
+    if record.retry_at is None or now >= record.retry_at:
+        return None
+    wait = f"not fetched: the server asked us to wait until {record.retry_at:%Y-%m-%d %H:%M} UTC"
+    if body is None:
+        return _failed(source, wait)
+    return Fetched(source, FeedStatus.NOT_MODIFIED, body, source.url, notice=wait)
+
+
+def _fetch_reason(exc: DownloadError, wait: float | None) -> str:
     if exc.status == 410:
         return "retired: the server says it is gone (HTTP 410 Gone); not fetched again"
-    if exc.retry_after is not None:
-        return f"{exc} (the server asks us to wait {_duration(exc.retry_after)})"
-    return str(exc) if not isinstance(exc, Refused) else f"{exc}"
+    if wait is not None:
+        return f"{exc} (the server asks us to wait; not fetched for {_duration(wait)})"
+    return str(exc)
 
 
 def _moved_notice(url: str | None, fresh: bool) -> str:
@@ -395,7 +407,7 @@ def parse_feed(
     # and they are the slowest part of feedparser.
     parsed = feedparser.parse(
         defused.body,
-        response_headers={"content-location": base_url},
+        response_headers={"content-location": base_url, "content-type": _DEFUSED_TYPE},
         sanitize_html=False,
         resolve_relative_uris=False,
     )

@@ -290,6 +290,8 @@ def _timeout_reason(exc: httpx.TimeoutException, deadline: float, options: HttpO
 
 def _network_reason(exc: httpx.HTTPError) -> str:
     text = str(exc) or type(exc).__name__
+    if "Invalid URL in location header" in text:
+        return "a redirect to an invalid URL"
     if "Connection reset" in text or "ECONNRESET" in text:
         return "the server reset the connection"
     if "Server disconnected" in text or "RemoteProtocolError" in type(exc).__name__:

@@ -53,9 +53,8 @@ def build_digest(
     sources = settings.feed_sources()
     options = settings.http.options()
     gathered = gather(sources, state, options, now, client, on_feed, offline=offline)
-    if all(r.status is FeedStatus.FAILED for r in gathered.reports):
-        reasons = "; ".join(f"{r.name}: {r.error}" for r in gathered.reports)
-        raise NothingToBuild(f"every feed failed ({reasons})")
+    if all(r.failed for r in gathered.reports):
+        raise NothingToBuild(_every_feed_failed(gathered.reports), gathered.reports)
     plan = Plan(
         title=settings.title,
         since=since or now - timedelta(days=settings.window_days),
@@ -119,6 +118,12 @@ def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
 def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
     """The article's own text only: summaries and reading times must not count page furniture."""
     return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
+
+
+def _every_feed_failed(reports: tuple[FeedReport, ...]) -> str:
+    if len(reports) == 1:
+        return f"every feed failed ({reports[0].name}: {reports[0].error})"
+    return f"every feed failed ({len(reports)} feeds, each named above)"
 
 
 def _empty_reason(entries: tuple[Entry, ...], plan: Plan, after_last_issue: bool) -> str:

@@ -115,6 +115,8 @@ class FeedHealth:
     error: str
     entries: int
     taken: int
+    hint: str = ""
+    notice: str = ""
 
     @property
     def skipped(self) -> int:
@@ -157,6 +159,8 @@ def health_of(snapshot: Snapshot) -> Health:
             r.error,
             r.entries,
             taken.get(r.name, 0),
+            r.hint,
+            r.notice,
         )
         for r in digest.feeds
     )
