@@ -88,6 +88,9 @@ class ArticlePagesConfig(_Strict):
     retry_failed_after_hours: float = Field(
         24, ge=0, description="A page that failed is tried again after this long."
     )
+    max_seconds: float = Field(
+        60, gt=0, description="Time for all article pages of a run; the rest wait a run."
+    )
 
 
 # sending (issue 5) --------------------------------------------------------------------------
