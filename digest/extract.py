@@ -34,11 +34,13 @@ TITLE_WORD_SHARE = 0.8
 FALLBACK_LENGTH_RATIO = 1.5
 FALLBACK_MIN_OVERLAP = 0.9
 MIN_FALLBACK_WORDS = 50
-# readability runs only when the page's prose paragraphs (this many words or more, mostly
-# unlinked) hold this many times our word count: below the length it must reach to win,
-# with a margin for text outside <p> elements.
+# readability runs only when the page's prose blocks (this many words or more, mostly not
+# link text) hold this many times our word count: under the length it must reach to win.
 SECOND_OPINION_PROSE_RATIO = 1.25
 MIN_PROSE_WORDS = 8
+# A paragraph ending in a call to action is a promo up to this many words.
+MAX_PROMO_WORDS = 60
+MIN_PROMO_CALL_WORDS = 3
 # Two or more sibling <article>s inside an <article> are other stories' cards.
 MIN_STORY_CARDS = 2
 
@@ -52,9 +54,10 @@ _DATE_SEARCH = {
 _TOKEN = re.compile(r"\w+")
 # Han and kana: Chinese and Japanese are written without spaces between words.
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_INLINE_TAGS = (
-    "a abbr b big cite code em font i mark q small span strong sub sup time u"  # noqa: SIM905
-).split()
+_INLINE_TAGS = frozenset(
+    "a abbr b big cite code em font i mark q small span strong sub sup time u".split()  # noqa: SIM905
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?false"?', re.I)
 
 # Elements whose text is never article prose.
@@ -152,14 +155,15 @@ ParagraphRule = Callable[[list[str], PageSignals], list[str]]
 def _drop_story_cards(tree: lxml.html.HtmlElement) -> None:
     """Other stories' cards inside the story: two or more sibling <article>s within an
     <article> ("you may like" grids, in-article teasers); text extractors read them as body."""
-    for article in list(tree.iter("article")):
-        parent = article.getparent()
-        if (
-            parent is not None
-            and next(article.iterancestors("article"), None) is not None
-            and sum(1 for sibling in parent.iterchildren("article")) >= MIN_STORY_CARDS
-        ):
-            article.drop_tree()
+    cards = [
+        article
+        for article in tree.iter("article")
+        if (parent := article.getparent()) is not None
+        and next(article.iterancestors("article"), None) is not None
+        and sum(1 for _ in parent.iterchildren("article")) >= MIN_STORY_CARDS
+    ]
+    for card in cards:
+        card.drop_tree()
 
 
 def _space_cjk_inline_boundaries(tree: lxml.html.HtmlElement) -> None:
@@ -213,6 +217,22 @@ def _drop_widget_lines(paragraphs: list[str], page: PageSignals) -> list[str]:
     return [text for text in paragraphs if not is_widget_line(text)]
 
 
+def _drop_promos(paragraphs: list[str], page: PageSignals) -> list[str]:
+    return [text for text in paragraphs if not _is_promo(text)]
+
+
+def _is_promo(text: str) -> bool:
+    """A short paragraph that ends in a call to action ("... Sign up for the free daily
+    newsletter."): a pitch for the site's newsletter, magazine or app, not the story."""
+    sentences = _SENTENCE_END.split(text)
+    return (
+        len(sentences) > 1
+        and len(text.split()) <= MAX_PROMO_WORDS
+        and len(sentences[-1].split()) >= MIN_PROMO_CALL_WORDS
+        and is_widget_line(sentences[-1])
+    )
+
+
 def _drop_truncated_tail(paragraphs: list[str], page: PageSignals) -> list[str]:
     return drop_truncated_tail(paragraphs)
 
@@ -228,6 +248,7 @@ PARAGRAPH_RULES: dict[str, ParagraphRule] = {
     "link-list paragraphs": _drop_link_lists,
     "after-article zone": _cut_after_end,
     "widget lines": _drop_widget_lines,
+    "promo paragraphs": _drop_promos,
     "truncated last paragraph": _drop_truncated_tail,
 }
 SECOND_OPINION = "readability second opinion"
@@ -259,7 +280,7 @@ def extract_with_rules(html: str | bytes, url: str | None, rules: frozenset[str]
         raise ExtractError(f"{where}: could not parse the HTML")
     anchors = _anchor_texts(tree)
     paywalled = _declares_paywall(tree)
-    page_prose_words = _prose_paragraph_words(tree)
+    page_prose_words = _page_prose_words(tree, anchors)
     for name, tree_rule in TREE_RULES.items():
         if name in rules:
             tree_rule(tree)
@@ -318,15 +339,16 @@ def _clean(paragraphs: list[str], page: PageSignals, rules: frozenset[str]) -> l
     return paragraphs
 
 
-def _prose_paragraph_words(tree: lxml.html.HtmlElement) -> int:
-    """Words in the page's <p> elements that read as prose: long enough, mostly unlinked."""
-    total = 0
-    for paragraph in tree.iter("p"):
-        words = len(paragraph.text_content().split())
-        if words >= MIN_PROSE_WORDS:
-            linked = sum(len(anchor.text_content().split()) for anchor in paragraph.iter("a"))
-            total += words if linked < words / 2 else 0
-    return total
+def _page_prose_words(tree: lxml.html.HtmlElement, anchors: frozenset[str]) -> int:
+    """Words in the page's text blocks that read as prose: long enough, mostly not links."""
+    parts: list[str] = []
+    _collect_text(tree, parts)
+    blocks = (text.split() for text in _join_blocks("".join(parts)).split("\n\n"))
+    return sum(
+        len(words)
+        for words in blocks
+        if len(words) >= MIN_PROSE_WORDS and _link_share(" ".join(words), anchors) < 0.5
+    )
 
 
 def _may_have_stopped_early(ours: list[str], page_prose_words: int) -> bool:
@@ -394,7 +416,7 @@ def _link_share(text: str, anchors: frozenset[str]) -> float:
 
 
 def _repeats_title(text: str, title: str) -> bool:
-    """The headline again at the top of the body (the data's article bodies never have it)."""
+    """The headline again at the top of the body: the digest shows the title on its own."""
     words = _TOKEN.findall(text.lower())
     title_words = set(_TOKEN.findall(title.lower()))
     if not words or not title_words or text.rstrip().endswith((".", "!", "?")):

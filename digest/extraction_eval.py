@@ -92,8 +92,8 @@ def score(truth: Mapping[str, str], predicted: Mapping[str, str]) -> Scores:
 
 
 def dev_half(page_id: str) -> str:
-    """"A" (rules are tuned on it) or "B" (held out): the top bit of the id's MD5, so the
-    split is the same on every machine and a new page falls into a half by itself."""
+    """Half "A" (rules are tuned on it) or "B" (held out): the top bit of the id's MD5, so
+    the split is the same on every machine and a new page falls into a half by itself."""
     digest = hashlib.md5(page_id.encode("utf-8"), usedforsecurity=False).digest()
     return "A" if digest[0] < 128 else "B"
 
