@@ -165,7 +165,8 @@ def ablation(pages: list[Page], by: list[Group], truth: dict[str, str]) -> str:
     full = run("all rules", ours_with(every), pages)
     header = " | ".join(f"{g.name}: ΔF1 / ΔP / ΔR" for g in by)
     lines = [f"| rule | {header} |", "|---" + "|---:" * len(by) + "|"]
-    variants = [(rule, every - {rule}) for rule in RULES] + [("all of them", frozenset())]
+    variants = [(rule, every - {rule}) for rule in RULES]
+    variants.append(("all of them (vs trafilatura alone)", frozenset()))
     for rule, rules in variants:
         without = run(f"without {rule}", ours_with(rules), pages)
         cells = []
