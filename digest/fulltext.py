@@ -28,6 +28,7 @@ from digest.errors import ExtractError
 from digest.extract import Article, extract_article
 from digest.http import DownloadError, HttpOptions, download
 from digest.models import Entry
+from digest.sanitize import safe_image_url
 from digest.state import CachedPage, State
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def _merge(entry: Entry, page: Article | None) -> Entry:
         content_text=page.text,
         title=entry.title if entry.title != "(untitled)" else page.title or entry.title,
         author=entry.author or page.author,
-        image=entry.image or page.image,
+        image=entry.image or safe_image_url(page.image) or None,
         published=entry.published if entry.dated or page.date is None else page.date,
         dated=entry.dated or page.date is not None,
     )

@@ -54,7 +54,13 @@ class FeedReport:
     url: str
     status: FeedStatus
     entries: int = 0
-    error: str = ""
+    error: str = ""  # why it failed
+    hint: str = ""  # what the user can do about it
+    notice: str = ""  # worth saying though it worked: moved, cut short, repaired
+
+    @property
+    def failed(self) -> bool:
+        return self.status is FeedStatus.FAILED
 
 
 @dataclass(frozen=True, slots=True)

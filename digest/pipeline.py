@@ -51,7 +51,7 @@ def build_digest(
     `offline` builds from the feed bodies the last run stored, without network (the preview).
     `web_url` is the issue's page in the archive (default: the archive's own URL)."""
     sources = settings.feed_sources()
-    options = HttpOptions(**settings.http.model_dump())
+    options = settings.http.options()
     gathered = gather(sources, state, options, now, client, on_feed, offline=offline)
     if all(r.status is FeedStatus.FAILED for r in gathered.reports):
         reasons = "; ".join(f"{r.name}: {r.error}" for r in gathered.reports)
@@ -91,7 +91,7 @@ def _with_full_text(
     offline: bool = False,
 ) -> list[Entry]:
     """Teasers swapped for their pages' article text (see fulltext.py)."""
-    http = HttpOptions(**settings.http.model_dump())
+    http = settings.http.options()
     modes = {feed.name: feed.fulltext for feed in settings.feeds}
     policy = PagePolicy(**settings.article_pages.model_dump())
     with _client_for(client, http) as pages_client:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from digest.errors import DigestError
 from digest.extract import Article
@@ -79,6 +80,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_pending ON outbox (status, issue);
     """,
+    # 4 (issues 9, 10): a feed's health beyond its last status: when it last worked, where a
+    # permanent redirect (301/308) moved it, and whether the server said it is gone (410).
+    """
+    ALTER TABLE feeds ADD COLUMN last_success TEXT;
+    ALTER TABLE feeds ADD COLUMN moved_to TEXT;   -- fetched instead of the configured URL
+    ALTER TABLE feeds ADD COLUMN moved_at TEXT;
+    ALTER TABLE feeds ADD COLUMN retired_at TEXT; -- 410 Gone: not fetched any more
+    ALTER TABLE feeds ADD COLUMN retired_reason TEXT;
+    """,
+    # 5 (issue 10): a 429 or 503 with Retry-After: not fetched again before then.
+    """
+    ALTER TABLE feeds ADD COLUMN retry_at TEXT;
+    """,
 ]
 
 
@@ -88,6 +102,22 @@ class CachedFeed:
     etag: str | None
     last_modified: str | None
     body: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    """What the state database knows of one configured feed URL."""
+
+    url: str
+    status: str | None = None  # ok | not modified | failed (FeedStatus values)
+    error: str | None = None
+    checked_at: datetime | None = None
+    last_success: datetime | None = None
+    moved_to: str | None = None  # a permanent redirect's target, fetched from now on
+    moved_at: datetime | None = None
+    retired_at: datetime | None = None  # the server answered 410 Gone
+    retired_reason: str | None = None
+    retry_at: datetime | None = None  # a 429/503 asked us to wait until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,18 +191,64 @@ class State:
                    VALUES (?, ?, ?, ?, 'ok', NULL, ?)
                    ON CONFLICT(url) DO UPDATE SET etag = excluded.etag,
                      last_modified = excluded.last_modified, body = excluded.body,
-                     status = 'ok', error = NULL, checked_at = excluded.checked_at""",
+                     status = 'ok', error = NULL, checked_at = excluded.checked_at,
+                     last_success = excluded.checked_at""",
                 (url, etag, last_modified, body, now.isoformat()),
             )
 
     def record_feed_status(self, url: str, status: str, error: str, now: datetime) -> None:
+        """A fetch's outcome; any status but 'failed' also counts as the feed working."""
+        success = now.isoformat() if status != "failed" else None
         with self.transaction() as conn:
             conn.execute(
-                """INSERT INTO feeds (url, status, error, checked_at) VALUES (?, ?, ?, ?)
+                """INSERT INTO feeds (url, status, error, checked_at, last_success)
+                   VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT(url) DO UPDATE SET status = excluded.status,
-                     error = excluded.error, checked_at = excluded.checked_at""",
-                (url, status, error or None, now.isoformat()),
+                     error = excluded.error, checked_at = excluded.checked_at,
+                     last_success = COALESCE(excluded.last_success, last_success)""",
+                (url, status, error or None, now.isoformat(), success),
             )
+
+    def record_move(self, url: str, moved_to: str, now: datetime) -> None:
+        """A permanent redirect: later fetches of `url` go to `moved_to`."""
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO feeds (url, moved_to, moved_at) VALUES (?, ?, ?)
+                   ON CONFLICT(url) DO UPDATE SET moved_to = excluded.moved_to,
+                     moved_at = excluded.moved_at""",
+                (url, moved_to, now.isoformat()),
+            )
+
+    def retire_feed(self, url: str, reason: str, now: datetime) -> None:
+        """The server said the feed is gone for good (410): it is not fetched again."""
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO feeds (url, retired_at, retired_reason) VALUES (?, ?, ?)
+                   ON CONFLICT(url) DO UPDATE SET retired_at = excluded.retired_at,
+                     retired_reason = excluded.retired_reason""",
+                (url, now.isoformat(), reason),
+            )
+
+    def defer_feed(self, url: str, until: datetime) -> None:
+        """The server asked us to come back later (Retry-After): no fetch before `until`."""
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO feeds (url, retry_at) VALUES (?, ?)
+                   ON CONFLICT(url) DO UPDATE SET retry_at = excluded.retry_at""",
+                (url, until.isoformat()),
+            )
+
+    def forget_feed(self, url: str) -> None:
+        """Drop what is known of a feed URL (its cache, move and retirement): a fresh start."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM feeds WHERE url = ?", (url,))
+
+    def feed_records(self) -> dict[str, FeedRecord]:
+        rows = self.conn.execute(
+            "SELECT url, status, error, checked_at, last_success, moved_to, moved_at,"
+            " retired_at, retired_reason, retry_at FROM feeds"
+        )
+        return {row[0]: _feed_record(row) for row in rows}
 
     def feed_statuses(self) -> dict[str, tuple[str, str | None, str]]:
         rows = self.conn.execute("SELECT url, status, error, checked_at FROM feeds")
@@ -223,6 +299,26 @@ class State:
                 " VALUES (?, ?, ?, ?)",
                 (url, stored, failure or None, now.isoformat()),
             )
+
+
+def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
+    url, status, error, checked, success, moved_to, moved_at, retired, reason, retry_at = row
+    return FeedRecord(
+        url,
+        status,
+        error,
+        _when(checked),
+        _when(success),
+        moved_to,
+        _when(moved_at),
+        _when(retired),
+        reason,
+        _when(retry_at),
+    )
+
+
+def _when(stored: str | None) -> datetime | None:
+    return datetime.fromisoformat(stored) if stored else None
 
 
 def _article_to_json(article: Article) -> str:

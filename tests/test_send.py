@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import NOW, FeedServer, rss
-from send_helpers import addresses, sending_config, serve_stories, story
+from send_helpers import addresses, sending_config, serve_stories, story, wall_clock
 from smtp_server import SmtpServer
 
 from digest.cli import main
@@ -172,7 +172,7 @@ def test_a_dropped_connection_is_retried_on_a_new_one(
 def test_deferred_recipient_stays_pending_and_the_next_run_sends_only_to_them(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(days=1))
     people = ["a@example.test", "slow@example.test", "c@example.test"]
     config = sending_config(tmp_path, url, smtp_server, people, smtp={"attempts": 2})
     smtp_server.handler.temporary["slow@example.test"] = 5
@@ -192,7 +192,7 @@ def test_deferred_recipient_stays_pending_and_the_next_run_sends_only_to_them(
 def test_unreachable_server_leaves_everyone_pending_with_exit_4(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(days=1))
     config = sending_config(
         tmp_path, url, smtp_server, addresses(3), smtp={"port": 9, "attempts": 2}
     )
@@ -257,7 +257,7 @@ def test_the_same_story_under_a_new_id_is_not_sent_again(
 def test_nothing_new_sends_nothing_unless_configured(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(days=1))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
     assert run("send", "-c", str(config))[0] == 0
     code, out, _ = run("send", "-c", str(config))
@@ -291,7 +291,7 @@ def test_a_test_send_leaves_the_entries_for_the_real_issue(
 def test_cli_send_to_one_address_delivers_and_marks_nothing(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test", "b@example.test"])
     code, out, _ = run("send", "-c", str(config), "--to", "you@example.test")
     assert code == 0, out
@@ -306,7 +306,7 @@ def test_cli_send_to_one_address_delivers_and_marks_nothing(
 def test_send_to_the_whole_list_by_hand_is_a_real_issue(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
     code, out, _ = run("send", "-c", str(config), "--to", "A@example.test")
     assert code == 0 and out.startswith("issue 1 «")
@@ -315,7 +315,7 @@ def test_send_to_the_whole_list_by_hand_is_a_real_issue(
 def test_dry_run_writes_eml_files_and_sends_nothing(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test", "b@example.test"])
     code, out, _ = run("send", "-c", str(config), "--dry-run")
     assert code == 0 and "nothing sent" in out
@@ -345,7 +345,7 @@ def test_build_eml_writes_the_message_and_marks_nothing(
 def test_resend_reaches_a_failed_recipient_and_never_repeats_a_delivered_one(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(days=1))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test", "full@example.test"])
     smtp_server.handler.permanent.add("full@example.test")
     assert run("send", "-c", str(config))[0] == 4
@@ -468,7 +468,7 @@ def test_login_with_the_password_from_the_environment(
 
     controller, server = start_server(password="s3cret")
     try:
-        url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+        url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
         login = {"username": "digest", "password_env": "DIGEST_TEST_PW"}
         config = sending_config(tmp_path, url, server, ["a@example.test"], smtp=login)
         monkeypatch.setenv("DIGEST_TEST_PW", "wrong")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import trustme
 from click.testing import CliRunner
-from conftest import NOW, FeedServer
-from send_helpers import sending_config, serve_stories
+from conftest import FeedServer
+from send_helpers import sending_config, serve_stories, wall_clock
 from smtp_server import SmtpServer, start_server
 
 from digest.cli import main
@@ -71,7 +71,7 @@ def test_starttls_then_login_delivers_encrypted(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
     login = {"security": "starttls", "username": "digest", "password_env": "DIGEST_TEST_PW"}
     config = sending_config(tmp_path, url, starttls_server, PEOPLE, smtp=login)
     monkeypatch.setenv("DIGEST_TEST_PW", "s3cret")
@@ -86,7 +86,7 @@ def test_starttls_then_login_delivers_encrypted(
 def test_tls_from_the_first_byte(
     feed_server: FeedServer, implicit_tls_server: SmtpServer, tmp_path: Path
 ) -> None:
-    url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
     config = sending_config(tmp_path, url, implicit_tls_server, PEOPLE, smtp={"security": "ssl"})
     code, out = send(config)
     assert code == 0, out
@@ -113,7 +113,7 @@ def test_tls_that_cannot_work_stops_the_send_in_one_line(
     """Not a flaky network: every recipient would meet the same refusal, so the batch stops
     at the first connection instead of retrying each recipient, and all stay pending."""
     smtp: SmtpServer = request.getfixturevalue(server)
-    url = serve_stories(feed_server, [1], NOW, timedelta(hours=2))
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
     config = sending_config(tmp_path, url, smtp, PEOPLE, smtp={"security": security})
     code, out = send(config)
     assert code == 4, out
