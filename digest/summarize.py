@@ -53,9 +53,6 @@ WEIGHTS: dict[str, float] = {
 }
 
 _EARLY = [1.0 / (1.0 + i) for i in range(256)]
-# With a word budget, a sentence worth less than this share of the first pick is not added
-# just to fill the words left: a standfirst is the lede, not the lede and a stray fact.
-_FILL_SHARE = 0.5
 _NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
 _FINAL = frozenset(".!?…。！？")
 _CLOSERS = "\"'”’»)]"
@@ -449,26 +446,27 @@ def pick(
     totals: Sequence[float], art: Article, k: int, words: int | None = None
 ) -> tuple[tuple[int, ...], dict[int, float], dict[int, str]]:
     """Greedy choice with a redundancy penalty; a dangling opener brings its antecedent.
-    With `words`, only sentences that fit in the words left compete (none is cut)."""
-    picker = _Picker(totals, art, words)
+    With `words`, the picks are kept in the order they were made while they fit in that
+    many words (the first always: a long lede is still the lede); none is cut."""
+    picker = _Picker(totals, art)
     while len(picker.chosen) < k:
         best = picker.best_candidate(room=k - len(picker.chosen))
         if best is None:
             break
         picker.take(best)
-    return tuple(sorted(picker.chosen)), picker.penalties, picker.notes
+    chosen = picker.chosen if words is None else picker.within(words)
+    return tuple(sorted(chosen)), picker.penalties, picker.notes
 
 
 class _Picker:
     """Greedy selection state. Candidates are visited by an upper bound on their value (the
     redundancy penalty only lowers it), so each round stops after a few sentences."""
 
-    def __init__(self, totals: Sequence[float], art: Article, words: int | None = None) -> None:
+    def __init__(self, totals: Sequence[float], art: Article) -> None:
         self.totals = totals
         self.art = art
-        self.words_left = words
-        self.first_value = 0.0
         self.chosen: list[int] = []
+        self.picks: list[tuple[int, ...]] = []  # in the order made; a pair is one pick
         self.penalties: dict[int, float] = {}
         self.notes: dict[int, str] = {}
         self._dangling: dict[int, bool] = {}
@@ -494,7 +492,6 @@ class _Picker:
             if overlap >= _NEAR_DUPLICATE:
                 continue  # says nothing a chosen sentence has not said
             value = totals[i] + weight * overlap
-            length = len(self.art.tokens[i])
             if i > 0 and i - 1 not in chosen:
                 paired = (value + totals[i - 1]) / 2  # what it is worth as a pair, if dangling
                 if best is not None and value <= best[0] and paired <= best[0]:
@@ -503,35 +500,33 @@ class _Picker:
                     if room < 2:
                         continue
                     value = paired  # the pair competes as one pick
-                    length += len(self.art.tokens[i - 1])
-            if not self.fills(length, value):
-                continue
             if best is None or value > best[0]:
                 best = (value, i, weight * overlap)
         return None if best is None else (best[1], best[2])
 
-    def fills(self, length: int, value: float) -> bool:
-        """Under a word budget: the first pick always (a long lede is still the lede), then
-        sentences that fit in the words left and are worth their place."""
-        if self.words_left is None or not self.chosen:
-            return True
-        return length <= self.words_left and value >= _FILL_SHARE * self.first_value
+    def within(self, words: int) -> list[int]:
+        """The picks, in the order they were made, that fit in `words`. One that does not is
+        left out, not replaced by a weaker sentence: a budget trims a summary, never pads it
+        (and a sentence that leans on a left-out one goes too)."""
+        kept: list[int] = []
+        for pick in self.picks:
+            length = sum(len(self.art.tokens[i]) for i in pick)
+            if kept and (length > words or (self.dangling(pick[0]) and pick[0] - 1 not in kept)):
+                continue
+            kept.extend(pick)
+            words -= length
+        return kept
 
     def take(self, best: tuple[int, float]) -> None:
         index, penalty = best
         self.penalties[index] = penalty
-        if not self.chosen:
-            self.first_value = max(0.0, self.totals[index])
         if self.dangling(index) and index - 1 not in self.chosen:
             self.chosen.append(index - 1)
             self.notes[index - 1] = f"added as the antecedent of sentence {index}"
-            self._use(index - 1)
+            self.picks.append((index - 1, index))
+        else:
+            self.picks.append((index,))
         self.chosen.append(index)
-        self._use(index)
-
-    def _use(self, index: int) -> None:
-        if self.words_left is not None:
-            self.words_left -= len(self.art.tokens[index])
 
 
 def _upper_bounds(totals: Sequence[float]) -> list[float]:
