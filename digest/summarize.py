@@ -385,6 +385,9 @@ def _analyse(sents: Sequence[Sentence], tokens: Sequence[list[str]], title: str)
 _OPENING_SEARCH = 5  # the opening is one of the first sentences, or the very first
 _HEADING_WORDS = 12  # shorter than this without final punctuation: a heading, not a lede
 _DATE_WORDS = 3  # this short, with more to come in its paragraph: a split dateline or date
+# Bylines, datelines and credits are short; the furniture test is slow, so longer sentences
+# skip it (and text from a feed has been through strip_furniture already).
+_CREDIT_WORDS = 15
 _CAPTION_REPEAT = 0.5  # share of a heading's words that the paragraph after it repeats
 
 
@@ -432,7 +435,9 @@ def _is_preamble(i: int, sents: Sequence[Sentence], n_words: int) -> bool:
     text = sents[i].text
     if n_words <= _DATE_WORDS and i + 1 < len(sents):
         return sents[i + 1].paragraph == sents[i].paragraph
-    return is_widget_line(text) or opens_with_dangling_reference(text)
+    if n_words <= _CREDIT_WORDS and is_widget_line(text):
+        return True
+    return opens_with_dangling_reference(text)
 
 
 def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -> tuple[float, ...]:

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from conftest import NOW
 
-from digest.compose import Plan, canonical_url, compose, dedupe, titles_match
+from digest.compose import Plan, canonical_url, compose, dedupe, summary_budget, titles_match
 from digest.models import Entry, Summary
 
 
@@ -86,3 +86,12 @@ def test_window_caps_and_sections_in_feed_order() -> None:
 def test_reading_time_counts_the_words() -> None:
     digest = compose([entry("long", text="word " * 1150)], [], plan(), no_summary)
     assert digest.items[0].reading_minutes == 5
+
+
+def test_summary_budget_shares_a_five_minute_read_among_the_stories() -> None:
+    thirty = [entry(f"A headline of exactly seven words {i}") for i in range(30)]
+    budget = summary_budget(thirty)
+    assert budget == (5 * 230 - 30 * 7) // 30  # 31 words of summary each
+    assert 30 * (budget + 7) <= 5 * 230
+    assert summary_budget(thirty[:3]) > 300  # a short digest: whole summaries
+    assert summary_budget([]) >= 1
