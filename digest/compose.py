@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from digest.models import Digest, Entry, FeedReport, Item, Section, Summary
 
 WORDS_PER_MINUTE = 230
+DIGEST_MINUTES = 5  # unless summary_words says otherwise, a whole digest reads in this long
 # Query parameters that track the reader, not the page: dropped before comparing links.
 TRACKING_PARAMETERS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref|ref_src|_hsenc|_hsmi|"
@@ -200,6 +201,12 @@ def _sections(items: list[Item], plan: Plan) -> tuple[Section, ...]:
         first_feed[title] = min(first_feed.get(title, rank), rank)
     ordered = sorted(groups, key=lambda title: first_feed[title])
     return tuple(Section(title, tuple(groups[title])) for title in ordered)
+
+
+def summary_budget(entries: Sequence[Entry]) -> int:
+    """Words per summary for the entries' titles and summaries to read in DIGEST_MINUTES."""
+    words = DIGEST_MINUTES * WORDS_PER_MINUTE - sum(len(e.title.split()) for e in entries)
+    return max(1, words // max(1, len(entries)))
 
 
 def reading_minutes(text: str) -> int:

@@ -194,6 +194,12 @@ class Settings(_Strict):
     window_days: float = Field(7, gt=0, description="Entries published in the last N days.")
     max_entries: int = Field(30, ge=1, description="At most this many entries in a digest.")
     summary_sentences: int = Field(3, ge=1, le=10, description="Sentences per summary.")
+    summary_words: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Words per summary: whole sentences fill this budget, at most "
+        "summary_sentences of them. Unset: the stories and their titles share a five-minute "
+        "read (1,150 words at 230 a minute).",
+    )
     output_dir: Path = Field(Path("out"), description="Where digest.html/.txt are written.")
     timezone: str = Field("UTC", description="IANA time zone for dates and the schedule.")
     state_db: Path = Field(Path("digest.sqlite3"), description="SQLite state database.")
@@ -481,6 +487,7 @@ EXAMPLES = {
         "#   from: The Weekly Digest <digest@example.org>",
     ],
     "recipients": ["recipients: []  # e.g. [reader@example.org]"],
+    "summary_words": ["# summary_words: 40"],
 }
 
 

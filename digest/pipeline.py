@@ -3,7 +3,7 @@ caller (build, send, preview), which decides what the output is for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from digest import fulltext
-from digest.compose import Plan, assemble, select
+from digest.compose import Plan, assemble, select, summary_budget
 from digest.config import Settings
 from digest.errors import NothingToBuild
 from digest.fulltext import PagePolicy
@@ -73,7 +73,7 @@ def build_digest(
     if any(feed.fulltext != "never" for feed in settings.feeds):
         chosen = _with_full_text(chosen, settings, state, now, client, offline)
     selection = replace(selection, chosen=tuple(without_furniture(chosen)))
-    digest = assemble(selection, gathered.reports, plan, _summarizer(settings))
+    digest = assemble(selection, gathered.reports, plan, _summarizer(settings, selection.chosen))
     if not digest.items and not allow_empty:
         raise NothingToBuild(_empty_reason(gathered.entries, plan, since is not None))
     link = settings.archive_url if web_url is None else web_url
@@ -108,9 +108,13 @@ def _client_for(client: httpx.Client | None, http: HttpOptions) -> Iterator[http
         yield owned
 
 
-def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
+def _summarizer(settings: Settings, entries: Sequence[Entry]) -> Callable[[Entry], Summary]:
+    """Summaries of `summary_sentences` sentences in `summary_words` words; unset, the words
+    are the digest's share of a five-minute read (compose.summary_budget)."""
+    words = settings.summary_words or summary_budget(entries)
+
     def summarize_entry(entry: Entry) -> Summary:
-        return summarize(entry.content_text, entry.title, settings.summary_sentences)
+        return summarize(entry.content_text, entry.title, settings.summary_sentences, words)
 
     return summarize_entry
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from conftest import NOW
 
-from digest.compose import Plan, canonical_url, compose, dedupe, titles_match
+from digest.compose import Plan, canonical_url, compose, dedupe, summary_budget, titles_match
 from digest.models import Entry, Summary
 
 
@@ -95,3 +95,12 @@ def test_a_feed_that_floods_cannot_crowd_out_the_others() -> None:
     titles = [i.entry.title for i in digest.items]
     assert titles == [f"flood {i}" for i in range(7)] + ["quiet 0", "quiet 1", "quiet 2"]
     assert digest.skipped == 43
+
+
+def test_summary_budget_shares_a_five_minute_read_among_the_stories() -> None:
+    thirty = [entry(f"A headline of exactly seven words {i}") for i in range(30)]
+    budget = summary_budget(thirty)
+    assert budget == (5 * 230 - 30 * 7) // 30  # 31 words of summary each
+    assert 30 * (budget + 7) <= 5 * 230
+    assert summary_budget(thirty[:3]) > 300  # a short digest: whole summaries
+    assert summary_budget([]) >= 1
