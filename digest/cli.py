@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time as time_module
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time
 from functools import wraps
@@ -30,6 +31,7 @@ from digest.errors import DigestError, NothingToBuild
 from digest.models import FeedReport, FeedStatus
 from digest.pipeline import Built, build_digest
 from digest.state import State
+from digest.timings import Timings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,13 +100,18 @@ def main(verbose: bool) -> None:
     help="Build the digest as it would have been on this date (end of that day).",
 )
 @click.option("--eml", is_flag=True, help="Also write digest.eml, the email message.")
+@click.option("--timings", is_flag=True, help="Print the time each stage took (to stderr).")
 @reports_errors
-def build(config_path: Path | None, out: Path | None, as_of: datetime | None, eml: bool) -> None:
+def build(
+    config_path: Path | None, out: Path | None, as_of: datetime | None, eml: bool, timings: bool
+) -> None:
     """Gather the feeds and write digest.html and digest.txt."""
     settings = load_settings(config_path or default_config_path())
     now = _as_of(as_of, settings) if as_of else datetime.now(UTC)
+    stopwatch = Timings() if timings else None
+    started = time_module.perf_counter()
     with State.open(settings.state_path) as state:
-        built = build_digest(settings, state, now, on_feed=_progress())
+        built = build_digest(settings, state, now, on_feed=_progress(), timings=stopwatch)
         message = _sending_commands().preview_eml(settings, state, built, now) if eml else None
     written = write_files(built.rendered, out or settings.output_path)
     where = f"{written.html}, {written.text}"
@@ -113,6 +120,11 @@ def build(config_path: Path | None, out: Path | None, as_of: datetime | None, em
     click.echo(_summary_line(built, where))
     for line in feed_lines(built.digest.feeds):
         click.echo(line, err=True)
+    if stopwatch is not None:
+        total = time_module.perf_counter() - started
+        click.echo(
+            "\n".join(["timings:", *stopwatch.lines(), f"  {'total':<10} {total:7.2f} s"]), err=True
+        )
 
 
 @main.command()

@@ -32,6 +32,7 @@ from digest.http import DownloadError, HttpOptions, download, make_client
 from digest.models import Entry, FeedReport, FeedSource, FeedStatus
 from digest.sanitize import clean_html, plain_text, safe_image_url, safe_url, tame_long_words
 from digest.state import CachedFeed, FeedRecord, State
+from digest.timings import Timings, measured
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def gather(
     client: httpx.Client | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
     offline: bool = False,
+    timings: Timings | None = None,
 ) -> Gathered:
     """Fetch every feed concurrently, parse, normalise. State is written from this thread only.
 
@@ -100,8 +102,14 @@ def gather(
 
             entries: list[Entry] = []
             reports: list[FeedReport] = []
-            for fetched in pool.map(fetch_one, sources):
-                report, feed_entries = _absorb(fetched, state, now)
+            fetches = pool.map(fetch_one, sources)
+            while True:
+                with measured(timings, "fetch"):  # waiting for the next download
+                    fetched = next(fetches, None)
+                if fetched is None:
+                    break
+                with measured(timings, "parse"):
+                    report, feed_entries = _absorb(fetched, state, now)
                 entries.extend(feed_entries)
                 reports.append(report)
                 if on_feed:

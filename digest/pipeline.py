@@ -22,6 +22,7 @@ from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summa
 from digest.render import render
 from digest.state import State
 from digest.summarize import summarize
+from digest.timings import Timings, measured
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ def build_digest(
     allow_empty: bool = False,
     offline: bool = False,
     web_url: str | None = None,
+    timings: Timings | None = None,
 ) -> Built:
     """Gather every feed, keep what falls in the window, summarize, render. Entries for which
     `already_sent` is true are left out before the caps (they went out in an earlier issue).
@@ -52,7 +54,9 @@ def build_digest(
     `web_url` is the issue's page in the archive (default: the archive's own URL)."""
     sources = settings.feed_sources()
     options = settings.http.options()
-    gathered = gather(sources, state, options, now, client, on_feed, offline=offline)
+    gathered = gather(
+        sources, state, options, now, client, on_feed, offline=offline, timings=timings
+    )
     if all(r.failed for r in gathered.reports):
         raise NothingToBuild(_every_feed_failed(gathered.reports), gathered.reports)
     plan = Plan(
@@ -68,16 +72,21 @@ def build_digest(
     entries = gathered.entries
     if already_sent is not None:  # sent in an earlier issue: left out before the caps
         entries = tuple(entry for entry in entries if not already_sent(entry))
-    selection = select(entries, plan)
+    with measured(timings, "compose"):
+        selection = select(entries, plan)
     chosen = list(selection.chosen)
     if any(feed.fulltext != "never" for feed in settings.feeds):
-        chosen = _with_full_text(chosen, settings, state, now, client, offline)
-    selection = replace(selection, chosen=tuple(without_furniture(chosen)))
-    digest = assemble(selection, gathered.reports, plan, _summarizer(settings, selection.chosen))
+        with measured(timings, "extract"):
+            chosen = _with_full_text(chosen, settings, state, now, client, offline)
+    with measured(timings, "summarize"):
+        selection = replace(selection, chosen=tuple(without_furniture(chosen)))
+        summarizer = _summarizer(settings, selection.chosen)
+        digest = assemble(selection, gathered.reports, plan, summarizer)
     if not digest.items and not allow_empty:
         raise NothingToBuild(_empty_reason(gathered.entries, plan, since is not None))
     link = settings.archive_url if web_url is None else web_url
-    rendered = render(digest, settings.templates_path, settings.zone, link)
+    with measured(timings, "render"):
+        rendered = render(digest, settings.templates_path, settings.zone, link)
     return Built(digest, rendered)
 
 
