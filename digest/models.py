@@ -47,6 +47,15 @@ class FeedStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class FilterDrop:
+    """One include / exclude rule that applies to a feed, and how many of its entries it
+    dropped (digest/filters.py)."""
+
+    rule: str
+    dropped: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedReport:
     """What happened to one feed in a run, for the run summary and the health panel."""
 
@@ -55,6 +64,11 @@ class FeedReport:
     status: FeedStatus
     entries: int = 0
     error: str = ""
+    filtered: tuple[FilterDrop, ...] = ()  # every rule that applies, with what it dropped
+
+    @property
+    def dropped(self) -> int:
+        return sum(drop.dropped for drop in self.filtered)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError
 from digest.issues import issue_from, last_issue, letterhead, sent_entry_check
 from digest.mail import build_message
-from digest.models import Fitting, Rendered
+from digest.models import FilterDrop, Fitting, Rendered
 from digest.pipeline import Built, build_digest
 from digest.render import GMAIL_CLIP_BYTES, TemplateFault, builtin_templates
 from digest.state import State
@@ -115,10 +115,13 @@ class FeedHealth:
     error: str
     entries: int
     taken: int
+    filtered: tuple[FilterDrop, ...] = ()  # the include / exclude rules and what each dropped
 
     @property
     def skipped(self) -> int:
-        return max(0, self.entries - self.taken)
+        """Out of the window, sent before, or over a cap (the filters' drops are apart)."""
+        dropped = sum(drop.dropped for drop in self.filtered)
+        return max(0, self.entries - dropped - self.taken)
 
     @property
     def css(self) -> str:
@@ -157,6 +160,7 @@ def health_of(snapshot: Snapshot) -> Health:
             r.error,
             r.entries,
             taken.get(r.name, 0),
+            r.filtered,
         )
         for r in digest.feeds
     )
