@@ -169,6 +169,12 @@ def _parse(fetched: Fetched) -> tuple[FeedReport, list[Entry]]:
     return FeedReport(source.name, source.url, fetched.status, len(entries)), entries
 
 
+def probe(source: FeedSource, client: httpx.Client, options: HttpOptions) -> FeedReport:
+    """One feed fetched and parsed as a run would, without state (`digest check`)."""
+    report, _ = _parse(fetch(source, client, options))
+    return report
+
+
 # fetching ------------------------------------------------------------------------------------
 
 

@@ -5,7 +5,6 @@ process), and the stories keep their own dates."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,32 +12,25 @@ from pathlib import Path
 import httpx
 import pytest
 import time_machine
-from click.testing import CliRunner
-from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
+from conftest import FeedServer, article_html, rss, rss_item, write_config
+from conftest import run_cli as run
 from smtp_server import SmtpServer
 
-from digest.cli import main
 from digest.preview import start_preview
 
 A_YEAR_AHEAD = datetime(2027, 12, 4, 9, 30, tzinfo=UTC)
 SAMPLE_STORY = "Mouse Eggs Made with Stem Cells"
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
 @pytest.fixture
-def bundled(tmp_path: Path, smtp_server: SmtpServer) -> Path:
-    """config.yaml and samples/ as shipped, with only the SMTP port moved to the test server."""
-    shutil.copytree(REPO / "samples", tmp_path / "samples")
-    text = (REPO / "config.yaml").read_text(encoding="utf-8")
-    assert "  host: localhost\n  port: 1025\n" in text
-    text = text.replace("  host: localhost\n  port: 1025\n", f"  port: {smtp_server.port}\n")
-    config = tmp_path / "config.yaml"
-    config.write_text(text.replace("  security: none", "  host: 127.0.0.1\n  security: none"))
-    return config
+def bundled(bundled_config: Path, smtp_server: SmtpServer) -> Path:
+    """config.yaml and samples/ as shipped, with only the SMTP server moved to the test one."""
+    text = bundled_config.read_text(encoding="utf-8")
+    shipped = "  host: localhost\n  port: 1025\n"
+    assert shipped in text
+    moved = f"  host: {smtp_server.host}\n  port: {smtp_server.port}\n"
+    bundled_config.write_text(text.replace(shipped, moved), encoding="utf-8")
+    return bundled_config
 
 
 @pytest.fixture
