@@ -456,7 +456,7 @@ def starter_config() -> str:
                 "    # max_entries: 5             # cap for this feed",
                 "    # fulltext: auto             # auto | always | never",
                 "    # include: [climate]         # keep only entries matching one of these",
-                '    # exclude: [sponsored, "/\\bpodcast/"]   # drop entries matching any',
+                "    # exclude: [sponsored, '/\\bpodcast/']   # drop entries matching any",
             ]
         elif name in ("http", "article_pages", *NESTED):
             lines.append(f"{name}:")

@@ -155,7 +155,7 @@ def listing_lines(listing: Listing, settings: Settings) -> list[str]:
     days = f"{settings.window_days:g} days"
     anchor = "up to the newest entry" if settings.window_anchor == "newest" else "up to now"
     span = f"{_when(listing.start, zone)} – {_when(listing.end, zone)}"
-    lines = [f"{len(listing.rows)} feeds; the window: {span} ({days} {anchor})"]
+    lines = [f"{len(listing.rows)} feeds; the window: {span} {settings.timezone} ({days} {anchor})"]
     header = ("NAME", "SECTION", "LAST STATUS", "LAST SUCCESS", "IN WINDOW", "URL")
     cells = [header] + [_cells(row, settings) for row in listing.rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
@@ -164,9 +164,14 @@ def listing_lines(listing: Listing, settings: Settings) -> list[str]:
         lines.append("  ".join([*padded, row[-1]]))
         if number:
             lines += [f"    {note}" for note in _notes(listing.rows[number - 1], settings)]
-    everywhere, _ = settings.filter_sets()
-    if everywhere:
-        lines.append("filters for all feeds: " + "; ".join(everywhere.rules()))
+    shared: dict[str, int] = {}
+    for feed_row in listing.rows:
+        for drop in feed_row.filtered:
+            if drop.for_all_feeds:
+                shared[drop.rule] = shared.get(drop.rule, 0) + drop.dropped
+    if shared:
+        totals = "; ".join(f"{rule}: dropped {count}" for rule, count in shared.items())
+        lines.append(f"filters for all feeds: {totals}")
     return lines
 
 
@@ -195,8 +200,9 @@ def _notes(row: FeedRow, settings: Settings) -> list[str]:
         notes.append(f"last error: {record.error}")
     elif row.problem and not record.retired_at:
         notes.append(f"no entries to count: {row.problem}")
-    for drop in row.filtered:
-        notes.append(f"filter {drop.rule}: dropped {drop.dropped}")
+    for drop in row.filtered:  # the feed's own rules always; the shared ones when they bit
+        if drop.dropped or not drop.for_all_feeds:
+            notes.append(f"filter {drop.rule}: dropped {drop.dropped}")
     return notes
 
 

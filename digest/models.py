@@ -53,6 +53,7 @@ class FilterDrop:
 
     rule: str
     dropped: int
+    for_all_feeds: bool = False  # a top-level rule, not the feed's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,8 @@ def filtered(gathered: Gathered, settings: Settings) -> Gathered:
     for report in gathered.reports:
         counts = result.dropped.get(report.name, {})
         rules = rules_for(everywhere, own.get(report.name))
-        drops = tuple(FilterDrop(rule, counts.get(rule, 0)) for rule in rules)
+        shared = set(everywhere.rules())
+        drops = tuple(FilterDrop(r, counts.get(r, 0), r in shared) for r in rules)
         reports.append(replace(report, filtered=drops))
     return Gathered(result.kept, tuple(reports))
 

@@ -81,6 +81,18 @@ def test_starter_config_documents_every_key_and_is_valid(tmp_path: Path) -> None
     assert load_settings(path).feeds[0].url == "https://example.com/feed.xml"
 
 
+def test_the_starters_filter_examples_mean_what_they_say(tmp_path: Path) -> None:
+    text = (
+        starter_config()
+        .replace("    # include:", "    include:")
+        .replace("    # exclude:", "    exclude:")
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    feed = load_settings(path).feeds[0]
+    assert feed.include == ["climate"] and feed.exclude == ["sponsored", "/\\bpodcast/"]
+
+
 def test_bundled_config_mentions_every_key() -> None:
     text = (REPO / "config.yaml").read_text()
     for name in Settings.model_fields:
