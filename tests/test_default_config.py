@@ -90,6 +90,17 @@ def test_every_command_works_on_the_bundled_config_a_year_later(
     code, out, err = run("build", "-c", config)  # build never counts as sent: it still works
     assert code == 0, err
 
+    server = start_preview(bundled, lambda: datetime.now(UTC))  # says so, and shows the health
+    try:
+        overview = httpx.get(server.url)
+    finally:
+        server.stop()
+    assert overview.status_code == 200 and "The build failed" not in overview.text
+    assert "Nothing new since issue 1 (it covered up to 2026-11-24 09:30 GMT): `digest send`" in (
+        overview.text.replace("&#96;", "`")
+    )
+    assert "Lab Notes" in overview.text  # the health panel
+
 
 def test_newest_anchor_sends_what_is_new_once_the_feed_moves_on(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path, a_year_ahead: None
