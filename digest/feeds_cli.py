@@ -140,7 +140,7 @@ def check(config_path: Path | None) -> None:
         if report.status is FeedStatus.FAILED:
             click.echo(f"failed  {report.name:<{width}}  {report.error}  ({feed.url})")
         else:
-            click.echo(f"ok      {report.name:<{width}}  {report.entries} entries  ({feed.url})")
+            click.echo(f"ok      {report.name:<{width}}  {_entries(report.entries)}  ({feed.url})")
     failed = sum(1 for r in reports if r.status is FeedStatus.FAILED)
     click.echo(f"{len(reports) - failed} ok, {failed} failed")
     if failed:
@@ -206,6 +206,10 @@ def _notes(row: FeedRow, settings: Settings) -> list[str]:
     return notes
 
 
+def _entries(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
+
+
 def _when(moment: datetime | None, zone: object) -> str:
     if moment is None:
         return "?"
@@ -223,7 +227,7 @@ def added_lines(added: Added, config: Path) -> list[str]:
     where = f", section {added.section!r}" if added.section else ""
     lines.append(
         f"added «{added.name}» to {config}{where}: {found.url} ({found.kind}, "
-        f"{found.entries} entries)"
+        f"{_entries(found.entries)})"
     )
     if added.forgotten is not None:
         lines.append(f"  note: {_forgotten(added.forgotten)}; it will be fetched again")
