@@ -1,12 +1,17 @@
 """Summary quality and speed: ours beside LEAD-K and sumy's TextRank, LexRank and Reduction.
 
-    PYTHONPATH=. python benchmarks/summaries.py [--limit N] [--oracle]
+    PYTHONPATH=. python benchmarks/summaries.py [--half a|b|all] [--limit N] [--oracle]
 
 Every method gets the same sentences (our segmenter; sumy is handed a tokenizer object
 built on it, since NLTK's punkt data is not available). Prints one markdown table per data
 set: ROUGE-1/2/Lsum F1 (rouge-score, with stemming), sentence precision where the reference
 is extractive, the share of summaries opening with a dangling reference, and articles per
-second (ours includes segmentation; the others run on pre-split text).
+second (ours includes segmentation; the others run on pre-split text). Ours and LEAD also
+run under a budget of 45 words (whole sentences that fit, at most K; LEAD: the leading
+sentences that fit; both take a first sentence longer than the budget whole).
+
+`--half a` or `--half b` keeps one half of each data set, split by a stable hash of the
+article id (`half_of`): rules are tuned on half a and checked on half b.
 Needs the `bench` extra (rouge-score, sumy). Data: $DIGEST_DATA or a `shared/data` folder
 beside the repository (see `find_data_dir`).
 """
@@ -14,6 +19,7 @@ beside the repository (see `find_data_dir`).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -38,6 +44,7 @@ from digest.segment import Sentence, segment, split_sentences
 from digest.summarize import explain_sentences, opens_with_dangling_reference, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
+BUDGET = 45  # words, for the fixed-length rows
 _WORDS = re.compile(r"\w+")
 _NOT_ALNUM = re.compile(r"\W+")
 
@@ -83,11 +90,18 @@ class SegmenterTokenizer:
         return tuple(_WORDS.findall(sentence))
 
 
-def load(path: Path, limit: int | None) -> list[Article]:
+def half_of(article_id: str) -> str:
+    """'a' or 'b': the first byte of the id's SHA-256, even or odd (stable across runs)."""
+    return "ab"[hashlib.sha256(article_id.encode("utf-8")).digest()[0] % 2]
+
+
+def load(path: Path, limit: int | None, half: str = "all") -> list[Article]:
     articles: list[Article] = []
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
+            if half != "all" and half_of(row["id"]) != half:
+                continue
             articles.append(Article(row["id"], row["title"], row["text"], row["summary"]))
             if limit and len(articles) >= limit:
                 break
@@ -106,8 +120,25 @@ def ours_presplit(article: Article, sentences: list[Sentence], k: int) -> list[s
     return list(explain_sentences(sentences, article.title, k).summary.sentences)
 
 
+def ours_in_words(article: Article, _sentences: list[Sentence], k: int) -> list[str]:
+    return list(summarize(article.text, article.title, k, words=BUDGET).sentences)
+
+
 def lead(article: Article, sentences: list[Sentence], k: int) -> list[str]:
     return [s.text for s in sentences[:k]]
+
+
+def lead_in_words(article: Article, sentences: list[Sentence], k: int) -> list[str]:
+    """The leading sentences while they fit in BUDGET words (the first one always)."""
+    chosen: list[str] = []
+    used = 0
+    for sentence in sentences[:k]:
+        length = len(sentence.text.split())
+        if chosen and used + length > BUDGET:
+            break
+        chosen.append(sentence.text)
+        used += length
+    return chosen
 
 
 def sumy_method(summarizer_class: type) -> Method:
@@ -249,9 +280,9 @@ def table(title: str, rows: Iterable[Row]) -> str:
 
 
 def run_data_set(
-    title: str, path: Path, k: int, extractive: bool, limit: int | None, oracle: bool
+    title: str, path: Path, k: int, extractive: bool, limit: int | None, oracle: bool, half: str
 ) -> str:
-    articles = load(path, limit)
+    articles = load(path, limit, half)
     split = [segment(a.text) for a in articles]
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
     methods: list[tuple[str, Method]] = [
@@ -260,6 +291,8 @@ def run_data_set(
         ("sumy TextRank", sumy_method(TextRankSummarizer)),
         ("sumy LexRank", sumy_method(LexRankSummarizer)),
         ("sumy Reduction", sumy_method(ReductionSummarizer)),
+        (f"ours, {BUDGET} words", ours_in_words),
+        (f"LEAD, {BUDGET} words", lead_in_words),
     ]
     if oracle:
         methods.append(("greedy ROUGE oracle (ceiling)", Oracle()))
@@ -270,7 +303,8 @@ def run_data_set(
     ]
     ours_row, textrank_row = rows[0], rows[2]
     speedup = ours_row.per_second / textrank_row.per_second
-    heading = f"{title}, K = {k}, {len(articles)} articles"
+    part = "" if half == "all" else f", half {half}"
+    heading = f"{title}{part}, K = {k}, {len(articles)} articles"
     return table(heading, rows) + f"\n\nSpeed: ours / TextRank = {speedup:.1f}x\n"
 
 
@@ -278,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     parser.add_argument("--oracle", action="store_true", help="add the greedy ROUGE oracle")
+    parser.add_argument(
+        "--half", choices=("a", "b", "all"), default="all", help="one half of each data set"
+    )
     args = parser.parse_args(argv)
     data = find_data_dir()
     if data is None:
@@ -292,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             True,
             args.limit,
             args.oracle,
+            args.half,
         )
     )
     print(
@@ -302,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             False,
             args.limit,
             args.oracle,
+            args.half,
         )
     )
     print(f"Total run time: {time.perf_counter() - started:.0f} s")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time
 from functools import wraps
 from pathlib import Path
@@ -26,7 +26,7 @@ import click
 
 from digest.config import Settings, default_config_path, load_settings, starter_config
 from digest.deliver import write_files
-from digest.errors import DigestError
+from digest.errors import DigestError, NothingToBuild
 from digest.models import FeedReport, FeedStatus
 from digest.pipeline import Built, build_digest
 from digest.state import State
@@ -42,13 +42,30 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except DigestError as exc:
+            if isinstance(exc, NothingToBuild) and len(exc.reports) > 1:
+                reports = [r for r in exc.reports if isinstance(r, FeedReport)]
+                click.echo("\n".join(feed_lines(reports)), err=True)
             click.echo(f"digest: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
             sys.exit(130)
+        except Exception as exc:  # a bug of ours: one line, the traceback only when asked
+            if _verbose():
+                raise
+            click.echo(
+                f"digest: error: unexpected {type(exc).__name__}: {exc} "
+                "(a bug in digest; run again with --verbose for the traceback)",
+                err=True,
+            )
+            sys.exit(1)
 
     return run  # type: ignore[return-value]
+
+
+def _verbose() -> bool:
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("verbose"))
 
 
 config_option = click.option(
@@ -94,8 +111,8 @@ def build(config_path: Path | None, out: Path | None, as_of: datetime | None, em
     if message is not None:
         where += f", {_sending_commands().write_preview(message, out or settings.output_path)}"
     click.echo(_summary_line(built, where))
-    for report in built.failed:
-        click.echo(f"  failed: {report.name} ({report.url}): {report.error}", err=True)
+    for line in feed_lines(built.digest.feeds):
+        click.echo(line, err=True)
 
 
 @main.command()
@@ -123,6 +140,17 @@ def _summary_line(built: Built, where: str) -> str:
     return (
         f"{len(built.digest.items)} entries from {ok} feeds ok, {len(feeds) - ok} failed -> {where}"
     )
+
+
+def feed_lines(reports: Iterable[FeedReport]) -> list[str]:
+    """The run summary's feed lines: each failed feed (name: reason; hint), then notices."""
+    lines = [
+        f"  failed: {r.name}: {r.error}" + (f"; {r.hint}" if r.hint else "")
+        for r in reports
+        if r.failed
+    ]
+    lines += [f"  note: {r.name}: {r.notice}" for r in reports if r.notice and not r.failed]
+    return lines
 
 
 def _progress() -> Callable[[FeedReport], None] | None:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from digest.models import Digest, Entry, FeedReport, Item, Section, Summary
 
 WORDS_PER_MINUTE = 230
+DIGEST_MINUTES = 5  # unless summary_words says otherwise, a whole digest reads in this long
 # Query parameters that track the reader, not the page: dropped before comparing links.
 TRACKING_PARAMETERS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref|ref_src|_hsenc|_hsmi|"
@@ -95,15 +96,54 @@ def window_end(entries: Iterable[Entry], now: datetime, anchor: str) -> datetime
 
 def dedupe(entries: Iterable[Entry]) -> list[Entry]:
     """One entry per story: same id (GUID), same canonical URL, or a near-identical title.
-    Of duplicates the one with the most text is kept, in the position of the first."""
+    Of duplicates the one with the most text is kept, in the position of the first.
+
+    Candidates come from indexes (id, GUID, URL, title ends), so this stays near-linear in
+    the number of entries: comparing every pair took seconds at a few thousand entries."""
     kept: list[Entry] = []
+    index = _StoryIndex()
     for entry in entries:
-        twin = next((i for i, k in enumerate(kept) if same_story(k, entry)), None)
+        keys = _story_keys(entry)
+        twin = index.first_match(entry, keys, kept)
         if twin is None:
+            twin = len(kept)
             kept.append(entry)
         elif len(entry.content_text) > len(kept[twin].content_text):
             kept[twin] = entry
+        index.add(keys, twin)
     return kept
+
+
+_TITLE_END = 10  # near-identical titles share their first or their last characters
+
+
+def _story_keys(entry: Entry) -> list[tuple[str, str]]:
+    keys = [("id", entry.id)]
+    if entry.guid:
+        keys.append(("guid", entry.guid))
+    if entry.link:
+        keys.append(("url", canonical_url(entry.link)))
+    title = _title_key(entry.title)
+    if title:
+        keys += [("head", title[:_TITLE_END]), ("tail", title[-_TITLE_END:])]
+    return keys
+
+
+class _StoryIndex:
+    def __init__(self) -> None:
+        self._positions: dict[tuple[str, str], list[int]] = {}
+
+    def add(self, keys: list[tuple[str, str]], position: int) -> None:
+        for key in keys:
+            positions = self._positions.setdefault(key, [])
+            if position not in positions:
+                positions.append(position)
+
+    def first_match(
+        self, entry: Entry, keys: list[tuple[str, str]], kept: list[Entry]
+    ) -> int | None:
+        candidates = sorted({p for key in keys for p in self._positions.get(key, ())})
+        return next((p for p in candidates if same_story(kept[p], entry)), None)
 
 
 def same_story(a: Entry, b: Entry) -> bool:
@@ -141,18 +181,26 @@ def _title_key(title: str) -> str:
 
 
 def _apply_caps(entries: list[Entry], plan: Plan) -> list[Entry]:
-    newest_first = sorted(entries, key=lambda e: e.published, reverse=True)
-    taken: dict[str, int] = {}
+    """Newest first, but in rounds: every feed's newest entry, then every feed's second
+    newest, and so on, until the digest is full. One feed that floods (a thousand entries
+    at once, or undated ones that all look new on a first run) cannot crowd out the rest."""
+    by_feed: dict[str, list[Entry]] = {}
+    for entry in sorted(entries, key=lambda e: e.published, reverse=True):
+        by_feed.setdefault(entry.feed, []).append(entry)
+    for feed, queue in by_feed.items():
+        cap = plan.per_feed.get(feed)
+        if cap is not None:
+            del queue[cap:]
     chosen: list[Entry] = []
-    for entry in newest_first:
-        cap = plan.per_feed.get(entry.feed)
-        if cap is not None and taken.get(entry.feed, 0) >= cap:
-            continue
-        taken[entry.feed] = taken.get(entry.feed, 0) + 1
-        chosen.append(entry)
-        if len(chosen) == plan.max_entries:
+    depth = 0
+    while len(chosen) < plan.max_entries:
+        layer = [queue[depth] for queue in by_feed.values() if depth < len(queue)]
+        if not layer:
             break
-    return chosen
+        layer.sort(key=lambda e: e.published, reverse=True)
+        chosen += layer[: plan.max_entries - len(chosen)]
+        depth += 1
+    return sorted(chosen, key=lambda e: e.published, reverse=True)
 
 
 def _sections(items: list[Item], plan: Plan) -> tuple[Section, ...]:
@@ -168,6 +216,12 @@ def _sections(items: list[Item], plan: Plan) -> tuple[Section, ...]:
         first_feed[title] = min(first_feed.get(title, rank), rank)
     ordered = sorted(groups, key=lambda title: first_feed[title])
     return tuple(Section(title, tuple(groups[title])) for title in ordered)
+
+
+def summary_budget(entries: Sequence[Entry]) -> int:
+    """Words per summary for the entries' titles and summaries to read in DIGEST_MINUTES."""
+    words = DIGEST_MINUTES * WORDS_PER_MINUTE - sum(len(e.title.split()) for e in entries)
+    return max(1, words // max(1, len(entries)))
 
 
 def reading_minutes(text: str) -> int:

@@ -12,7 +12,7 @@ import re
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from digest.errors import ConfigError
 from digest.filters import ALL_FEEDS, FilterSet, check_pattern
+from digest.http import HttpOptions
 from digest.models import FeedSource
 
 DEFAULT_CONFIG_NAME = "config.yaml"
@@ -51,8 +52,10 @@ class FeedConfig(_Strict):
 
 class HttpConfig(_Strict):
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect.")
-    read_timeout: float = Field(20.0, gt=0, description="Seconds between bytes read.")
-    total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole response.")
+    read_timeout: float = Field(15.0, gt=0, description="Seconds between bytes read.")
+    total_timeout: float = Field(
+        30.0, gt=0, description="Seconds for a whole response, however the server dribbles it."
+    )
     max_bytes: int = Field(10_000_000, gt=0, description="Largest response accepted.")
     max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
     concurrency: int = Field(8, ge=1, le=64, description="Feeds fetched at once.")
@@ -60,6 +63,31 @@ class HttpConfig(_Strict):
         "digest/0.1 (+https://github.com/digest-newsletter/digest)",
         description="User-Agent sent with every request.",
     )
+    allow_private_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (http://127.0.0.1:8080) that URLs from feed content (article "
+        "pages, redirects) may reach though they are loopback or private addresses.",
+    )
+
+    @field_validator("allow_private_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parts = urlsplit(entry)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"not an origin like http://127.0.0.1:8080: {entry!r}")
+            if parts.path not in ("", "/") or parts.query or parts.fragment:
+                raise ValueError(f"an origin has no path: {entry!r} (write {_origin_of(parts)})")
+        return value
+
+    def options(self) -> HttpOptions:
+        fields = self.model_dump()
+        fields["allow_private_origins"] = tuple(self.allow_private_origins)
+        return HttpOptions(**fields)
+
+
+def _origin_of(parts: SplitResult) -> str:
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class ArticlePagesConfig(_Strict):
@@ -68,6 +96,9 @@ class ArticlePagesConfig(_Strict):
     max_pages: int = Field(60, ge=0, description="At most this many pages fetched per run.")
     retry_failed_after_hours: float = Field(
         24, ge=0, description="A page that failed is tried again after this long."
+    )
+    max_seconds: float = Field(
+        60, gt=0, description="Time for all article pages of a run; the rest wait a run."
     )
 
 
@@ -182,6 +213,12 @@ class Settings(_Strict):
     )
     max_entries: int = Field(30, ge=1, description="At most this many entries in a digest.")
     summary_sentences: int = Field(3, ge=1, le=10, description="Sentences per summary.")
+    summary_words: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Words per summary: whole sentences fill this budget, at most "
+        "summary_sentences of them. Unset: the stories and their titles share a five-minute "
+        "read (1,150 words at 230 a minute).",
+    )
     output_dir: Path = Field(Path("out"), description="Where digest.html/.txt are written.")
     timezone: str = Field("UTC", description="IANA time zone for dates and the schedule.")
     state_db: Path = Field(Path("digest.sqlite3"), description="SQLite state database.")
@@ -461,7 +498,8 @@ def starter_config() -> str:
         elif name in ("http", "article_pages", *NESTED):
             lines.append(f"{name}:")
             for sub, subfield in _submodel(name).model_fields.items():
-                lines.append(f"  {sub}: {_yaml_scalar(subfield.default)}  # {subfield.description}")
+                default = subfield.get_default(call_default_factory=True)
+                lines.append(f"  {sub}: {_yaml_scalar(default)}  # {subfield.description}")
         elif name in EXAMPLES:
             lines += EXAMPLES[name]
         else:
@@ -484,6 +522,7 @@ EXAMPLES = {
     "recipients": ["recipients: []  # e.g. [reader@example.org]"],
     "include": ["include: []  # e.g. [climate, energy]: entries must match one (title or text)"],
     "exclude": ['exclude: []  # e.g. [sponsored, "/^deal(s)? of the day/"]'],
+    "summary_words": ["# summary_words: 40"],
 }
 
 

@@ -15,6 +15,9 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from feedparser.api import SUPPORTED_VERSIONS
 
+from digest.defuse import decode, defuse
+from digest.errors import FeedError
+
 FEED_TYPES = {
     "application/rss+xml": "RSS",
     "application/rdf+xml": "RSS",
@@ -40,7 +43,7 @@ def feed_links(page: bytes, page_url: str) -> list[FeedLink]:
     """The feeds a page links with rel="alternate", in page order, each URL once, made
     absolute against the page (or its <base href>). Only http(s) links count."""
     parser = _LinkParser()
-    parser.feed(page.decode("utf-8", errors="replace"))
+    parser.feed(decode(page)[0])
     parser.close()
     base = urljoin(page_url, parser.base) if parser.base else page_url
     links: list[FeedLink] = []
@@ -70,7 +73,11 @@ def feed_facts(body: bytes) -> tuple[str, str]:
             return "JSON Feed", ""
         version = str(document.get("version", "")).rstrip("/").rsplit("/", 1)[-1]
         return f"JSON Feed {version}".strip(), " ".join(str(document.get("title", "")).split())
-    parsed = feedparser.parse(body)
+    try:
+        defused = defuse(body, "feed")  # no DTD, no entities: as digest/gather.py parses it
+    except FeedError:
+        return "feed", ""
+    parsed = feedparser.parse(defused.body, sanitize_html=False, resolve_relative_uris=False)
     kind = SUPPORTED_VERSIONS.get(parsed.get("version") or "", "")
     return kind or "feed", " ".join(str(parsed.feed.get("title", "")).split())
 

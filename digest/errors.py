@@ -41,6 +41,11 @@ class DeliveryError(DigestError):
 
 
 class NothingToBuild(DigestError):
-    """Every feed failed, or no entry fell in the window: there is no digest to write."""
+    """Every feed failed, or no entry fell in the window: there is no digest to write.
+    `reports` are the feeds' reports (FeedReport), for the run summary."""
 
     exit_code = 3
+
+    def __init__(self, message: str, reports: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.reports = reports

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,7 +15,12 @@ from readability import Document as ReadabilityDocument
 from trafilatura.utils import decode_file, load_html
 
 from digest.errors import ExtractError
-from digest.furniture import is_paywall_prompt, strip_widgets
+from digest.furniture import (
+    cut_after_article_end,
+    drop_truncated_tail,
+    is_paywall_prompt,
+    is_widget_line,
+)
 
 # A paragraph whose text is mostly the page's link texts is a related-links list or a
 # "Read more: <headline>" line. Anchors shorter than this are inline links in prose.
@@ -28,6 +34,15 @@ TITLE_WORD_SHARE = 0.8
 FALLBACK_LENGTH_RATIO = 1.5
 FALLBACK_MIN_OVERLAP = 0.9
 MIN_FALLBACK_WORDS = 50
+# readability runs only when the page's prose blocks (this many words or more, mostly not
+# link text) hold this many times our word count: under the length it must reach to win.
+SECOND_OPINION_PROSE_RATIO = 1.25
+MIN_PROSE_WORDS = 8
+# A paragraph ending in a call to action is a promo up to this many words.
+MAX_PROMO_WORDS = 60
+MIN_PROMO_CALL_WORDS = 3
+# Two or more sibling <article>s inside an <article> are other stories' cards.
+MIN_STORY_CARDS = 2
 
 # htmldate (via trafilatura): the first-published date, with its time when the page gives one.
 _DATE_SEARCH = {
@@ -37,6 +52,12 @@ _DATE_SEARCH = {
 }
 
 _TOKEN = re.compile(r"\w+")
+# Han and kana: Chinese and Japanese are written without spaces between words.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_INLINE_TAGS = frozenset(
+    "a abbr b big cite code em font i mark q small span strong sub sup time u".split()  # noqa: SIM905
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?false"?', re.I)
 
 # Elements whose text is never article prose.
@@ -119,16 +140,138 @@ def _join_blocks(raw: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+@dataclass(frozen=True, slots=True)
+class PageSignals:
+    """What the paragraph rules know of the page besides the paragraphs themselves."""
+
+    title: str
+    anchors: frozenset[str]  # the texts of the page's links, long enough to be headlines
+
+
+TreeRule = Callable[[lxml.html.HtmlElement], None]
+ParagraphRule = Callable[[list[str], PageSignals], list[str]]
+
+
+def _drop_story_cards(tree: lxml.html.HtmlElement) -> None:
+    """Other stories' cards inside the story: two or more sibling <article>s within an
+    <article> ("you may like" grids, in-article teasers); text extractors read them as body."""
+    cards = [
+        article
+        for article in tree.iter("article")
+        if (parent := article.getparent()) is not None
+        and next(article.iterancestors("article"), None) is not None
+        and sum(1 for _ in parent.iterchildren("article")) >= MIN_STORY_CARDS
+    ]
+    for card in cards:
+        card.drop_tree()
+
+
+def _space_cjk_inline_boundaries(tree: lxml.html.HtmlElement) -> None:
+    """Where Chinese or Japanese text runs into a link or other inline element, put a space:
+    with no spaces between words, the element boundary is the only word boundary there is."""
+    if not _CJK.search(tree.xpath("string(//body)")):
+        return
+    for element in tree.iter(*_INLINE_TAGS):
+        parent = element.getparent()
+        if parent is None:
+            continue
+        previous = element.getprevious()
+        before = (previous.tail if previous is not None else parent.text) or ""
+        inner = element.text or ""
+        if _joins_cjk(before, inner):
+            element.text = " " + inner
+        last = (element[-1].tail if len(element) else element.text) or ""
+        after = element.tail or ""
+        if _joins_cjk(last, after):
+            element.tail = " " + after
+
+
+def _joins_cjk(left: str, right: str) -> bool:
+    return bool(
+        left
+        and right
+        and not left[-1].isspace()
+        and not right[0].isspace()
+        and (_CJK.match(left[-1]) or _CJK.match(right[0]))
+    )
+
+
+def _drop_repeated_title(paragraphs: list[str], page: PageSignals) -> list[str]:
+    return [
+        text
+        for index, text in enumerate(paragraphs)
+        if not (index < TITLE_SEARCH_DEPTH and _repeats_title(text, page.title))
+    ]
+
+
+def _drop_link_lists(paragraphs: list[str], page: PageSignals) -> list[str]:
+    return [text for text in paragraphs if _link_share(text, page.anchors) < MAX_LINK_SHARE]
+
+
+def _cut_after_end(paragraphs: list[str], page: PageSignals) -> list[str]:
+    # No headline-run test: extracted list items and subheadings are title-case too.
+    return cut_after_article_end(paragraphs, headline_runs=False)
+
+
+def _drop_widget_lines(paragraphs: list[str], page: PageSignals) -> list[str]:
+    return [text for text in paragraphs if not is_widget_line(text)]
+
+
+def _drop_promos(paragraphs: list[str], page: PageSignals) -> list[str]:
+    return [text for text in paragraphs if not _is_promo(text)]
+
+
+def _is_promo(text: str) -> bool:
+    """A short paragraph that ends in a call to action ("... Sign up for the free daily
+    newsletter."): a pitch for the site's newsletter, magazine or app, not the story."""
+    sentences = _SENTENCE_END.split(text)
+    return (
+        len(sentences) > 1
+        and len(text.split()) <= MAX_PROMO_WORDS
+        and len(sentences[-1].split()) >= MIN_PROMO_CALL_WORDS
+        and is_widget_line(sentences[-1])
+    )
+
+
+def _drop_truncated_tail(paragraphs: list[str], page: PageSignals) -> list[str]:
+    return drop_truncated_tail(paragraphs)
+
+
+# The rules by name, in the order they run; benchmarks/extraction.py measures each one's
+# contribution by running without it.
+TREE_RULES: dict[str, TreeRule] = {
+    "story cards": _drop_story_cards,
+    "CJK inline spacing": _space_cjk_inline_boundaries,
+}
+PARAGRAPH_RULES: dict[str, ParagraphRule] = {
+    "repeated headline": _drop_repeated_title,
+    "link-list paragraphs": _drop_link_lists,
+    "after-article zone": _cut_after_end,
+    "widget lines": _drop_widget_lines,
+    "promo paragraphs": _drop_promos,
+    "truncated last paragraph": _drop_truncated_tail,
+}
+SECOND_OPINION = "readability second opinion"
+RULES: tuple[str, ...] = (*TREE_RULES, *PARAGRAPH_RULES, SECOND_OPINION)
+
+
 def extract_article(html: str | bytes, url: str | None = None) -> Article:
     """The article's own text and metadata; ExtractError when the page has no article.
 
-    trafilatura (precision-favoring, no comments) finds the article; its paragraphs are then
-    cleaned of what it lets through on news pages: a repeat of the headline, paragraphs that
-    are mostly link text (related-article lists, "Read more: <link>"), and widget lines
-    (calls to action, credits, a paywall prompt and what follows it). readability-lxml runs
-    as a second opinion: when its text, cleaned the same way, contains ours and is much
-    longer, trafilatura stopped early and readability's text is used.
+    trafilatura (precision-favoring, no comments) finds the article in the page, after
+    other stories' cards are cut from it; its paragraphs are then cleaned of what it lets
+    through on news pages: a repeat of the headline, paragraphs that are mostly link text
+    (related-article lists, "Read more: <link>"), and widget lines (calls to action,
+    credits, a paywall prompt and what follows it). When our text holds much less than the
+    page's prose paragraphs, trafilatura may have stopped early: readability-lxml runs as a
+    second opinion, and its text, cleaned the same way, is used when it contains ours and is
+    much longer.
     """
+    return extract_with_rules(html, url, frozenset(RULES))
+
+
+def extract_with_rules(html: str | bytes, url: str | None, rules: frozenset[str]) -> Article:
+    """`extract_article` with only the named `RULES` (for measuring what each one does)."""
     where = url or "page"
     if not html or not html.strip():
         raise ExtractError(f"{where}: empty page")
@@ -137,14 +280,20 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
         raise ExtractError(f"{where}: could not parse the HTML")
     anchors = _anchor_texts(tree)
     paywalled = _declares_paywall(tree)
-    # Decoded once here: readability would otherwise run chardet over the bytes (slow).
-    second_opinion = _readability_paragraphs(html if isinstance(html, str) else decode_file(html))
-    document = _trafilatura_document(tree, url)  # last: it prunes the tree it is given
+    page_prose_words = _page_prose_words(tree, anchors)
+    for name, tree_rule in TREE_RULES.items():
+        if name in rules:
+            tree_rule(tree)
+    document = _trafilatura_document(tree, url)  # it prunes the tree it is given
     assert not isinstance(document, dict)  # as_dict=False: a Document or None
-    title = (document.title or "") if document is not None else ""
-    ours = _clean(_body_paragraphs(document.body), anchors, title) if document else []
-    fallback = _clean(second_opinion, anchors, title)
-    paragraphs = fallback if _prefer_fallback(ours, fallback) else ours
+    page = PageSignals(title=(document.title or "") if document else "", anchors=anchors)
+    paragraphs = _clean(_body_paragraphs(document.body), page, rules) if document else []
+    if SECOND_OPINION in rules and _may_have_stopped_early(paragraphs, page_prose_words):
+        # Decoded here: readability would otherwise run chardet over the bytes (slow).
+        second = _readability_paragraphs(html if isinstance(html, str) else decode_file(html))
+        fallback = _clean(second, page, rules)
+        if _prefer_fallback(paragraphs, fallback):
+            paragraphs = fallback
     if not paragraphs:
         raise ExtractError(f"{where}: no article text found")
     return _article(document, "\n\n".join(paragraphs), url, paywalled)
@@ -183,14 +332,28 @@ def _article(
     )
 
 
-def _clean(paragraphs: list[str], anchors: frozenset[str], title: str) -> list[str]:
-    kept = [
-        text
-        for index, text in enumerate(paragraphs)
-        if not (index < TITLE_SEARCH_DEPTH and _repeats_title(text, title))
-        and _link_share(text, anchors) < MAX_LINK_SHARE
-    ]
-    return strip_widgets(kept, headline_runs=False)
+def _clean(paragraphs: list[str], page: PageSignals, rules: frozenset[str]) -> list[str]:
+    for name, rule in PARAGRAPH_RULES.items():
+        if name in rules:
+            paragraphs = rule(paragraphs, page)
+    return paragraphs
+
+
+def _page_prose_words(tree: lxml.html.HtmlElement, anchors: frozenset[str]) -> int:
+    """Words in the page's text blocks that read as prose: long enough, mostly not links."""
+    parts: list[str] = []
+    _collect_text(tree, parts)
+    blocks = (text.split() for text in _join_blocks("".join(parts)).split("\n\n"))
+    return sum(
+        len(words)
+        for words in blocks
+        if len(words) >= MIN_PROSE_WORDS and _link_share(" ".join(words), anchors) < 0.5
+    )
+
+
+def _may_have_stopped_early(ours: list[str], page_prose_words: int) -> bool:
+    """Worth a second opinion: no text, or the page holds well more prose than we found."""
+    return not ours or page_prose_words >= SECOND_OPINION_PROSE_RATIO * _word_count(ours)
 
 
 def _prefer_fallback(ours: list[str], fallback: list[str]) -> bool:
@@ -253,7 +416,7 @@ def _link_share(text: str, anchors: frozenset[str]) -> float:
 
 
 def _repeats_title(text: str, title: str) -> bool:
-    """The headline again at the top of the body (the data's article bodies never have it)."""
+    """The headline again at the top of the body: the digest shows the title on its own."""
     words = _TOKEN.findall(text.lower())
     title_words = set(_TOKEN.findall(title.lower()))
     if not words or not title_words or text.rstrip().endswith((".", "!", "?")):

@@ -153,7 +153,7 @@ def find_feed(url: str, settings: Settings, client: httpx.Client | None = None) 
         return _local_feed(url, settings)
     options = _options(settings)
     with client_for(client, options) as http:
-        body, final_url, content_type = _get(http, url, options)
+        body, final_url, content_type = _get(http, url, options, trusted=url)
         problem, found = _as_feed(body, url, final_url)
         if found is not None:
             return found
@@ -174,7 +174,8 @@ def _first_readable(
     failures: list[str] = []
     for link in links:
         try:
-            body, final_url, _ = _get(http, link.url, options)
+            # a link from the page: it may reach a private address only on the page's origin
+            body, final_url, _ = _get(http, link.url, options, trusted=page)
         except ConfigError as exc:
             failures.append(str(exc))
             continue
@@ -192,11 +193,11 @@ def _first_readable(
 def _as_feed(body: bytes, url: str, final_url: str) -> tuple[str, Found | None]:
     """(why it is not a feed, None) or ("", the feed)."""
     try:
-        entries = parse_feed(body, FeedSource(url, url), final_url)
+        parsed = parse_feed(body, FeedSource(url, url), final_url)
     except FeedError as exc:
         return exc.reason, None
     kind, title = feed_facts(body)
-    return "", Found(url, kind, title, len(entries))
+    return "", Found(url, kind, title, len(parsed.entries))
 
 
 def _local_feed(path_text: str, settings: Settings) -> Found:
@@ -214,9 +215,12 @@ def _local_feed(path_text: str, settings: Settings) -> Found:
     return Found(stored, found.kind, found.title, found.entries)
 
 
-def _get(http: httpx.Client, url: str, options: HttpOptions) -> tuple[bytes, str, str]:
+def _get(
+    http: httpx.Client, url: str, options: HttpOptions, trusted: str
+) -> tuple[bytes, str, str]:
+    """GET `url`; `trusted` is the URL the user typed (see digest/http.py)."""
     try:
-        got = download(http, url, options)
+        got = download(http, url, options, trusted=trusted)
     except DownloadError as exc:
         raise ConfigError(f"{url}: {exc}") from None
     return got.body, got.url, got.content_type
@@ -442,4 +446,4 @@ def check_feeds(settings: Settings, client: httpx.Client | None = None) -> list[
 
 
 def _options(settings: Settings) -> HttpOptions:
-    return HttpOptions(**settings.http.model_dump())
+    return settings.http.options()

@@ -26,8 +26,9 @@ import httpx
 
 from digest.errors import ExtractError
 from digest.extract import Article, extract_article
-from digest.http import DownloadError, HttpOptions, download
+from digest.http import DownloadError, HttpOptions, Refused, download
 from digest.models import Entry
+from digest.sanitize import safe_image_url
 from digest.state import CachedPage, State
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class PagePolicy:
     delay_seconds: float = 1.0
     max_pages: int = 60
     retry_failed_after_hours: float = 24.0
+    max_seconds: float = 60.0  # for all pages of a run; the rest wait for the next run
 
 
 def complete(
@@ -124,7 +126,7 @@ def _merge(entry: Entry, page: Article | None) -> Entry:
         content_text=page.text,
         title=entry.title if entry.title != "(untitled)" else page.title or entry.title,
         author=entry.author or page.author,
-        image=entry.image or page.image,
+        image=entry.image or safe_image_url(page.image) or None,
         published=entry.published if entry.dated or page.date is None else page.date,
         dated=entry.dated or page.date is not None,
     )
@@ -180,28 +182,48 @@ FetchResult = tuple[str, Article | None, str]
 def _host_fetcher(
     client: httpx.Client, http: HttpOptions, policy: PagePolicy, robots: _Robots
 ) -> Callable[[list[str]], list[FetchResult]]:
+    """One host's pages in turn, politely. A host that does not answer (timeout, reset,
+    refused) is not asked for its other pages this run, and no host goes on past the run's
+    `max_seconds`: pages left over keep their teasers and are tried on the next run."""
+    give_up_at = time.monotonic() + policy.max_seconds
+
     def fetch_host(urls: list[str]) -> list[FetchResult]:
-        results = []
-        for index, url in enumerate(urls):
-            if index:
+        results: list[FetchResult] = []
+        asked = False
+        for url in urls:
+            if time.monotonic() > give_up_at:
+                break  # not recorded: the next run tries these pages
+            if not robots.allowed(url):
+                log.info("fulltext: %s: robots.txt disallows it", url)
+                results.append((url, None, "disallowed by robots.txt"))
+                continue
+            if asked:
                 time.sleep(policy.delay_seconds)  # polite: one request at a time per host
-            results.append(_fetch_page(url, client, http, robots))
+            asked = True
+            result, unreachable = _fetch_page(url, client, http)
+            results.append(result)
+            if unreachable:
+                break
         return results
 
     return fetch_host
 
 
-def _fetch_page(url: str, client: httpx.Client, http: HttpOptions, robots: _Robots) -> FetchResult:
-    if not robots.allowed(url):
-        log.info("fulltext: %s: robots.txt disallows it", url)
-        return url, None, "disallowed by robots.txt"
+def _fetch_page(url: str, client: httpx.Client, http: HttpOptions) -> tuple[FetchResult, bool]:
+    """The page's article, or why not; and whether the host itself failed to answer."""
     try:
         page = download(client, url, http)
         article = extract_article(page.body, page.url)
-    except (DownloadError, ExtractError) as exc:
+    except DownloadError as exc:
         log.warning("fulltext: %s: %s", url, exc)
-        return url, None, str(exc)
-    return url, article, ""
+        return (url, None, str(exc)), exc.status is None and not isinstance(exc, Refused)
+    except ExtractError as exc:
+        log.warning("fulltext: %s: %s", url, exc)
+        return (url, None, str(exc)), False
+    except Exception as exc:  # our bug on this page's content: this page only
+        log.warning("fulltext: %s: internal error: %s: %s", url, type(exc).__name__, exc)
+        return (url, None, f"internal error: {type(exc).__name__}"), False
+    return (url, article, ""), False
 
 
 def _host(url: str) -> str:

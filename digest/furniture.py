@@ -140,19 +140,22 @@ _SMALL_WORDS = frozenset(
 def strip_furniture(text: str) -> str:
     """Return the article's own paragraphs from `text`, separated by blank lines."""
     lines = [_unglue_credit(line) for line in _paragraphs(text)]
-    kept = _cut_after_article_end(lines)
+    kept = cut_after_article_end(lines)
     kept = [line for line in kept if line and not is_furniture_line(line)]
-    while kept and _TRUNCATED.search(kept[-1]):
-        kept.pop()
-    return "\n\n".join(kept)
+    return "\n\n".join(drop_truncated_tail(kept))
 
 
 def strip_widgets(paragraphs: Sequence[str], *, headline_runs: bool = True) -> list[str]:
     """The conservative rule set, for text an HTML extractor already reduced to the article:
     widget lines, the end-of-article cutoff and a truncated last paragraph, but no cut of
     short unpunctuated lines (list items, table rows)."""
-    kept = _cut_after_article_end(paragraphs, headline_runs=headline_runs)
-    kept = [line for line in kept if not is_widget_line(line)]
+    kept = cut_after_article_end(paragraphs, headline_runs=headline_runs)
+    return drop_truncated_tail([line for line in kept if not is_widget_line(line)])
+
+
+def drop_truncated_tail(lines: Sequence[str]) -> list[str]:
+    """Without the last lines that stop mid-text ("... said Jane ...")."""
+    kept = list(lines)
     while kept and _TRUNCATED.search(kept[-1]):
         kept.pop()
     return kept
@@ -274,7 +277,7 @@ def _is_end_heading(line: str) -> bool:
     return len(_WORD.findall(line)) <= 6 and bool(_END_HEADING.match(line))
 
 
-def _cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -> list[str]:
+def cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -> list[str]:
     """Keep lines up to the first end-of-article signal that follows substantial prose.
 
     A paywall prompt always ends the article. A section heading or a run of headlines ends

@@ -64,8 +64,16 @@ class FeedReport:
     url: str
     status: FeedStatus
     entries: int = 0
-    error: str = ""
-    filtered: tuple[FilterDrop, ...] = ()  # every rule that applies, with what it dropped
+    error: str = ""  # why it failed
+    hint: str = ""  # what the user can do about it
+    notice: str = ""  # worth saying though it worked: moved, cut short, repaired
+    filtered: tuple[
+        FilterDrop, ...
+    ] = ()  # every include / exclude rule that applies, and its drops
+
+    @property
+    def failed(self) -> bool:
+        return self.status is FeedStatus.FAILED
 
     @property
     def dropped(self) -> int:

@@ -3,7 +3,7 @@ caller (build, send, preview), which decides what the output is for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from digest import fulltext
-from digest.compose import Plan, assemble, select, window_end
+from digest.compose import Plan, assemble, select, summary_budget, window_end
 from digest.config import Settings
 from digest.errors import NothingToBuild
 from digest.filters import apply_filters, rules_for
@@ -52,11 +52,10 @@ def build_digest(
     `offline` builds from the feed bodies the last run stored, without network (the preview).
     `web_url` is the issue's page in the archive (default: the archive's own URL)."""
     sources = settings.feed_sources()
-    options = HttpOptions(**settings.http.model_dump())
+    options = settings.http.options()
     gathered = gather(sources, state, options, now, client, on_feed, offline=offline)
-    if all(r.status is FeedStatus.FAILED for r in gathered.reports):
-        reasons = "; ".join(f"{r.name}: {r.error}" for r in gathered.reports)
-        raise NothingToBuild(f"every feed failed ({reasons})")
+    if all(r.failed for r in gathered.reports):
+        raise NothingToBuild(_every_feed_failed(gathered.reports), gathered.reports)
     gathered = filtered(gathered, settings)
     start, end = window(settings, gathered.entries, now, since)
     plan = Plan(
@@ -78,7 +77,7 @@ def build_digest(
     if any(feed.fulltext != "never" for feed in settings.feeds):
         chosen = _with_full_text(chosen, settings, state, now, client, offline)
     selection = replace(selection, chosen=tuple(without_furniture(chosen)))
-    digest = assemble(selection, gathered.reports, plan, _summarizer(settings))
+    digest = assemble(selection, gathered.reports, plan, _summarizer(settings, selection.chosen))
     if not digest.items and not allow_empty:
         raise NothingToBuild(_empty_reason(gathered, plan, since is not None))
     link = settings.archive_url if web_url is None else web_url
@@ -121,7 +120,7 @@ def _with_full_text(
     offline: bool = False,
 ) -> list[Entry]:
     """Teasers swapped for their pages' article text (see fulltext.py)."""
-    http = HttpOptions(**settings.http.model_dump())
+    http = settings.http.options()
     modes = {feed.name: feed.fulltext for feed in settings.feeds}
     policy = PagePolicy(**settings.article_pages.model_dump())
     with client_for(client, http) as pages_client:
@@ -139,9 +138,13 @@ def client_for(client: httpx.Client | None, http: HttpOptions) -> Iterator[httpx
         yield owned
 
 
-def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
+def _summarizer(settings: Settings, entries: Sequence[Entry]) -> Callable[[Entry], Summary]:
+    """Summaries of `summary_sentences` sentences in `summary_words` words; unset, the words
+    are the digest's share of a five-minute read (compose.summary_budget)."""
+    words = settings.summary_words or summary_budget(entries)
+
     def summarize_entry(entry: Entry) -> Summary:
-        return summarize(entry.content_text, entry.title, settings.summary_sentences)
+        return summarize(entry.content_text, entry.title, settings.summary_sentences, words)
 
     return summarize_entry
 
@@ -149,6 +152,12 @@ def _summarizer(settings: Settings) -> Callable[[Entry], Summary]:
 def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
     """The article's own text only: summaries and reading times must not count page furniture."""
     return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
+
+
+def _every_feed_failed(reports: tuple[FeedReport, ...]) -> str:
+    if len(reports) == 1:
+        return f"every feed failed ({reports[0].name}: {reports[0].error})"
+    return f"every feed failed ({len(reports)} feeds, each named above)"
 
 
 def _empty_reason(gathered: Gathered, plan: Plan, after_last_issue: bool) -> str:

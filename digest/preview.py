@@ -116,6 +116,8 @@ class FeedHealth:
     error: str
     entries: int
     taken: int
+    hint: str = ""
+    notice: str = ""
     filtered: tuple[FilterDrop, ...] = ()  # the include / exclude rules and what each dropped
 
     @property
@@ -161,6 +163,8 @@ def health_of(snapshot: Snapshot) -> Health:
             r.error,
             r.entries,
             taken.get(r.name, 0),
+            r.hint,
+            r.notice,
             r.filtered,
         )
         for r in digest.feeds

@@ -45,6 +45,8 @@ _TERMINAL = re.compile(r"[.!?…。！？:;][\"'”’»)\]]*\s*$")
 _SHORT_LINE_WORDS = 8
 _INITIAL = re.compile(r"^[(\[\"'“‘]*[A-Z]$")
 _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
+# A dateline's agency tag: "(AP) —", "(Reuters) -".
+_AGENCY_TAG = re.compile(r"\([A-Z][\w.& ]{0,24}\) [—–-]")
 _NEXT_WORD = re.compile(r"[" + re.escape(_OPENERS) + r"]*(\w+)")
 
 # Abbreviations that (almost) never end a sentence: titles, months, Latin forms, "No." etc.
@@ -158,7 +160,11 @@ def _split_paragraph(paragraph: str) -> list[str]:
         first, end = match.span()
         if paragraph[first] in _CJK_MARKS:
             stop = end - 1 if paragraph[end - 1] == " " else end  # without the space after
-        elif end - first == 2 and paragraph[first] == "." and not _period_ends(paragraph, first):
+        elif (
+            end - first == 2
+            and paragraph[first] == "."
+            and not _period_ends(paragraph, first, start)
+        ):
             continue  # a lone period right before the space: maybe an abbreviation
         else:
             stop = end - 1  # "!", "?", "...", or a period inside a closing quote/bracket
@@ -169,14 +175,20 @@ def _split_paragraph(paragraph: str) -> list[str]:
     return sentences
 
 
-def _period_ends(paragraph: str, period: int) -> bool:
-    """Reject a period that really ends an abbreviation, an initial or an acronym."""
+def _period_ends(paragraph: str, period: int, start: int) -> bool:
+    """Reject a period that really ends an abbreviation, an initial or an acronym, a
+    dateline ("ST. JOSEPH, Mich. (AP) —") or a day number ("Am 12. September")."""
     # Paragraphs hold single spaces only, so the token starts after the last space.
-    token = paragraph[paragraph.rfind(" ", 0, period) + 1 : period]
+    token_start = paragraph.rfind(" ", 0, period) + 1
+    token = paragraph[token_start:period]
     if not token:
         return True
+    if paragraph[period + 2] == "(" and _AGENCY_TAG.match(paragraph, period + 2):
+        return False  # the place of a dateline, then the news agency
     if len(token) > _LONGEST_ABBREVIATION and "." not in token:
         return True  # a plain long word: the common case, decided without lookups
+    if len(token) < 3 and token.isdigit() and paragraph.count(" ", start, token_start) < 2:
+        return False  # "Am 12." opening a sentence is a date, not a sentence
     word = token.lstrip(_OPENERS).lower()
     # The length and "." tests are necessary for the regexes to match: most tokens skip them.
     if word in _NEVER_FINAL or (len(word) == 1 and _INITIAL.match(token)):

@@ -89,6 +89,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN retired_at TEXT; -- 410 Gone: not fetched any more
     ALTER TABLE feeds ADD COLUMN retired_reason TEXT;
     """,
+    # 5 (issue 10): a 429 or 503 with Retry-After: not fetched again before then.
+    """
+    ALTER TABLE feeds ADD COLUMN retry_at TEXT;
+    """,
 ]
 
 
@@ -113,6 +117,7 @@ class FeedRecord:
     moved_at: datetime | None = None
     retired_at: datetime | None = None  # the server answered 410 Gone
     retired_reason: str | None = None
+    retry_at: datetime | None = None  # a 429/503 asked us to wait until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +230,15 @@ class State:
                 (url, now.isoformat(), reason),
             )
 
+    def defer_feed(self, url: str, until: datetime) -> None:
+        """The server asked us to come back later (Retry-After): no fetch before `until`."""
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO feeds (url, retry_at) VALUES (?, ?)
+                   ON CONFLICT(url) DO UPDATE SET retry_at = excluded.retry_at""",
+                (url, until.isoformat()),
+            )
+
     def forget_feed(self, url: str) -> None:
         """Drop what is known of a feed URL (its cache, move and retirement): a fresh start."""
         with self.transaction() as conn:
@@ -233,7 +247,7 @@ class State:
     def feed_records(self) -> dict[str, FeedRecord]:
         rows = self.conn.execute(
             "SELECT url, status, error, checked_at, last_success, moved_to, moved_at,"
-            " retired_at, retired_reason FROM feeds"
+            " retired_at, retired_reason, retry_at FROM feeds"
         )
         return {row[0]: _feed_record(row) for row in rows}
 
@@ -289,7 +303,7 @@ class State:
 
 
 def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
-    url, status, error, checked, success, moved_to, moved_at, retired, reason = row
+    url, status, error, checked, success, moved_to, moved_at, retired, reason, retry_at = row
     return FeedRecord(
         url,
         status,
@@ -300,6 +314,7 @@ def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
         _when(moved_at),
         _when(retired),
         reason,
+        _when(retry_at),
     )
 
 

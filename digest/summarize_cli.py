@@ -30,6 +30,13 @@ _TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
     help="How many sentences the summary has.",
 )
 @click.option(
+    "--words",
+    "-w",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fill at most N words with whole sentences (never cut), at most --sentences of them.",
+)
+@click.option(
     "--title",
     default=None,
     help="The article's title (plain text only). Default: the text's first line when it "
@@ -55,14 +62,14 @@ _TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
     help="Plain text only: print every sentence's score by rule; '*' marks the chosen ones.",
 )
 def summarize(
-    file: TextIO, sentences: int, title: str | None, jsonl: bool, clean: bool | None,
-    explain: bool,
+    file: TextIO, sentences: int, words: int | None, title: str | None, jsonl: bool,
+    clean: bool | None, explain: bool,
 ) -> None:  # fmt: skip
     """Summarize FILE (plain text, paragraphs separated by blank lines; stdin by default)."""
     if jsonl:
         if explain:
             raise click.UsageError("--explain works on plain text, not with --jsonl")
-        _summarize_jsonl(file, sentences, clean=bool(clean))
+        _summarize_jsonl(file, sentences, words, clean=bool(clean))
         return
     text = file.read()
     if title is None:  # before cleaning: the furniture rules drop a heading line too
@@ -70,9 +77,9 @@ def summarize(
     if clean is not False:
         text = strip_furniture(text)
     if explain:
-        click.echo(format_explanation(explain_text(text, title, sentences)))
+        click.echo(format_explanation(explain_text(text, title, sentences, words)))
         return
-    for sentence in summarize_text(text, title, sentences).sentences:
+    for sentence in summarize_text(text, title, sentences, words).sentences:
         click.echo(sentence)
 
 
@@ -86,15 +93,17 @@ def _split_heading(text: str) -> tuple[str, str]:
     return "", text
 
 
-def _summarize_jsonl(stream: TextIO, k: int, *, clean: bool) -> None:
+def _summarize_jsonl(stream: TextIO, k: int, words: int | None, *, clean: bool) -> None:
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
-        doc_id, sentences = _summarize_line(line, number, k, clean=clean)
+        doc_id, sentences = _summarize_line(line, number, k, words, clean=clean)
         click.echo(json.dumps({"id": doc_id, "sentences": sentences}, ensure_ascii=False))
 
 
-def _summarize_line(line: str, number: int, k: int, *, clean: bool) -> tuple[object, list[str]]:
+def _summarize_line(
+    line: str, number: int, k: int, words: int | None, *, clean: bool
+) -> tuple[object, list[str]]:
     """One JSON line to (id, sentences); any problem gives an empty list and a stderr note."""
     try:
         record = json.loads(line)
@@ -110,7 +119,7 @@ def _summarize_line(line: str, number: int, k: int, *, clean: bool) -> tuple[obj
         return doc_id, []
     if clean:
         text = strip_furniture(text)
-    return doc_id, list(summarize_text(text, title, k).sentences)
+    return doc_id, list(summarize_text(text, title, k, words).sentences)
 
 
 def _warn(number: int, message: str) -> None:

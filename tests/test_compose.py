@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from conftest import NOW
 
-from digest.compose import Plan, canonical_url, compose, dedupe, titles_match
+from digest.compose import Plan, canonical_url, compose, dedupe, summary_budget, titles_match
 from digest.models import Entry, Summary
 
 
@@ -86,3 +86,21 @@ def test_window_caps_and_sections_in_feed_order() -> None:
 def test_reading_time_counts_the_words() -> None:
     digest = compose([entry("long", text="word " * 1150)], [], plan(), no_summary)
     assert digest.items[0].reading_minutes == 5
+
+
+def test_a_feed_that_floods_cannot_crowd_out_the_others() -> None:
+    flood = [entry(f"flood {i}", days_ago=0.01 * i, feed="A") for i in range(50)]
+    quiet = [entry(f"quiet {i}", days_ago=2 + i, feed="B") for i in range(3)]
+    digest = compose([*flood, *quiet], [], plan(max_entries=10, group_by_section=False), no_summary)
+    titles = [i.entry.title for i in digest.items]
+    assert titles == [f"flood {i}" for i in range(7)] + ["quiet 0", "quiet 1", "quiet 2"]
+    assert digest.skipped == 43
+
+
+def test_summary_budget_shares_a_five_minute_read_among_the_stories() -> None:
+    thirty = [entry(f"A headline of exactly seven words {i}") for i in range(30)]
+    budget = summary_budget(thirty)
+    assert budget == (5 * 230 - 30 * 7) // 30  # 31 words of summary each
+    assert 30 * (budget + 7) <= 5 * 230
+    assert summary_budget(thirty[:3]) > 300  # a short digest: whole summaries
+    assert summary_budget([]) >= 1

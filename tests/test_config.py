@@ -96,5 +96,16 @@ def test_the_starters_filter_examples_mean_what_they_say(tmp_path: Path) -> None
 def test_bundled_config_mentions_every_key() -> None:
     text = (REPO / "config.yaml").read_text()
     for name in Settings.model_fields:
-        if name != "base_dir":
-            assert f"\n{name}:" in text, f"config.yaml does not document {name}"
+        if name != "base_dir":  # a key left unset by default is shown commented out
+            assert f"\n{name}:" in text or f"\n# {name}:" in text, f"config.yaml lacks {name}"
+
+
+def test_summary_words_is_unset_by_default_and_must_be_positive(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("feeds:\n  - {name: A, url: 'https://a.example/f'}\n")
+    assert load_settings(path).summary_words is None
+    path.write_text("feeds:\n  - {name: A, url: 'https://a.example/f'}\nsummary_words: 40\n")
+    assert load_settings(path).summary_words == 40
+    path.write_text("feeds:\n  - {name: A, url: 'https://a.example/f'}\nsummary_words: 0\n")
+    with pytest.raises(ConfigError, match=r":3: summary_words: "):
+        load_settings(path)

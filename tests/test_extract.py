@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from digest.errors import ExtractError
-from digest.extract import extract_article, html_to_text
+from digest.extract import RULES, extract_article, extract_with_rules, html_to_text
 from digest.extraction_eval import Page, article_pages, find_shared_data, shingle_match
 
 DATA = find_shared_data()
@@ -155,6 +155,54 @@ def test_page_without_article_raises_naming_the_url() -> None:
         extract_article(html, "https://example.org/nav")
 
 
+# Two teaser cards of other stories inside the story's own <article>, as blog themes print
+# "you may like" grids; the words are Portuguese, as no English end-heading rule knows them.
+STORY_CARDS = (
+    "<section><h3>Você pode gostar</h3>"
+    "<article><h4><a href='/p1'>Um novo parque</a></h4><p>O novo parque da cidade abriu neste "
+    "sábado com trilhas, um lago e espaço para piqueniques, e recebeu milhares de visitantes "
+    "no primeiro dia.</p></article>"
+    "<article><h4><a href='/p2'>A feira de livros</a></h4><p>A feira de livros voltou à praça "
+    "central depois de dois anos, com mais de cem expositores e uma programação de debates "
+    "com autores locais.</p></article></section>"
+)
+
+
+def test_other_stories_cards_inside_the_story_are_cut() -> None:
+    html = _page(_article_body(STORY_CARDS))
+    assert extract_article(html).text.split("\n\n") == ARTICLE_PARAGRAPHS
+    without_rule = extract_with_rules(html, None, frozenset(RULES) - {"story cards"}).text
+    assert "O novo parque" in without_rule and "A feira de livros" in without_rule
+
+
+JAPANESE_PARAGRAPHS = [
+    "今日は朝から雨が降っていたので、駅まで歩くのをやめてバスに乗ることにしました。",
+    "バスの中では<a href='/app'>乗換案内</a>のアプリを使って、次の電車の時刻を調べました。",
+    "会社に着いたのは九時少し前で、同僚たちはもう会議の準備を始めていました。",
+    "午後の会議では新しい計画について話し合い、来月までに資料をまとめることになりました。",
+    "帰りは雨もやんでいたので、久しぶりに駅から家までゆっくり歩いて帰りました。",
+]
+
+
+def test_japanese_link_text_is_its_own_word() -> None:
+    body = "".join(f"<p>{text}</p>" for text in JAPANESE_PARAGRAPHS)
+    html = f"<html lang='ja'><body><article><h1>雨の日</h1>{body}</article></body></html>"
+    assert "バスの中では 乗換案内 のアプリを使って" in extract_article(html).text
+    without_rule = extract_with_rules(html, None, frozenset(RULES) - {"CJK inline spacing"})
+    assert "バスの中では乗換案内のアプリを使って" in without_rule.text
+
+
+def test_latin_text_around_links_is_left_alone() -> None:
+    body = _article_body().replace("ferry terminal", "<a href='/t'>ferry</a> terminal", 1)
+    assert extract_article(_page(body)).text.split("\n\n") == ARTICLE_PARAGRAPHS
+
+
+def test_every_rule_off_is_still_an_extraction() -> None:
+    # The ablation's floor: trafilatura's text alone, uncleaned, still holds the article.
+    text = extract_with_rules(_page(_article_body(RELATED_LINKS)), None, frozenset()).text
+    assert all(paragraph in text for paragraph in ARTICLE_PARAGRAPHS)
+
+
 # --- extract_article on real pages from the data set ----------------------------------------
 
 
@@ -190,3 +238,17 @@ def test_table_rows_are_paragraphs_with_cells_on_one_line() -> None:
 
 def test_spaced_double_br_is_a_paragraph_break() -> None:
     assert html_to_text("<p>One<br>\n <br>Two</p>") == "One\n\nTwo"
+
+
+def test_a_paragraph_ending_in_a_call_to_action_is_a_promo() -> None:
+    promo = (
+        "<p>Start your morning with The Daily Brief, the five stories our editors are reading. "
+        "Sign up for the free daily newsletter.</p>"
+    )
+    assert extract_article(_page(_article_body(promo))).text.split("\n\n") == ARTICLE_PARAGRAPHS
+
+
+def test_a_paragraph_ending_in_a_date_is_prose() -> None:
+    dated = "<p>Tickets for the anniversary tour go on sale at 10 a.m. Friday, Dec. 6.</p>"
+    text = extract_article(_page(_article_body(dated))).text
+    assert text.endswith("Friday, Dec. 6.")

@@ -112,7 +112,7 @@ def test_a_page_whose_first_feed_is_broken_gives_the_next_one(
     [
         (page(), "text/html", 'a web page that links no feed (no <link rel="alternate">'),
         ('{"hello": "world"}', "application/json", "not a feed (JSON but not a JSON Feed"),
-        ("just text", "text/plain", "not a feed (not an RSS, Atom or JSON feed"),
+        ("just text", "text/plain", "not a feed (not XML: no root element"),
     ],
 )
 def test_a_url_that_is_no_feed_and_no_page_linking_one_is_one_line_exit_2(

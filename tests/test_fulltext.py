@@ -64,6 +64,7 @@ def teaser_site(feed_server: FeedServer, data_dir: Path, tmp_path: Path) -> Path
         tmp_path,
         [{"name": "Teasers", "url": feed}],
         article_pages={"delay_seconds": 0},
+        http={"allow_private_origins": [feed_server.base]},  # the pages are on loopback too
     )
     return config
 
@@ -162,7 +163,10 @@ def test_an_undated_teaser_takes_its_pages_date(
     )
     feed = feed_server.serve("/undated.xml", rss(item))
     config = write_config(
-        tmp_path, [{"name": "U", "url": feed}], article_pages={"delay_seconds": 0}
+        tmp_path,
+        [{"name": "U", "url": feed}],
+        article_pages={"delay_seconds": 0},
+        http={"allow_private_origins": [feed_server.base]},
     )
     (entry,) = [i.entry for i in _items(config)]
     assert entry.published == page_date and entry.dated

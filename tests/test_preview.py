@@ -250,7 +250,12 @@ def test_rebuilds_reuse_cached_feeds_without_network_or_state_writes_until_asked
     server = serve(config)
     assert len(feed_server.hits("/good.xml")) == 1
     health = httpx.get(server.url).text
-    assert re.search(r"Gone<br>.*?<td class=\"bad\">failed: HTTP 404 Not Found</td>", health, re.S)
+    assert re.search(
+        r"Gone<br>.*?<td class=\"bad\">failed: HTTP 404 Not Found<br>"
+        r"<span class=\"muted\">check the URL; `digest feeds add &lt;site&gt;` finds",
+        health,
+        re.S,
+    )
     row = re.search(r"Old<br>.*?</tr>", health, re.S)
     assert row and "<td>2</td><td>1</td><td>1</td>" in row.group(0)  # in feed, taken, skipped
 

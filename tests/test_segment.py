@@ -63,6 +63,22 @@ from digest.segment import segment, split_paragraphs, split_sentences
             id="company-abbreviations",
         ),
         pytest.param("这是第一句。这是第二句！", ["这是第一句。", "这是第二句！"], id="cjk"),
+        pytest.param(
+            "ST. JOSEPH, Mich. (AP) — Two people fell ill. Officials said so (Reuters) today.",
+            ["ST. JOSEPH, Mich. (AP) — Two people fell ill.", "Officials said so (Reuters) today."],
+            id="dateline-agency-tag",
+        ),
+        pytest.param(
+            "Am 12. September beginnt die Messe. He scored 12. Then he left. In 2019. It rained.",
+            [
+                "Am 12. September beginnt die Messe.",
+                "He scored 12.",
+                "Then he left.",
+                "In 2019.",
+                "It rained.",
+            ],
+            id="day-number-opening-a-sentence",
+        ),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:

@@ -16,11 +16,13 @@ from digest.summarize import (
     centrality,
     explain,
     fragment,
+    lead,
     lede_paragraph,
     length,
     opens_with_dangling_reference,
     pick,
     question,
+    split_lede,
     summarize,
     title_overlap,
 )
@@ -68,6 +70,69 @@ def test_a_lede_over_two_sentences_is_kept_whole() -> None:
     assert lede_paragraph(art) == [0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
     summary = summarize(text, "", 2).sentences
     assert summary[1].startswith("Construction starts in March")
+
+
+LEDE = "The city council approved the new tram line on Tuesday after a long debate."
+
+
+@pytest.mark.parametrize(
+    ("before", "why"),
+    [
+        (["BREAKING NEWS"], "a kicker"),
+        (["BAAR, SWITZERLAND"], "a dateline on its own line"),
+        (["By Jane Doe, City Reporter"], "a byline"),
+        (["Photo: Jane Doe for the City Times."], "a photo credit"),
+        (["Tram vote tonight", "Tram vote tonight: watch the council debate live."], "a teaser"),
+        (["This comes after a month of protests outside the town hall."], "a lost opening"),
+    ],
+)
+def test_the_lead_goes_to_the_articles_opening_not_to_what_comes_before(
+    before: list[str], why: str
+) -> None:
+    art = article(*before, LEDE, *filler(4))
+    assert art.texts[art.start] == LEDE, why
+    assert lead(art)[art.start] == 1.0
+    assert summarize("\n\n".join([*before, LEDE, *filler(4)]), "", 1).sentences == (LEDE,)
+
+
+def test_an_opening_that_is_prose_stays_the_opening() -> None:
+    art = article("Hong Kong is burning.", LEDE, *filler(3))
+    assert art.start == 0
+    long_without_full_stop = "Japanese brewers are making more money from drinks that taste of beer"
+    assert article(long_without_full_stop, LEDE).start == 0
+
+
+def test_a_one_sentence_lede_paragraph_goes_on_in_the_next_paragraph() -> None:
+    art = article(LEDE, "Construction starts in March.", *filler(3))
+    assert split_lede(art) == [0.0, 1.0, 0.0, 0.0, 0.0]
+    two_sentence_lede = analyse(segment(LEDE + " Work starts in March.\n\nMore here."), "")
+    assert split_lede(two_sentence_lede) == [0.0, 0.0, 0.0]
+    assert lede_paragraph(two_sentence_lede) == [0.0, 1.0, 0.0]
+
+
+def test_a_word_budget_keeps_whole_sentences_that_fit() -> None:
+    text = "\n\n".join([LEDE, "Work on the tram starts in March.", *filler(4)])
+    ten_words = summarize(text, "Council approves tram", 3, words=25)
+    assert ten_words.sentences == (LEDE, "Work on the tram starts in March.")
+    assert summarize(text, "Council approves tram", 3, words=16).sentences == (LEDE,)
+    # the first pick is kept whole even when it alone is longer than the budget
+    assert summarize(text, "Council approves tram", 3, words=5).sentences == (LEDE,)
+
+
+def test_a_word_budget_never_pads_with_a_weaker_sentence() -> None:
+    art = article("Alpha one is here.", "Beta two is a much longer sentence than the rest.", "C.")
+    chosen, _, _ = pick([0.9, 0.8, 0.1], art, 2, words=6)
+    assert chosen == (0,)  # the second pick does not fit; "C." is not taken in its place
+
+
+def test_a_word_budget_drops_a_sentence_whose_antecedent_did_not_fit() -> None:
+    art = article(
+        "The minister announced a tax.",
+        "Shops reported quiet trading on the high street all through the long weekend.",
+        "He said it would raise money.",
+    )
+    chosen, _, _ = pick([0.9, 0.5, 0.8], art, 3, words=12)
+    assert chosen == (0,)  # "He said" came with its antecedent, which does not fit
 
 
 def test_length_penalises_only_very_short_and_very_long_sentences() -> None:
@@ -280,6 +345,18 @@ def test_command_jsonl_keeps_order_and_survives_bad_lines() -> None:
     assert "line 2" in result.stderr and "line 3" in result.stderr
 
 
+def test_command_words_fills_a_budget_with_whole_sentences() -> None:
+    text = "\n\n".join([LEDE, "Work on the tram starts in March.", *filler(4)])
+    title = ["--title", "Council approves tram"]
+    result = CliRunner().invoke(summarize_command, ["--words", "25", *title], input=text)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [LEDE, "Work on the tram starts in March."]
+    line = json.dumps({"id": 1, "title": "Council approves tram", "text": text})
+    result = CliRunner().invoke(summarize_command, ["--jsonl", "-w", "16"], input=line)
+    assert json.loads(result.stdout)["sentences"] == [LEDE]
+    assert CliRunner().invoke(summarize_command, ["--words", "0"], input=text).exit_code == 2
+
+
 def test_command_rejects_explain_with_jsonl() -> None:
     result = CliRunner().invoke(summarize_command, ["--jsonl", "--explain"], input="")
     assert result.exit_code == 2
@@ -313,7 +390,8 @@ def test_cli_takes_the_heading_as_title_before_cutting_furniture() -> None:
     )
     result = CliRunner().invoke(summarize_command, ["--explain", "-k", "1"], input=text)
     assert result.exit_code == 0, result.stderr
-    first_row = result.stdout.splitlines()[1]
-    title_column = first_row.split()[6]  # *, number, lead, early, lede, paragraph_start, title
-    assert title_column != ".", result.stdout  # the heading's words count as title overlap
+    header, first_row = result.stdout.splitlines()[:2]
+    column = header.split().index("title_")  # "#" then one column per rule
+    title_value = first_row[1:].split()[column]  # after the chosen mark
+    assert title_value != ".", result.stdout  # the heading's words count as title overlap
     assert "Share" not in result.stdout

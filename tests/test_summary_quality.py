@@ -50,12 +50,12 @@ class Scores:
     dangling: float  # share of summaries opening with a dangling reference
 
 
-def _measure(name: str, k: int) -> Scores:
+def _measure(name: str, k: int, words: int | None = None) -> Scores:
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=True)
     r1 = r2 = 0.0
     n = hits = picked = dangling = 0
     for record in _records(name):
-        chosen = summarize(record["text"], record["title"], k).sentences
+        chosen = summarize(record["text"], record["title"], k, words).sentences
         reference = "\n".join(split_sentences(record["summary"]))
         scores = scorer.score(reference, "\n".join(chosen))
         r1 += scores["rouge1"].fmeasure
@@ -68,18 +68,29 @@ def _measure(name: str, k: int) -> Scores:
     return Scores(100 * r1 / n, 100 * r2 / n, 100 * hits / max(1, picked), 100 * dangling / n)
 
 
+# The standfirsts are the primary yardstick (issue 11); BBC is the guard that central facts
+# are still found. The lede rules that win on the standfirsts cost BBC points (the figures
+# and the grid are in the README), so the BBC floors sit under today's lower figures.
 @pytest.mark.slow
 def test_bbc_summaries_k3_floor() -> None:
     scores = _measure("bbc-summaries", 3)
-    assert scores.rouge1 >= 53.0, scores
-    assert scores.rouge2 >= 48.0, scores
-    assert scores.precision >= 79.0, scores
-    assert scores.dangling <= 3.0, scores
+    assert scores.rouge1 >= 50.5, scores
+    assert scores.rouge2 >= 44.0, scores
+    assert scores.precision >= 72.0, scores
+    assert scores.dangling <= 1.5, scores
 
 
 @pytest.mark.slow
 def test_article_deks_k2_floor() -> None:
     scores = _measure("article-deks", 2)
-    assert scores.rouge1 >= 37.5, scores
-    assert scores.rouge2 >= 28.0, scores
-    assert scores.dangling <= 3.0, scores
+    assert scores.rouge1 >= 41.0, scores  # LEAD-2: 38.9
+    assert scores.rouge2 >= 31.5, scores
+    assert scores.dangling <= 1.5, scores
+
+
+@pytest.mark.slow
+def test_article_deks_45_words_floor() -> None:
+    scores = _measure("article-deks", 2, words=45)
+    assert scores.rouge1 >= 44.8, scores  # LEAD at 45 words: 42.3
+    assert scores.rouge2 >= 34.5, scores
+    assert scores.dangling <= 1.5, scores
