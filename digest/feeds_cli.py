@@ -191,12 +191,16 @@ def _notes(row: FeedRow, settings: Settings) -> list[str]:
         moved = _when(record.moved_at, zone) if record.moved_at else "?"
         notes.append(f"redirected (301/308) on {moved}: fetched from {record.moved_to}")
     if record.retired_at:
-        reason = f": {record.retired_reason}" if record.retired_reason else ""
+        reason = record.retired_reason or "410 Gone"
         notes.append(
-            f"retired (410 Gone) on {_when(record.retired_at, zone)}{reason}; not fetched any "
-            "more (to retry: `digest feeds remove` it, then `digest feeds add` it again)"
+            f"retired (410) on {_when(record.retired_at, zone)}: {reason} (to try it again: "
+            "`digest feeds remove` it, then `digest feeds add` it)"
         )
-    if record.status == FeedStatus.FAILED and record.error:
+    if (
+        record.status == FeedStatus.FAILED
+        and record.error
+        and record.error != record.retired_reason
+    ):
         notes.append(f"last error: {record.error}")
     elif row.problem and not record.retired_at:
         notes.append(f"no entries to count: {row.problem}")

@@ -223,20 +223,20 @@ def test_remove_refuses_an_unknown_feed_and_the_last_one(config: Path) -> None:
 def test_list_shows_status_success_window_moves_retirements_and_filters(
     feed_server: FeedServer, config: Path
 ) -> None:
+    """A real 301 and a real 410 from the loopback server, recorded by a build's fetch."""
     text = config.read_text().replace("exclude: []", "exclude: [Vestmark]")
     config.write_text(text)
-    gone = feed_server.serve("/gone.xml", rss(rss_item("Old", "https://s.example/old")))
-    assert run("feeds", "add", gone, "--name", "Gone", "-c", str(config))[0] == 0
+    feed_server.serve("/new.xml", rss(rss_item("Moved story", "https://s.example/m")))
+    moved = feed_server.serve("/old.xml", "", status=301, headers={"Location": "/new.xml"})
+    assert run("feeds", "add", moved, "--name", "Moved", "-c", str(config))[0] == 0
+    gone = feed_server.serve("/gone.xml", "", status=410)
+    config.write_text(_append_feed(config.read_text(), "Gone", gone))
     assert run("build", "-c", str(config))[0] == 0
-    settings = load_settings(config)
-    with State.open(settings.state_path) as state:
-        state.record_move(feed_server.url("/gone.xml"), "https://new.example/feed", NOW)
-        state.retire_feed(feed_server.url("/gone.xml"), "HTTP 410 Gone", NOW)
     code, out, _ = run("feeds", "-c", str(config))
     assert code == 0, out
     lines = out.splitlines()
     assert re.fullmatch(
-        r"4 feeds; the window: 2026-11-17 09:30 – 2026-11-24 09:30 Europe/London \(7 days up to "
+        r"5 feeds; the window: 2026-11-17 09:30 – 2026-11-24 09:30 Europe/London \(7 days up to "
         r"the newest entry\)",
         lines[0],
     )
@@ -248,14 +248,14 @@ def test_list_shows_status_success_window_moves_retirements_and_filters(
     tech = next(line for line in lines if line.startswith("Signal & Noise"))
     assert re.search(r" 6 +samples/tech\.atom$", tech)  # 7 in the window, 1 names Vestmark
     assert "    filter exclude Vestmark (all feeds): dropped 1" in lines
-    assert re.search(r"^Gone +— +retired +", out, re.M)
-    assert (
-        "    redirected (301/308) on 2026-12-04 12:00: fetched from https://new.example/feed"
-        in lines
+    assert re.search(rf"^Moved +— +ok +\d{{4}}-.* +{re.escape(moved)}$", out, re.M)
+    target = re.escape(feed_server.url("/new.xml"))
+    assert re.search(
+        rf"^    redirected \(301/308\) on [\d-]+ [\d:]+: fetched from {target}$", out, re.M
     )
-    assert any(
-        line.startswith("    retired (410 Gone) on 2026-12-04 12:00: HTTP 410 Gone")
-        for line in lines
+    assert re.search(rf"^Gone +— +retired +never +— +{re.escape(gone)}$", out, re.M)
+    assert re.search(
+        r"^    retired \(410\) on [\d-]+ [\d:]+: .*410.*\(to try it again: ", out, re.M
     )
     assert lines[-1] == "filters for all feeds: exclude Vestmark (all feeds): dropped 1"
 
