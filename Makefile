@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test lint bench clean
 
 demo: $(VENV)/.installed
-	$(BIN)/digest build --config config.yaml --as-of 2026-11-25
+	$(BIN)/digest build --config config.yaml
 	@echo "open out/digest.html in a browser; out/digest.txt is the plain-text part"
 
 test: $(VENV)/.installed-test

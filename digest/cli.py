@@ -193,6 +193,11 @@ def _register_stage_commands() -> None:
 
     main.add_command(preview)
 
+    from digest.feeds_cli import check, feeds  # issue 9
+
+    main.add_command(feeds)
+    main.add_command(check)
+
 
 def _sending_commands() -> Any:
     """send, schedule, issues and build --eml (digest/send_cli.py)."""

@@ -20,6 +20,7 @@ TRACKING_PARAMETERS = re.compile(
     re.I,
 )
 NEAR_IDENTICAL_TITLES = 0.92
+FUTURE_TOLERANCE = timedelta(hours=1)  # an entry dated a little ahead (a skewed clock) counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class Plan:
     feed_order: Sequence[str]  # feed names in config order
     group_by_section: bool = True
     language: str = "en"
+    generated_at: datetime | None = None  # when the digest is made; default: `now`
 
 
 def compose(
@@ -53,8 +55,7 @@ class Selection:
 
 def select(entries: Iterable[Entry], plan: Plan) -> Selection:
     """The entries that go in: in the window, one per story, within the caps, newest first."""
-    in_window = [e for e in entries if plan.since <= e.published <= plan.now + timedelta(hours=1)]
-    unique = dedupe(in_window)
+    unique = dedupe(e for e in entries if in_window(e.published, plan.since, plan.now))
     chosen = _apply_caps(unique, plan)
     return Selection(tuple(chosen), len(unique) - len(chosen))
 
@@ -69,7 +70,7 @@ def assemble(
     items = [Item(e, summarize(e), reading_minutes(e.content_text)) for e in selection.chosen]
     return Digest(
         title=plan.title,
-        generated_at=plan.now,
+        generated_at=plan.generated_at or plan.now,
         period_start=plan.since,
         period_end=plan.now,
         sections=_sections(items, plan),
@@ -77,6 +78,20 @@ def assemble(
         skipped=selection.skipped,
         language=plan.language,
     )
+
+
+def in_window(published: datetime, since: datetime, end: datetime) -> bool:
+    return since <= published <= end + FUTURE_TOLERANCE
+
+
+def window_end(entries: Iterable[Entry], now: datetime, anchor: str) -> datetime:
+    """Where the window ends. `now`; or, anchored at the newest entry, that entry's date (never
+    after now): feeds that have gone quiet still give their last stories, with their own dates,
+    and a feed set that is busy gives the same window as `now`."""
+    if anchor != "newest":
+        return now
+    dates = [e.published for e in entries if e.published <= now + FUTURE_TOLERANCE]
+    return min(max(dates, default=now), now)
 
 
 def dedupe(entries: Iterable[Entry]) -> list[Entry]:

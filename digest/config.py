@@ -19,6 +19,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from digest.errors import ConfigError
+from digest.filters import ALL_FEEDS, FilterSet, check_pattern
 from digest.http import HttpOptions
 from digest.models import FeedSource
 
@@ -27,6 +28,12 @@ DEFAULT_CONFIG_NAME = "config.yaml"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A word or phrase (whole words), or a /regular expression/; matched on title and text.
+FilterPattern = Annotated[str, AfterValidator(check_pattern)]
+INCLUDE_HELP = "Keep only entries matching one of these: words, or /regular expressions/."
+EXCLUDE_HELP = "Drop entries matching any of these: words, or /regular expressions/."
 
 
 class FeedConfig(_Strict):
@@ -39,6 +46,8 @@ class FeedConfig(_Strict):
     fulltext: Literal["auto", "always", "never"] = Field(
         "auto", description="Fetch the article page when the feed gives only a teaser."
     )
+    include: list[FilterPattern] = Field(default_factory=list, description=INCLUDE_HELP)
+    exclude: list[FilterPattern] = Field(default_factory=list, description=EXCLUDE_HELP)
 
 
 class HttpConfig(_Strict):
@@ -192,6 +201,16 @@ class Settings(_Strict):
     language: str = Field("en", description="Language tag for <html lang>.")
     feeds: list[FeedConfig] = Field(min_length=1, description="The feeds to gather.")
     window_days: float = Field(7, gt=0, description="Entries published in the last N days.")
+    window_anchor: Literal["now", "newest"] = Field(
+        "now",
+        description="Where the window ends: now, or at the newest entry the feeds have.",
+    )
+    include: list[FilterPattern] = Field(
+        default_factory=list, description=f"All feeds: {INCLUDE_HELP[0].lower()}{INCLUDE_HELP[1:]}"
+    )
+    exclude: list[FilterPattern] = Field(
+        default_factory=list, description=f"All feeds: {EXCLUDE_HELP[0].lower()}{EXCLUDE_HELP[1:]}"
+    )
     max_entries: int = Field(30, ge=1, description="At most this many entries in a digest.")
     summary_sentences: int = Field(3, ge=1, le=10, description="Sentences per summary.")
     summary_words: Annotated[int, Field(ge=1)] | None = Field(
@@ -318,6 +337,12 @@ class Settings(_Strict):
             for feed in self.feeds
         ]
 
+    def filter_sets(self) -> tuple[FilterSet, dict[str, FilterSet]]:
+        """The filters for all feeds, and each feed's own (digest/filters.py)."""
+        everywhere = FilterSet(ALL_FEEDS, tuple(self.include), tuple(self.exclude))
+        own = {f.name: FilterSet(f.name, tuple(f.include), tuple(f.exclude)) for f in self.feeds}
+        return everywhere, own
+
 
 def _is_http(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
@@ -332,6 +357,12 @@ def load_settings(path: Path | str) -> Settings:
         raise ConfigError(f"{path}: no such config file (create one with `digest init`)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return settings_from_text(path, raw)
+
+
+def settings_from_text(path: Path, raw: str) -> Settings:
+    """Validate config text as if it were the file at `path` (its folder resolves relative
+    paths; errors name `path`): `digest feeds` checks an edit this way before writing it."""
     data, lines = _parse_yaml(path, raw)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
@@ -461,6 +492,8 @@ def starter_config() -> str:
                 "    # section: World             # heading to group under (default: name)",
                 "    # max_entries: 5             # cap for this feed",
                 "    # fulltext: auto             # auto | always | never",
+                "    # include: [climate]         # keep only entries matching one of these",
+                "    # exclude: [sponsored, '/\\bpodcast/']   # drop entries matching any",
             ]
         elif name in ("http", "article_pages", *NESTED):
             lines.append(f"{name}:")
@@ -487,6 +520,8 @@ EXAMPLES = {
         "#   from: The Weekly Digest <digest@example.org>",
     ],
     "recipients": ["recipients: []  # e.g. [reader@example.org]"],
+    "include": ["include: []  # e.g. [climate, energy]: entries must match one (title or text)"],
+    "exclude": ['exclude: []  # e.g. [sponsored, "/^deal(s)? of the day/"]'],
     "summary_words": ["# summary_words: 40"],
 }
 

@@ -36,12 +36,14 @@ def write_files(rendered: Rendered, folder: Path, stem: str = "digest") -> Writt
     return Written(html_path, text_path)
 
 
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it."""
+def write_atomically(path: Path, content: str | bytes, mode: int | None = None) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it. `mode`: the
+    file's permissions (default: readable by all, as the umask allows)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; output is for sharing
+        # mkstemp makes 0600; output is for sharing
+        os.chmod(temporary, 0o666 & ~_umask() if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -47,6 +47,16 @@ class FeedStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class FilterDrop:
+    """One include / exclude rule that applies to a feed, and how many of its entries it
+    dropped (digest/filters.py)."""
+
+    rule: str
+    dropped: int
+    for_all_feeds: bool = False  # a top-level rule, not the feed's own
+
+
+@dataclass(frozen=True, slots=True)
 class FeedReport:
     """What happened to one feed in a run, for the run summary and the health panel."""
 
@@ -57,10 +67,17 @@ class FeedReport:
     error: str = ""  # why it failed
     hint: str = ""  # what the user can do about it
     notice: str = ""  # worth saying though it worked: moved, cut short, repaired
+    filtered: tuple[
+        FilterDrop, ...
+    ] = ()  # every include / exclude rule that applies, and its drops
 
     @property
     def failed(self) -> bool:
         return self.status is FeedStatus.FAILED
+
+    @property
+    def dropped(self) -> int:
+        return sum(drop.dropped for drop in self.filtered)
 
 
 @dataclass(frozen=True, slots=True)

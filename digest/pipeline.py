@@ -11,14 +11,15 @@ from datetime import datetime, timedelta
 import httpx
 
 from digest import fulltext
-from digest.compose import Plan, assemble, select, summary_budget
+from digest.compose import Plan, assemble, select, summary_budget, window_end
 from digest.config import Settings
 from digest.errors import NothingToBuild
+from digest.filters import apply_filters, rules_for
 from digest.fulltext import PagePolicy
 from digest.furniture import strip_furniture
-from digest.gather import gather
+from digest.gather import Gathered, gather
 from digest.http import HttpOptions, make_client
-from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summary
+from digest.models import Digest, Entry, FeedReport, FeedStatus, FilterDrop, Rendered, Summary
 from digest.render import render
 from digest.state import State
 from digest.summarize import summarize
@@ -59,15 +60,18 @@ def build_digest(
     )
     if all(r.failed for r in gathered.reports):
         raise NothingToBuild(_every_feed_failed(gathered.reports), gathered.reports)
+    gathered = filtered(gathered, settings)
+    start, end = window(settings, gathered.entries, now, since)
     plan = Plan(
         title=settings.title,
-        since=since or now - timedelta(days=settings.window_days),
-        now=now,
+        since=start,
+        now=end,
         max_entries=settings.max_entries,
         per_feed={f.name: f.max_entries for f in settings.feeds if f.max_entries},
         feed_order=[f.name for f in settings.feeds],
         group_by_section=settings.group_by == "section",
         language=settings.language,
+        generated_at=now,
     )
     entries = gathered.entries
     if already_sent is not None:  # sent in an earlier issue: left out before the caps
@@ -83,11 +87,37 @@ def build_digest(
         summarizer = _summarizer(settings, selection.chosen)
         digest = assemble(selection, gathered.reports, plan, summarizer)
     if not digest.items and not allow_empty:
-        raise NothingToBuild(_empty_reason(gathered.entries, plan, since is not None))
+        raise NothingToBuild(_empty_reason(gathered, plan, since is not None))
     link = settings.archive_url if web_url is None else web_url
     with measured(timings, "render"):
         rendered = render(digest, settings.templates_path, settings.zone, link)
     return Built(digest, rendered)
+
+
+def window(
+    settings: Settings, entries: Iterable[Entry], now: datetime, since: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The period a digest covers: `window_days` up to its end (now, or the newest entry with
+    `window_anchor: newest`), or from `since` (where the last issue ended) to its end."""
+    end = window_end(entries, now, settings.window_anchor)
+    if since is not None:
+        return since, max(end, since)
+    return end - timedelta(days=settings.window_days), end
+
+
+def filtered(gathered: Gathered, settings: Settings) -> Gathered:
+    """The entries the include / exclude filters keep; each feed's report says what every rule
+    that applies to it dropped (0 included)."""
+    everywhere, own = settings.filter_sets()
+    result = apply_filters(gathered.entries, everywhere, own)
+    reports = []
+    for report in gathered.reports:
+        counts = result.dropped.get(report.name, {})
+        rules = rules_for(everywhere, own.get(report.name))
+        shared = set(everywhere.rules())
+        drops = tuple(FilterDrop(r, counts.get(r, 0), r in shared) for r in rules)
+        reports.append(replace(report, filtered=drops))
+    return Gathered(result.kept, tuple(reports))
 
 
 def _with_full_text(
@@ -102,14 +132,14 @@ def _with_full_text(
     http = settings.http.options()
     modes = {feed.name: feed.fulltext for feed in settings.feeds}
     policy = PagePolicy(**settings.article_pages.model_dump())
-    with _client_for(client, http) as pages_client:
+    with client_for(client, http) as pages_client:
         return fulltext.complete(
             entries, modes, state, pages_client, http, policy, now, offline=offline
         )
 
 
 @contextmanager
-def _client_for(client: httpx.Client | None, http: HttpOptions) -> Iterator[httpx.Client]:
+def client_for(client: httpx.Client | None, http: HttpOptions) -> Iterator[httpx.Client]:
     if client is not None:
         yield client
         return
@@ -139,7 +169,11 @@ def _every_feed_failed(reports: tuple[FeedReport, ...]) -> str:
     return f"every feed failed ({len(reports)} feeds, each named above)"
 
 
-def _empty_reason(entries: tuple[Entry, ...], plan: Plan, after_last_issue: bool) -> str:
+def _empty_reason(gathered: Gathered, plan: Plan, after_last_issue: bool) -> str:
+    entries = gathered.entries
+    dropped = sum(report.dropped for report in gathered.reports)
+    if not entries and dropped:
+        return f"the include / exclude filters dropped all {dropped} entries"
     if not entries:
         return "the feeds have no entries"
     newest = max(entries, key=lambda e: e.published)

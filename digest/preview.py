@@ -29,8 +29,8 @@ from digest.archive import issue_url
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError
 from digest.issues import issue_from, last_issue, letterhead, sent_entry_check
-from digest.mail import build_message
-from digest.models import Fitting, Rendered
+from digest.mail import Issue, build_message
+from digest.models import FilterDrop, Fitting, Rendered
 from digest.pipeline import Built, build_digest
 from digest.render import GMAIL_CLIP_BYTES, TemplateFault, builtin_templates
 from digest.state import State
@@ -86,6 +86,7 @@ class Snapshot:
     settings: Settings | None = None
     message: EmailMessage | None = None  # the next issue's message, when smtp: is configured
     message_note: str = ""
+    notice: str = ""  # nothing new since the last issue: what `digest send` would do now
 
     @property
     def html(self) -> str:
@@ -117,10 +118,13 @@ class FeedHealth:
     taken: int
     hint: str = ""
     notice: str = ""
+    filtered: tuple[FilterDrop, ...] = ()  # the include / exclude rules and what each dropped
 
     @property
     def skipped(self) -> int:
-        return max(0, self.entries - self.taken)
+        """Out of the window, sent before, or over a cap (the filters' drops are apart)."""
+        dropped = sum(drop.dropped for drop in self.filtered)
+        return max(0, self.entries - dropped - self.taken)
 
     @property
     def css(self) -> str:
@@ -161,6 +165,7 @@ def health_of(snapshot: Snapshot) -> Health:
             taken.get(r.name, 0),
             r.hint,
             r.notice,
+            r.filtered,
         )
         for r in digest.feeds
     )
@@ -316,10 +321,13 @@ def next_issue(settings: Settings, state: State, now: datetime, fetch: bool) -> 
         now,
         since=last.period_end if last else None,
         already_sent=sent_entry_check(state),
-        allow_empty=settings.send_when_empty,
+        allow_empty=settings.send_when_empty or last is not None,
         offline=not fetch,
         web_url=issue_url(settings.archive_url, number),
     )
+    if last is not None and not built.digest.items and not settings.send_when_empty:
+        # nothing failed: say what `digest send` would do, and show the feeds' health
+        return {"built": built, "notice": _nothing_new(settings, last)}
     try:
         sender = letterhead(settings)
     except ConfigError as exc:
@@ -332,6 +340,14 @@ def next_issue(settings: Settings, state: State, now: datetime, fetch: bool) -> 
 
 
 PREVIEW_RECIPIENT = "reader@example.invalid"
+
+
+def _nothing_new(settings: Settings, last: Issue) -> str:
+    ended = last.period_end.astimezone(settings.zone)
+    return (
+        f"Nothing new since issue {last.number} (it covered up to {ended:%Y-%m-%d %H:%M %Z}): "
+        "`digest send` sends nothing now. New entries go in the next issue."
+    )
 
 
 def preview_headers(snapshot: Snapshot) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:

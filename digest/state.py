@@ -187,13 +187,14 @@ class State:
     ) -> None:
         with self.transaction() as conn:
             conn.execute(
-                """INSERT INTO feeds (url, etag, last_modified, body, status, error, checked_at)
-                   VALUES (?, ?, ?, ?, 'ok', NULL, ?)
+                """INSERT INTO feeds (url, etag, last_modified, body, status, error, checked_at,
+                     last_success)
+                   VALUES (?, ?, ?, ?, 'ok', NULL, ?, ?)
                    ON CONFLICT(url) DO UPDATE SET etag = excluded.etag,
                      last_modified = excluded.last_modified, body = excluded.body,
                      status = 'ok', error = NULL, checked_at = excluded.checked_at,
                      last_success = excluded.checked_at""",
-                (url, etag, last_modified, body, now.isoformat()),
+                (url, etag, last_modified, body, now.isoformat(), now.isoformat()),
             )
 
     def record_feed_status(self, url: str, status: str, error: str, now: datetime) -> None:

@@ -167,6 +167,27 @@ def article_html(sentences: int = 6, topic: str = "the harbour") -> str:
     return "".join(paragraphs)
 
 
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`digest ARGS` in this process: (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def bundled_config(tmp_path: Path) -> Path:
+    """The bundled config.yaml and samples/, copied as they ship: comments and all."""
+    import shutil
+
+    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    path = tmp_path / "config.yaml"
+    shutil.copy(REPO / "config.yaml", path)
+    return path
+
+
 def write_config(folder: Path, feeds: list[dict[str, object]], **settings: object) -> Path:
     import yaml
 

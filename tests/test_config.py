@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from digest.config import Settings, load_settings, starter_config
+from digest.config import FeedConfig, Settings, load_settings, starter_config
 from digest.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,9 +73,24 @@ def test_starter_config_documents_every_key_and_is_valid(tmp_path: Path) -> None
     for name, field in Settings.model_fields.items():
         if name != "base_dir":
             assert f"{name}:" in text and str(field.description) in text
+    example = text[text.index("\nfeeds:\n") : text.index("\n\n", text.index("\nfeeds:\n"))]
+    for name in FeedConfig.model_fields:  # each feed key is shown in the example feed
+        assert re.search(rf"^ +(- |# )?{name}:", example, re.M), name
     path = tmp_path / "config.yaml"
     path.write_text(text)
     assert load_settings(path).feeds[0].url == "https://example.com/feed.xml"
+
+
+def test_the_starters_filter_examples_mean_what_they_say(tmp_path: Path) -> None:
+    text = (
+        starter_config()
+        .replace("    # include:", "    include:")
+        .replace("    # exclude:", "    exclude:")
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    feed = load_settings(path).feeds[0]
+    assert feed.include == ["climate"] and feed.exclude == ["sponsored", "/\\bpodcast/"]
 
 
 def test_bundled_config_mentions_every_key() -> None:
