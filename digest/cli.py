@@ -14,73 +14,53 @@ is sending the issue; it says so. The sending commands live in digest/send_cli.p
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import time as time_module
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, time
-from functools import wraps
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from digest.config import Settings, default_config_path, load_settings, starter_config
+from digest.cli_common import config_option, end_of_day, feed_lines, reports_errors
+from digest.config import default_config_path, load_settings, starter_config
 from digest.deliver import write_files
-from digest.errors import DigestError, NothingToBuild
+from digest.errors import DigestError
 from digest.models import FeedReport, FeedStatus
 from digest.pipeline import Built, build_digest
 from digest.state import State
 from digest.timings import Timings
 
-F = TypeVar("F", bound=Callable[..., Any])
+# Commands that live beside the stage they drive, imported only when run, so `digest build`
+# does not load the scheduler, the preview server or the SMTP code.
+LAZY_COMMANDS = {
+    "summarize": "digest.summarize_cli:summarize",
+    "extract": "digest.extract_cli:extract",
+    "send": "digest.send_cli:send",
+    "schedule": "digest.send_cli:schedule",
+    "issues": "digest.send_cli:issues",
+    "preview": "digest.preview_cli:preview",
+    "feeds": "digest.feeds_cli:feeds",
+    "check": "digest.feeds_cli:check",
+}
 
 
-def reports_errors(command: F) -> F:
-    """Turn a DigestError into one line on stderr and its exit code; never a traceback."""
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
 
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except DigestError as exc:
-            if isinstance(exc, NothingToBuild) and len(exc.reports) > 1:
-                reports = [r for r in exc.reports if isinstance(r, FeedReport)]
-                click.echo("\n".join(feed_lines(reports)), err=True)
-            click.echo(f"digest: error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("digest: interrupted", err=True)
-            sys.exit(130)
-        except Exception as exc:  # a bug of ours: one line, the traceback only when asked
-            if _verbose():
-                raise
-            click.echo(
-                f"digest: error: unexpected {type(exc).__name__}: {exc} "
-                "(a bug in digest; run again with --verbose for the traceback)",
-                err=True,
-            )
-            sys.exit(1)
-
-    return run  # type: ignore[return-value]
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, name)
 
 
-def _verbose() -> bool:
-    context = click.get_current_context(silent=True)
-    return bool(context and context.find_root().params.get("verbose"))
-
-
-config_option = click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Config file (default: $DIGEST_CONFIG or ./config.yaml).",
-)
-
-
-@click.group()
+@click.group(cls=_LazyGroup)
 @click.option("--verbose", "-v", is_flag=True, help="Log each step to stderr.")
 @click.version_option(package_name="digest")
 def main(verbose: bool) -> None:
@@ -107,16 +87,18 @@ def build(
 ) -> None:
     """Gather the feeds and write digest.html and digest.txt."""
     settings = load_settings(config_path or default_config_path())
-    now = _as_of(as_of, settings) if as_of else datetime.now(UTC)
+    now = end_of_day(as_of, settings.zone) if as_of else datetime.now(UTC)
+    if eml:
+        from digest import send_cli  # the mail modules, only when a message is asked for
     stopwatch = Timings() if timings else None
     started = time_module.perf_counter()
     with State.open(settings.state_path) as state:
         built = build_digest(settings, state, now, on_feed=_progress(), timings=stopwatch)
-        message = _sending_commands().preview_eml(settings, state, built, now) if eml else None
+        message = send_cli.preview_eml(settings, state, built, now) if eml else None
     written = write_files(built.rendered, out or settings.output_path)
     where = f"{written.html}, {written.text}"
     if message is not None:
-        where += f", {_sending_commands().write_preview(message, out or settings.output_path)}"
+        where += f", {send_cli.write_preview(message, out or settings.output_path)}"
     click.echo(_summary_line(built, where))
     for line in feed_lines(built.digest.feeds):
         click.echo(line, err=True)
@@ -139,30 +121,12 @@ def init(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}: add your feeds under `feeds:`, then run `digest build -c {path}`")
 
 
-def _as_of(day: datetime, settings: Settings) -> datetime:
-    """A date means the end of that day in the configured zone."""
-    if day.time() == time(0, 0):
-        day = datetime.combine(day.date(), time(23, 59, 59))
-    return day.replace(tzinfo=settings.zone)
-
-
 def _summary_line(built: Built, where: str) -> str:
     feeds = built.digest.feeds
     ok = sum(1 for r in feeds if r.status is not FeedStatus.FAILED)
     return (
         f"{len(built.digest.items)} entries from {ok} feeds ok, {len(feeds) - ok} failed -> {where}"
     )
-
-
-def feed_lines(reports: Iterable[FeedReport]) -> list[str]:
-    """The run summary's feed lines: each failed feed (name: reason; hint), then notices."""
-    lines = [
-        f"  failed: {r.name}: {r.error}" + (f"; {r.hint}" if r.hint else "")
-        for r in reports
-        if r.failed
-    ]
-    lines += [f"  note: {r.name}: {r.notice}" for r in reports if r.notice and not r.failed]
-    return lines
 
 
 def _progress() -> Callable[[FeedReport], None] | None:
@@ -176,34 +140,3 @@ def _progress() -> Callable[[FeedReport], None] | None:
         click.echo(f"  [{mark}] {report.name}: {detail}", err=True)
 
     return show
-
-
-def _register_stage_commands() -> None:
-    """Commands that live beside the stage they drive."""
-    from digest.extract_cli import extract
-    from digest.summarize_cli import summarize
-
-    main.add_command(summarize)
-    main.add_command(extract)
-    sending = _sending_commands()
-    for command in (sending.send, sending.schedule, sending.issues):
-        main.add_command(command)
-
-    from digest.preview_cli import preview  # issue 6
-
-    main.add_command(preview)
-
-    from digest.feeds_cli import check, feeds  # issue 9
-
-    main.add_command(feeds)
-    main.add_command(check)
-
-
-def _sending_commands() -> Any:
-    """send, schedule, issues and build --eml (digest/send_cli.py)."""
-    from digest import send_cli
-
-    return send_cli
-
-
-_register_stage_commands()

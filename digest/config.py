@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from digest.cron import cron_trigger
 from digest.errors import ConfigError
 from digest.filters import ALL_FEEDS, FilterSet, check_pattern
 from digest.http import HttpOptions
@@ -187,7 +188,6 @@ class ScheduleConfig(_Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from digest.schedule import cron_trigger  # apscheduler imported only when needed
 
         try:
             cron_trigger(value, "UTC")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli import _as_of, config_option, reports_errors
+from digest.cli_common import config_option, end_of_day, reports_errors
 from digest.config import default_config_path, load_settings
 from digest.preview import start_preview
 
@@ -39,7 +39,7 @@ def preview(
     changes (from the cached feed bodies; a button fetches the feeds again). Sends nothing."""
     path = config_path or default_config_path()
     settings = load_settings(path)  # a missing or broken config is an error now, not a page
-    fixed = _as_of(as_of, settings) if as_of else None
+    fixed = end_of_day(as_of, settings.zone) if as_of else None
     server = start_preview(path, lambda: fixed or datetime.now(UTC), port, fetch=not cached)
     click.echo(f"preview: {server.url}  (Ctrl-C to stop)")
     if open_browser:

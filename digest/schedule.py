@@ -27,9 +27,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from digest.cron import cron_trigger
 from digest.state import State
 
 JOB_ID = "digest-send"
@@ -43,25 +43,6 @@ STOP = threading.Event()
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
-
-
-def cron_trigger(expression: str, zone: tzinfo | str) -> CronTrigger:
-    """Five fields (minute hour day month weekday) as in crontab, or six with seconds first."""
-    fields = expression.split()
-    if len(fields) == 5:
-        return CronTrigger.from_crontab(expression, timezone=zone)
-    if len(fields) == 6:
-        second, minute, hour, day, month, weekday = fields
-        return CronTrigger(
-            second=second,
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=weekday,
-            timezone=zone,
-        )
-    raise ValueError("needs 5 fields (minute hour day month weekday) or 6 (seconds first)")
 
 
 def run_scheduled_send(config_path: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli import config_option, reports_errors
+from digest.cli_common import config_option, reports_errors
 from digest.config import Settings, default_config_path, load_settings
 from digest.deliver import SendStatus, write_eml
 from digest.errors import ConfigError, DeliveryError
