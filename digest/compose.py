@@ -98,65 +98,105 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
     """One entry per story: same id (GUID), same canonical URL, or a near-identical title.
     Of duplicates the one with the most text is kept, in the position of the first.
 
-    Candidates come from indexes (id, GUID, URL, title ends), so this stays near-linear in
-    the number of entries: comparing every pair took seconds at a few thousand entries."""
-    kept: list[Entry] = []
-    index = _StoryIndex()
+    Each entry's keys are worked out once, and candidates come from indexes (id, GUID, URL,
+    title ends), so this stays near-linear: comparing every pair took seconds at a few
+    thousand entries."""
+    kept: list[_Story] = []
+    index: dict[tuple[str, str], list[int]] = {}
     for entry in entries:
-        keys = _story_keys(entry)
-        twin = index.first_match(entry, keys, kept)
+        story = _Story.of(entry)
+        candidates = sorted({p for key in story.keys for p in index.get(key, ())})
+        twin = next((p for p in candidates if kept[p].same(story)), None)
         if twin is None:
             twin = len(kept)
-            kept.append(entry)
-        elif len(entry.content_text) > len(kept[twin].content_text):
-            kept[twin] = entry
-        index.add(keys, twin)
-    return kept
+            kept.append(story)
+        elif _size(entry) > _size(kept[twin].entry):
+            kept[twin] = story
+        for key in story.keys:
+            positions = index.setdefault(key, [])
+            if twin not in positions:
+                positions.append(twin)
+    return [story.entry for story in kept]
+
+
+def _size(entry: Entry) -> int:
+    """The text's length, also when the text is not loaded (see gather.hydrate)."""
+    return max(entry.text_chars, len(entry.content_text))
 
 
 _TITLE_END = 10  # near-identical titles share their first or their last characters
+_NUMBERS = re.compile(r"\d+")
+_PUNCTUATION = re.compile(r"[^\w\s]")
 
 
-def _story_keys(entry: Entry) -> list[tuple[str, str]]:
-    keys = [("id", entry.id)]
-    if entry.guid:
-        keys.append(("guid", entry.guid))
-    if entry.link:
-        keys.append(("url", canonical_url(entry.link)))
-    title = _title_key(entry.title)
-    if title:
-        keys += [("head", title[:_TITLE_END]), ("tail", title[-_TITLE_END:])]
-    return keys
+@dataclass(frozen=True, slots=True)
+class _Title:
+    key: str  # case-folded, punctuation gone, spaces folded
+    numbers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, title: str) -> _Title:
+        key = " ".join(_PUNCTUATION.sub(" ", title.casefold()).split())
+        return cls(key, tuple(_NUMBERS.findall(key)))
+
+    def matches(self, other: _Title) -> bool:
+        if self.key == other.key:
+            return bool(self.key)
+        if self.numbers != other.numbers:  # "Week 45" is not "Week 46"
+            return False
+        if len(self.key) < 12 or len(other.key) < 12:  # "Update": too short to judge
+            return False
+        matcher = SequenceMatcher(None, self.key, other.key)
+        return (  # the quick ratios are upper bounds: most pairs stop there
+            matcher.real_quick_ratio() >= NEAR_IDENTICAL_TITLES
+            and matcher.quick_ratio() >= NEAR_IDENTICAL_TITLES
+            and matcher.ratio() >= NEAR_IDENTICAL_TITLES
+        )
 
 
-class _StoryIndex:
-    def __init__(self) -> None:
-        self._positions: dict[tuple[str, str], list[int]] = {}
+@dataclass(frozen=True, slots=True)
+class _Story:
+    entry: Entry
+    url: str  # canonical, "" without a link
+    title: _Title
+    keys: tuple[tuple[str, str], ...]
 
-    def add(self, keys: list[tuple[str, str]], position: int) -> None:
-        for key in keys:
-            positions = self._positions.setdefault(key, [])
-            if position not in positions:
-                positions.append(position)
+    @classmethod
+    def of(cls, entry: Entry) -> _Story:
+        url = canonical_url(entry.link) if entry.link else ""
+        title = _Title.of(entry.title)
+        keys = [("id", entry.id)]
+        if entry.guid:
+            keys.append(("guid", entry.guid))
+        if url:
+            keys.append(("url", url))
+        if title.key:
+            keys += [("head", title.key[:_TITLE_END]), ("tail", title.key[-_TITLE_END:])]
+        return cls(entry, url, title, tuple(keys))
 
-    def first_match(
-        self, entry: Entry, keys: list[tuple[str, str]], kept: list[Entry]
-    ) -> int | None:
-        candidates = sorted({p for key in keys for p in self._positions.get(key, ())})
-        return next((p for p in candidates if same_story(kept[p], entry)), None)
+    def same(self, other: _Story) -> bool:
+        a, b = self.entry, other.entry
+        if a.id == b.id or (a.guid and a.guid == b.guid):
+            return True
+        if self.url and self.url == other.url:
+            return True
+        return self.title.matches(other.title)
 
 
 def same_story(a: Entry, b: Entry) -> bool:
-    if a.id == b.id or (a.guid and a.guid == b.guid):
-        return True
-    if a.link and b.link and canonical_url(a.link) == canonical_url(b.link):
-        return True
-    return titles_match(a.title, b.title)
+    return _Story.of(a).same(_Story.of(b))
+
+
+_PLAIN_URL = re.compile(r"https?://([A-Za-z0-9.-]+)(?::[0-9]+)?(/[^?#]*)?", re.A)
 
 
 def canonical_url(url: str) -> str:
     """Scheme, `www.`, fragment, tracking parameters and trailing slash do not make a new page."""
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if plain := _PLAIN_URL.fullmatch(url):  # no query or user: the common case, fast
+        host = plain.group(1).lower().removeprefix("www.")
+        return f"https://{host}{(plain.group(2) or '').rstrip('/') or '/'}"
+    parts = urlsplit(url)
     host = (parts.hostname or "").lower().removeprefix("www.")
     query = sorted(
         (k, v)
@@ -168,16 +208,7 @@ def canonical_url(url: str) -> str:
 
 
 def titles_match(a: str, b: str) -> bool:
-    left, right = _title_key(a), _title_key(b)
-    if re.findall(r"\d+", left) != re.findall(r"\d+", right):  # "Week 45" is not "Week 46"
-        return False
-    if len(left) < 12 or len(right) < 12:  # "Update", "Weekly links": too short to judge
-        return left == right and bool(left)
-    return SequenceMatcher(None, left, right).ratio() >= NEAR_IDENTICAL_TITLES
-
-
-def _title_key(title: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", title.casefold()).split())
+    return _Title.of(a).matches(_Title.of(b))
 
 
 def _apply_caps(entries: list[Entry], plan: Plan) -> list[Entry]:

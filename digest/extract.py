@@ -1,4 +1,5 @@
-"""Article text and metadata from a web page, and plain text from a feed entry's HTML."""
+"""Article text and metadata from a web page (trafilatura, cleaned by named rules, with
+readability-lxml as a second opinion). Plain text of an HTML fragment is digest/htmltext.py."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from digest.furniture import (
     is_paywall_prompt,
     is_widget_line,
 )
+from digest.htmltext import collect_text, html_to_text, join_blocks
+from digest.models import Article
 
 # A paragraph whose text is mostly the page's link texts is a related-links list or a
 # "Read more: <headline>" line. Anchors shorter than this are inline links in prose.
@@ -59,85 +62,6 @@ _INLINE_TAGS = frozenset(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?false"?', re.I)
-
-# Elements whose text is never article prose.
-_DROPPED_TAGS = frozenset(
-    "script style noscript template svg math figure figcaption iframe object embed "  # noqa: SIM905
-    "button select textarea form nav aside head title".split()
-)
-_BLOCK_TAGS = frozenset(
-    "p div section article header footer main blockquote pre h1 h2 h3 h4 h5 h6 ul ol dl "  # noqa: SIM905
-    "li dd dt table thead tbody tfoot tr caption hr address details summary "
-    "center body html".split()
-)
-# Placeholders while walking the tree: a block boundary and a <br>.
-_BLOCK_MARK = "\x00"
-_BREAK_MARK = "\x01"
-_UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
-_BREAK_RUN = re.compile(f"{_BREAK_MARK}(?:\\s*{_BREAK_MARK})+")
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    """An article page's own text (paragraphs separated by blank lines) and metadata."""
-
-    text: str
-    url: str | None = None
-    title: str = ""
-    author: str = ""
-    date: datetime | None = None  # first published; tz-aware (UTC when the page gives no zone)
-    image: str | None = None
-    sitename: str = ""
-    description: str = ""
-    language: str = ""
-    paywalled: bool = False  # the page declares or shows a paywall: the text may be a teaser
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: one paragraph per block, blank lines between them."""
-    if not html or not html.strip():
-        return ""
-    try:
-        # Bytes, because lxml refuses a str that carries an XML encoding declaration.
-        root = lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
-    except etree.ParserError:  # nothing but comments or whitespace
-        return ""
-    parts: list[str] = []
-    _collect_text(root, parts)
-    return _join_blocks("".join(parts))
-
-
-def _collect_text(element: lxml.html.HtmlElement, parts: list[str]) -> None:
-    tag = element.tag if isinstance(element.tag, str) else ""
-    # Comments and processing instructions carry no text, but their tails do.
-    if tag and tag.lower() not in _DROPPED_TAGS:
-        tag = tag.lower()
-        if tag == "br":
-            parts.append(_BREAK_MARK)
-        block = tag in _BLOCK_TAGS
-        if block:
-            parts.append(_BLOCK_MARK)
-        if element.text:
-            parts.append(element.text)
-        for child in element:
-            _collect_text(child, parts)
-        if block:
-            parts.append(_BLOCK_MARK)
-        elif tag in ("td", "th"):
-            parts.append(" ")
-    if element.tail:
-        parts.append(element.tail)
-
-
-def _join_blocks(raw: str) -> str:
-    """Blocks and double <br>s become paragraphs; a single <br> stays a line break."""
-    paragraphs: list[str] = []
-    for block in _BREAK_RUN.sub(_BLOCK_MARK, raw).split(_BLOCK_MARK):
-        lines = [" ".join(line.split()) for line in block.split(_BREAK_MARK)]
-        paragraph = "\n".join(line for line in lines if line)
-        if paragraph:
-            paragraphs.append(paragraph)
-    return "\n\n".join(paragraphs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,8 +266,8 @@ def _clean(paragraphs: list[str], page: PageSignals, rules: frozenset[str]) -> l
 def _page_prose_words(tree: lxml.html.HtmlElement, anchors: frozenset[str]) -> int:
     """Words in the page's text blocks that read as prose: long enough, mostly not links."""
     parts: list[str] = []
-    _collect_text(tree, parts)
-    blocks = (text.split() for text in _join_blocks("".join(parts)).split("\n\n"))
+    collect_text(tree, parts)
+    blocks = (text.split() for text in join_blocks("".join(parts)).split("\n\n"))
     return sum(
         len(words)
         for words in blocks

@@ -11,8 +11,9 @@ from typing import Any, TextIO
 import click
 
 from digest.errors import DigestError, ExtractError
-from digest.extract import Article, extract_article
+from digest.extract import extract_article
 from digest.http import DownloadError, HttpOptions, download, make_client
+from digest.models import Article
 
 MAX_REDIRECTS = 5
 MAX_PAGE_BYTES = 5 * 1024 * 1024

@@ -28,8 +28,9 @@ from digest.config import FeedConfig, Settings, load_settings
 from digest.config_edit import Document, editing, load_document
 from digest.discover import FeedLink, feed_facts, feed_links, looks_like_html
 from digest.errors import ConfigError, FeedError
+from digest.feedparse import parse_feed
 from digest.filters import compile_pattern
-from digest.gather import gather_cached, parse_feed, probe
+from digest.gather import gather_cached, probe
 from digest.http import DownloadError, HttpOptions, download
 from digest.models import FeedReport, FeedSource, FilterDrop
 from digest.opml import OpmlFeed, parse_opml, to_opml
@@ -63,7 +64,7 @@ def list_feeds(settings: Settings, now: datetime) -> Listing:
     sources = settings.feed_sources()
     with _reading(settings.state_path) as state:
         records = state.feed_records()
-        gathered = filtered(gather_cached(sources, state, _options(settings), now), settings)
+        gathered = filtered(gather_cached(sources, state, _options(settings), now), settings, state)
     start, end = window(settings, gathered.entries, now)
     counts = Counter(e.feed for e in gathered.entries if in_window(e.published, start, end))
     rows = []

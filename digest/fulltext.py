@@ -25,9 +25,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from digest.errors import ExtractError
-from digest.extract import Article, extract_article
 from digest.http import DownloadError, HttpOptions, Refused, download
-from digest.models import Entry
+from digest.models import Article, Entry
 from digest.sanitize import safe_image_url
 from digest.state import CachedPage, State
 
@@ -211,6 +210,8 @@ def _host_fetcher(
 
 def _fetch_page(url: str, client: httpx.Client, http: HttpOptions) -> tuple[FetchResult, bool]:
     """The page's article, or why not; and whether the host itself failed to answer."""
+    from digest.extract import extract_article  # trafilatura: loaded when a page is fetched
+
     try:
         page = download(client, url, http)
         article = extract_article(page.body, page.url)

@@ -1,55 +1,68 @@
-"""Feeds -> entries. HTTP (conditional GET) and local files go through one path; feedparser
-parses RSS 0.9x/1.0/2.0 and Atom from bytes (defused first: digest/defuse.py); JSON Feed
-1.0/1.1 is parsed here.
+"""Feeds -> entries. HTTP (conditional GET) and local files go through one path; the
+documents are parsed by digest/feedparse.py.
 
-Per-feed isolation: a feed that fails, in any way, our own bugs included, becomes a
-FeedReport with the reason and a hint; the rest go on. Every field a feed gives is capped in
-length and sanitized before it leaves this module.
+A parse is kept in the state database (the entries as JSON, their texts compressed apart),
+so a feed that answers 304 Not Modified, or sends the same bytes again, costs no parsing.
+Entries leave gather without their texts: `hydrate` loads them for the few a digest shows.
+Downloads run in threads; with many feeds, the bodies are parsed in worker processes as they
+arrive (both cores, the network overlapping the parsing). The state database is written from
+the calling thread only.
+
+Per-feed isolation: a feed that fails, in any way, our own bugs and a parse that takes too
+long included, becomes a FeedReport with the reason and a hint; the rest go on.
 """
 
 from __future__ import annotations
 
-import calendar
+import contextlib
 import hashlib
-import html
 import json
 import logging
+import multiprocessing
+import os
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import feedparser
 import httpx
 
-from digest.defuse import MAX_ENTRIES, decode, defuse
 from digest.errors import FeedError
-from digest.extract import html_to_text
+from digest.feedparse import PARSER_VERSION, UNDATED, Parsed, parse_feed
 from digest.http import DownloadError, HttpOptions, download, make_client
 from digest.models import Entry, FeedReport, FeedSource, FeedStatus
-from digest.sanitize import clean_html, plain_text, safe_image_url, safe_url, tame_long_words
-from digest.state import CachedFeed, FeedRecord, State
-from digest.timings import Timings, measured
+from digest.state import FeedCache, FeedRecord, State
+from digest.timings import Timings
 
 log = logging.getLogger(__name__)
 
-JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
-# Longest field kept, in characters, before and after cleaning. A title is a line, not a page.
-MAX_TITLE = 300
-MAX_AUTHOR = 200
-MAX_URL = 2048
-MAX_CONTENT = 400_000  # HTML of one entry; a long article is ~50 KB
-FUTURE_SLACK = timedelta(days=1)  # a date further ahead than this is a wrong clock: undated
 MAX_RETRY_AFTER = 24 * 3600.0  # a Retry-After of 73 years is not honoured for 73 years
-_DEFUSED_TYPE = "application/xml; charset=utf-8"  # what defuse() hands feedparser
+PARSE_SECONDS = 30.0  # one feed's parse; longer is a hostile document, failed
+WORKERS_FROM = 16  # feeds: with fewer, every body is parsed in this process
+STATE_BATCH = 100  # feeds' state written per transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What makes a fetch conditional, from the last good parse."""
+
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A feed's bytes, or why there are none. `body` is None only when `error` is set."""
+    """A feed's bytes, or why there are none: `body` is None when `error` is set, and for a
+    304 or a feed asked to wait (status NOT_MODIFIED: the cached parse stands)."""
 
     source: FeedSource
     status: FeedStatus
@@ -66,8 +79,29 @@ class Fetched:
 
 
 @dataclass(frozen=True, slots=True)
+class Job:
+    index: int  # the feed's place in the config
+    source: FeedSource
+    record: FeedRecord | None
+    validators: Validators | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One feed fetched and parsed; small enough to send back from a worker process (the
+    body is not in it, the texts are compressed)."""
+
+    index: int
+    fetched: Fetched  # without its body
+    report: FeedReport | None  # None when the cached parse stands (made from the cache)
+    cache: FeedCache | None = None  # a new parse to store
+    texts: tuple[tuple[str, bytes], ...] = ()  # (entry id, compressed text) of the new parse
+    parse_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Gathered:
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]  # without their texts: see `hydrate`
     reports: tuple[FeedReport, ...]
 
 
@@ -81,72 +115,104 @@ def gather(
     offline: bool = False,
     timings: Timings | None = None,
 ) -> Gathered:
-    """Fetch every feed concurrently, parse, normalise. State is written from this thread only.
+    """Fetch and parse every feed, concurrently, and record what happened in state.
 
-    `offline` re-parses what the last run fetched instead (local files are read again) and
-    writes nothing to state: the preview rebuilds this way on every saved edit.
-    """
+    `offline` uses what the last run stored instead (local files are read again) and writes
+    nothing to state: the preview rebuilds this way on every saved edit. A `client` given by
+    the caller keeps everything in this process."""
     if offline:
         return gather_cached(sources, state, options, now, on_feed)
-    owned = client is None
-    http = client or make_client(options)
-    try:
-        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-            cached = {s.url: state.cached_feed(s.url) for s in sources}
-            records = state.feed_records()
-
-            def fetch_one(source: FeedSource) -> Fetched:
-                return _fetch_guarded(
-                    source, http, options, cached[source.url], records.get(source.url), now
-                )
-
-            entries: list[Entry] = []
-            reports: list[FeedReport] = []
-            fetches = pool.map(fetch_one, sources)
-            while True:
-                with measured(timings, "fetch"):  # waiting for the next download
-                    fetched = next(fetches, None)
-                if fetched is None:
-                    break
-                with measured(timings, "parse"):
-                    report, feed_entries = _absorb(fetched, state, now)
-                entries.extend(feed_entries)
-                reports.append(report)
-                if on_feed:
-                    on_feed(report)
-    finally:
-        if owned:
-            http.close()
-    return Gathered(tuple(_date_undated(entries, state, now)), tuple(reports))
+    records = state.feed_records()
+    caches = state.feed_caches(PARSER_VERSION)
+    jobs = [
+        _job(index, s, records.get(s.url), caches.get(s.url)) for index, s in enumerate(sources)
+    ]
+    outcomes = _outcomes(jobs, client, options, now, timings)
+    results: list[tuple[FeedReport, list[Entry]]] = [None] * len(jobs)  # type: ignore[list-item]
+    pending: list[Outcome] = []
+    for outcome in outcomes:
+        source = jobs[outcome.index].source
+        result = _result(outcome, source, caches.get(source.url))
+        results[outcome.index] = result
+        pending.append(outcome)
+        if len(pending) >= STATE_BATCH:
+            _record(pending, jobs, state, now)
+        if on_feed:
+            on_feed(result[0])
+    _record(pending, jobs, state, now)
+    entries = [entry for _, feed_entries in results for entry in feed_entries]
+    return Gathered(tuple(_date_undated(entries, state, now)), tuple(r for r, _ in results))
 
 
-def _absorb(fetched: Fetched, state: State, now: datetime) -> tuple[FeedReport, list[Entry]]:
-    """Parse one fetch result and record it in state; failures become a report, not a raise."""
-    report, entries = _parse(fetched, now)
-    url = fetched.source.url
+def _job(index: int, source: FeedSource, record: FeedRecord | None, cache: FeedCache | None) -> Job:
+    validators = Validators(cache.etag, cache.last_modified, cache.body_hash) if cache else None
+    return Job(index, source, record, validators)
+
+
+def _result(
+    outcome: Outcome, source: FeedSource, stored: FeedCache | None
+) -> tuple[FeedReport, list[Entry]]:
+    """The feed's report and its entries (without texts), from the new parse or the cache."""
+    if outcome.cache is not None:
+        assert outcome.report is not None
+        return outcome.report, _light_entries(outcome.cache.entries_meta, source)
+    if outcome.report is not None:  # failed
+        return outcome.report, []
+    fetched = outcome.fetched
+    if stored is None:  # a 304 with nothing cached: the next run fetches unconditionally
+        reason = "the server says not modified, but nothing is cached; fetched in full next run"
+        return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, reason), []
+    entries = _light_entries(stored.entries_meta, source)
+    notice = "; ".join(part for part in (fetched.notice, stored.notice) if part)
+    return FeedReport(source.name, source.url, fetched.status, len(entries), notice=notice), entries
+
+
+def _record(pending: list[Outcome], jobs: list[Job], state: State, now: datetime) -> None:
+    """What the fetches said, written in one transaction; `pending` is emptied."""
+    with state.transaction():
+        for outcome in pending:
+            _write(outcome, jobs[outcome.index].source.url, state, now)
+    pending.clear()
+
+
+def _write(outcome: Outcome, url: str, state: State, now: datetime) -> None:
+    fetched = outcome.fetched
     if fetched.http_status == 410:
-        state.retire_feed(url, report.error, now)
+        state.retire_feed(url, fetched.error, now)
     if fetched.retry_after is not None:
         state.defer_feed(url, now + timedelta(seconds=fetched.retry_after))
     if fetched.moved_to:
         state.record_move(url, fetched.moved_to, now)
-    if report.failed:
-        state.record_feed_status(url, FeedStatus.FAILED, report.error, now)
-    elif fetched.status is FeedStatus.OK and fetched.body is not None:
-        state.save_feed_response(url, fetched.etag, fetched.last_modified, fetched.body, now)
+    if outcome.cache is not None:
+        state.save_parsed_feed(url, outcome.cache, PARSER_VERSION, outcome.texts, now)
+    elif outcome.report is not None:
+        state.record_feed_status(url, FeedStatus.FAILED, outcome.report.error, now)
     else:
         state.record_feed_status(url, fetched.status, "", now)
-    return report, entries
 
 
 def _date_undated(entries: list[Entry], state: State, now: datetime) -> Iterable[Entry]:
     """Entries without a date get the time digest first saw them, so they age like others."""
-    first_seen = state.remember_entries(((e.id, e.feed, e.link, e.title) for e in entries), now)
+    state.remember_entries(((e.id, e.feed, e.link, e.title) for e in entries), now)
+    first_seen = state.first_seen([e.id for e in entries if e.published is UNDATED])
     for entry in entries:
-        if entry.published is _UNDATED:
+        if entry.published is UNDATED:
             yield replace(entry, published=first_seen.get(entry.id, now), dated=False)
         else:
             yield entry
+
+
+def hydrate(entries: Iterable[Entry], state: State) -> list[Entry]:
+    """`entries` with their texts loaded from the state database (where gather left them)."""
+    entries = list(entries)
+    wanted = [e.id for e in entries if not e.content_text and e.text_chars]
+    texts = state.entry_texts(wanted) if wanted else {}
+    return [
+        replace(e, content_text=zlib.decompress(texts[e.id]).decode("utf-8"))
+        if e.id in texts and not e.content_text
+        else e
+        for e in entries
+    ]
 
 
 def gather_cached(
@@ -156,24 +222,25 @@ def gather_cached(
     now: datetime,
     on_feed: Callable[[FeedReport], None] | None = None,
 ) -> Gathered:
-    """Entries from the bodies the last fetch stored, without network and without writing state.
+    """Entries as the last fetch left them, without network and without writing state.
 
     A feed whose last fetch failed stays failed (with that reason), as it would in a real run
-    that failed the same way; one never fetched is failed with a hint.
-    """
-    statuses = state.feed_statuses()
+    that failed the same way; one never fetched is failed with a hint. Local files are read
+    and parsed again (their entries come with their texts)."""
+    records = state.feed_records()
+    caches = state.feed_caches(PARSER_VERSION)
     entries: list[Entry] = []
     reports: list[FeedReport] = []
     for source in sources:
-        report, feed_entries = _parse(_from_cache(source, state, options, statuses), now)
+        report, feed_entries = _from_cache(source, records.get(source.url), caches, options, now)
         entries.extend(feed_entries)
         reports.append(report)
         if on_feed:
             on_feed(report)
-    first_seen = state.first_seen([e.id for e in entries])
+    first_seen = state.first_seen([e.id for e in entries if e.published is UNDATED])
     dated = [
         replace(e, published=first_seen.get(e.id, now), dated=False)
-        if e.published is _UNDATED
+        if e.published is UNDATED
         else e
         for e in entries
     ]
@@ -182,52 +249,270 @@ def gather_cached(
 
 def _from_cache(
     source: FeedSource,
-    state: State,
+    record: FeedRecord | None,
+    caches: dict[str, FeedCache],
     options: HttpOptions,
-    statuses: dict[str, tuple[str, str | None, str]],
-) -> Fetched:
+    now: datetime,
+) -> tuple[FeedReport, list[Entry]]:
     if not source.url.startswith(("http://", "https://")):
-        return _read_file(source, options)
-    status, error, _ = statuses.get(source.url, (None, None, ""))
-    if status == FeedStatus.FAILED:
-        return _failed(source, error or "failed on the last fetch")
-    cached = state.cached_feed(source.url)
-    if cached is None or cached.body is None:
-        return _failed(source, "not fetched yet (fetch the feeds once to fill the cache)")
-    recorded = FeedStatus.NOT_MODIFIED if status == FeedStatus.NOT_MODIFIED else FeedStatus.OK
-    return Fetched(source, recorded, cached.body, source.url)
-
-
-def _parse(fetched: Fetched, now: datetime) -> tuple[FeedReport, list[Entry]]:
-    """Entries of one fetch result, or a failed report naming why. Never raises: a bug of
-    ours on one feed's content fails that feed, not the build."""
-    source = fetched.source
-    try:
-        if fetched.body is None:
-            raise FeedError(source.name, fetched.error)
-        base_url = fetched.final_url or source.url
-        parsed = parse_feed(fetched.body, source, base_url, fetched.charset, now)
-    except FeedError as exc:
-        hint = hint_for(exc.reason, fetched.http_status, source)
-        return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, exc.reason, hint), []
-    except Exception as exc:  # our bug, on this feed's content: the other feeds go on
-        log.debug("feed %r: internal error", source.name, exc_info=True)
-        return _internal_error(source, exc), []
-    notice = "; ".join(part for part in (fetched.notice, parsed.notice) if part)
-    report = FeedReport(source.name, source.url, fetched.status, len(parsed.entries), notice=notice)
-    return report, parsed.entries
+        fetched = _read_file(source, options)
+        parsed, report = _parse_fetched(fetched, now)
+        return report, parsed.entries if parsed else []
+    if record is not None and record.status == FeedStatus.FAILED:
+        reason = record.error or "failed on the last fetch"
+        return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, reason), []
+    cache = caches.get(source.url)
+    if cache is None:
+        reason = "not fetched yet (fetch the feeds once to fill the cache)"
+        return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, reason), []
+    status = (
+        FeedStatus.NOT_MODIFIED if record and record.status == "not modified" else FeedStatus.OK
+    )
+    entries = _light_entries(cache.entries_meta, source)
+    return FeedReport(source.name, source.url, status, len(entries), notice=cache.notice), entries
 
 
 def probe(source: FeedSource, client: httpx.Client, options: HttpOptions) -> FeedReport:
     """Fetch and parse one feed as a build would, touching no state (`digest check`)."""
     now = datetime.now(UTC)
-    return _parse(_fetch_guarded(source, client, options, None, None, now), now)[0]
+    job = Job(0, source, None, None)
+    outcome = _digest(job, _fetch_guarded(source, client, options, None, None, now), now)
+    return _result(outcome, source, None)[0]
+
+
+# running the jobs: downloads in threads, parsing here or in worker processes -------------
+
+
+def _outcomes(
+    jobs: list[Job],
+    client: httpx.Client | None,
+    options: HttpOptions,
+    now: datetime,
+    timings: Timings | None,
+) -> Iterator[Outcome]:
+    """Every job's outcome, as each is ready. Downloads run in threads; a body that needs
+    parsing is parsed in a worker process when there are many feeds (both cores, parsing
+    overlapping the downloads still running), else here. A re-run where nothing changed
+    parses nothing and starts no process."""
+    owned = client is None
+    http = client or make_client(options)
+    started = time.perf_counter()
+    parse_seconds = 0.0
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=options.concurrency) as fetchers,
+            _Parsers(parallel=len(jobs) >= WORKERS_FROM) as parsers,
+        ):
+            downloads = {
+                fetchers.submit(
+                    _fetch_guarded, job.source, http, options, job.validators, job.record, now
+                ): job
+                for job in jobs
+            }
+            for download_done in as_completed(downloads):
+                job = downloads[download_done]
+                fetched = download_done.result()
+                if parsers.parallel and _needs_parse(job, fetched):
+                    parsers.submit(job, fetched, now)
+                else:
+                    outcome = _digest(job, fetched, now)
+                    parse_seconds += outcome.parse_seconds
+                    yield outcome
+                for outcome in parsers.finished():
+                    parse_seconds += outcome.parse_seconds
+                    yield outcome
+            for outcome in parsers.rest():
+                parse_seconds += outcome.parse_seconds
+                yield outcome
+    finally:
+        if owned:
+            http.close()
+    if timings is not None:
+        timings.add("parse", parse_seconds)
+        timings.add("fetch", max(0.0, time.perf_counter() - started - parse_seconds))
+
+
+def _needs_parse(job: Job, fetched: Fetched) -> bool:
+    if fetched.body is None:
+        return False
+    return job.validators is None or job.validators.body_hash != _hash(fetched.body)
+
+
+class _Parsers:
+    """Worker processes for parsing, started when the first body needs one (spawned, not
+    forked: this process runs threads). A worker that dies (out of memory, killed) fails the
+    feed it was parsing, not the build."""
+
+    def __init__(self, parallel: bool) -> None:
+        self.parallel = parallel and (os.cpu_count() or 1) > 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._running: dict[Future[Outcome], tuple[Job, Fetched]] = {}
+
+    def __enter__(self) -> _Parsers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, job: Job, fetched: Fetched, now: datetime) -> None:
+        if self._pool is None:
+            workers = min(os.cpu_count() or 1, 4)
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._running[self._pool.submit(_digest, job, fetched, now)] = (job, fetched)
+
+    def finished(self) -> list[Outcome]:
+        done = [future for future in self._running if future.done()]
+        return [self._outcome(future) for future in done]
+
+    def rest(self) -> Iterator[Outcome]:
+        for future in as_completed(list(self._running)):
+            yield self._outcome(future)
+
+    def _outcome(self, future: Future[Outcome]) -> Outcome:
+        job, fetched = self._running.pop(future)
+        try:
+            return future.result()
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            reason = f"internal error: the process parsing it stopped ({type(exc).__name__})"
+            light = replace(fetched, body=None)
+            return Outcome(job.index, light, _report_failed(job.source, reason))
+
+
+# one feed: its fetch parsed into an outcome ----------------------------------------------
+
+
+class ParseTooLong(BaseException):
+    """Raised into a parse that ran past PARSE_SECONDS. A BaseException, so that the broad
+    `except Exception` inside feedparser cannot swallow it."""
+
+
+def _digest(job: Job, fetched: Fetched, now: datetime) -> Outcome:
+    """The fetch result parsed (unless the cached parse stands), as an outcome. Never raises."""
+    source = fetched.source
+    light = replace(fetched, body=None)
+    if fetched.status is FeedStatus.FAILED or fetched.body is None:
+        if fetched.status is FeedStatus.FAILED:
+            report = _report_failed(source, fetched.error, fetched.http_status)
+            return Outcome(job.index, light, report)
+        return Outcome(job.index, light, None)  # 304, or asked to wait: the cache stands
+    body_hash = _hash(fetched.body)
+    if job.validators is not None and job.validators.body_hash == body_hash:
+        return Outcome(job.index, light, None)  # the same bytes again
+    started = time.perf_counter()
+    parsed, report = _parse_fetched(fetched, now)
+    seconds = time.perf_counter() - started
+    if parsed is None:
+        return Outcome(job.index, light, report, parse_seconds=seconds)
+    cache = FeedCache(
+        fetched.etag, fetched.last_modified, body_hash, _meta(parsed.entries), parsed.notice
+    )
+    texts = tuple(
+        (entry.id, zlib.compress(entry.content_text.encode("utf-8"), 1)) for entry in parsed.entries
+    )
+    return Outcome(job.index, light, report, cache, texts, seconds)
+
+
+def _hash(body: bytes) -> str:
+    return hashlib.sha1(body, usedforsecurity=False).hexdigest()
+
+
+def _parse_fetched(fetched: Fetched, now: datetime) -> tuple[Parsed | None, FeedReport]:
+    """Entries of one fetched body, or a failed report naming why. Never raises: a bug of
+    ours on one feed's content fails that feed, not the build."""
+    source = fetched.source
+    if fetched.body is None:
+        return None, _report_failed(source, fetched.error or "no document", fetched.http_status)
+    try:
+        with _time_limit(PARSE_SECONDS):
+            parsed = parse_feed(
+                fetched.body, source, fetched.final_url or source.url, fetched.charset, now
+            )
+    except FeedError as exc:
+        return None, _report_failed(source, exc.reason, fetched.http_status)
+    except ParseTooLong:
+        return None, _report_failed(source, f"parsing took longer than {PARSE_SECONDS:g} s")
+    except Exception as exc:  # our bug, on this feed's content: the other feeds go on
+        log.debug("feed %r: internal error", source.name, exc_info=True)
+        return None, _internal_error(source, exc)
+    notice = "; ".join(part for part in (fetched.notice, parsed.notice) if part)
+    report = FeedReport(source.name, source.url, fetched.status, len(parsed.entries), notice=notice)
+    return parsed, report
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds` (a timer signal: main thread only; elsewhere the
+    block runs unlimited, as signals cannot reach other threads)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise ParseTooLong
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _report_failed(source: FeedSource, reason: str, status: int | None = None) -> FeedReport:
+    hint = hint_for(reason, status, source)
+    return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, reason, hint)
 
 
 def _internal_error(source: FeedSource, exc: BaseException) -> FeedReport:
     reason = f"internal error while reading it: {type(exc).__name__}: {exc}"[:300]
     hint = "a bug in digest: run with --verbose for the traceback and report it"
     return FeedReport(source.name, source.url, FeedStatus.FAILED, 0, reason, hint)
+
+
+# the cached form of a feed's entries -------------------------------------------------------
+
+
+def _meta(entries: list[Entry]) -> str:
+    """The entries as JSON, without their texts (stored apart) and without what the config
+    decides (feed name, section), which is applied when they are read back."""
+    return json.dumps(
+        [
+            {
+                "id": e.id,
+                "title": e.title,
+                "link": e.link,
+                "published": None if e.published is UNDATED else e.published.isoformat(),
+                "author": e.author,
+                "image": e.image,
+                "guid": e.guid,
+                "chars": e.text_chars,
+            }
+            for e in entries
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _light_entries(meta: str, source: FeedSource) -> list[Entry]:
+    return [
+        Entry(
+            id=item["id"],
+            feed=source.name,
+            title=item["title"],
+            link=item["link"],
+            published=datetime.fromisoformat(item["published"]) if item["published"] else UNDATED,
+            author=item["author"],
+            image=item["image"],
+            guid=item["guid"],
+            section=source.section,
+            text_chars=item["chars"],
+        )
+        for item in json.loads(meta)
+    ]
 
 
 def hint_for(reason: str, status: int | None, source: FeedSource) -> str:
@@ -262,7 +547,7 @@ def _fetch_guarded(
     source: FeedSource,
     client: httpx.Client,
     options: HttpOptions,
-    cached: CachedFeed | None,
+    cached: Validators | None,
     record: FeedRecord | None,
     now: datetime,
 ) -> Fetched:
@@ -278,28 +563,26 @@ def fetch(
     source: FeedSource,
     client: httpx.Client,
     options: HttpOptions,
-    cached: CachedFeed | None = None,
+    cached: Validators | None = None,
     record: FeedRecord | None = None,
     now: datetime | None = None,
 ) -> Fetched:
-    """Bytes of one feed: a local file, or an HTTP GET made conditional by the cached
-    validators. A feed that moved permanently is fetched from where it went; one that is gone
-    (410) is not fetched; one that asked us to wait (Retry-After) is re-read from the cache."""
+    """Bytes of one feed: a local file, or an HTTP GET made conditional by the validators of
+    the cached parse. A feed that moved permanently is fetched from where it went; one that
+    is gone (410) is not fetched; one that asked us to wait (Retry-After) stays as cached."""
     if not source.url.startswith(("http://", "https://")):
         return _read_file(source, options)
     now = now or datetime.now(UTC)
-    body = cached.body if cached is not None else None
-    if record is not None and (skipped := _not_fetched(source, record, body, now)):
+    if record is not None and (skipped := _not_fetched(source, record, cached is not None, now)):
         return skipped
     url = record.moved_to if record is not None and record.moved_to else source.url
-    validators = cached if cached is not None and body is not None else None
     try:
         got = download(
             client,
             url,
             options,
-            validators.etag if validators else None,
-            validators.last_modified if validators else None,
+            cached.etag if cached else None,
+            cached.last_modified if cached else None,
             trusted=source.url,
         )
     except DownloadError as exc:
@@ -309,7 +592,7 @@ def fetch(
     moved = got.moved_to if got.moved_to and got.moved_to != url else None
     notice = _moved_notice(moved or (url if url != source.url else None), fresh=moved is not None)
     if got.status == 304:
-        return Fetched(source, FeedStatus.NOT_MODIFIED, body, url, moved_to=moved, notice=notice)
+        return Fetched(source, FeedStatus.NOT_MODIFIED, None, url, moved_to=moved, notice=notice)
     return Fetched(
         source,
         FeedStatus.OK,
@@ -324,19 +607,19 @@ def fetch(
 
 
 def _not_fetched(
-    source: FeedSource, record: FeedRecord, body: bytes | None, now: datetime
+    source: FeedSource, record: FeedRecord, cached: bool, now: datetime
 ) -> Fetched | None:
-    """A feed that is gone (410) is not asked again; one that asked us to wait is re-read
-    from the cache until then."""
+    """A feed that is gone (410) is not asked again; one that asked us to wait keeps its
+    cached entries until then."""
     if record.retired_at is not None:
         when = f"{record.retired_at:%Y-%m-%d}"
         return _failed(source, f"retired: the server said it is gone (410) on {when}")
     if record.retry_at is None or now >= record.retry_at:
         return None
     wait = f"not fetched: the server asked us to wait until {record.retry_at:%Y-%m-%d %H:%M} UTC"
-    if body is None:
+    if not cached:
         return _failed(source, wait)
-    return Fetched(source, FeedStatus.NOT_MODIFIED, body, source.url, notice=wait)
+    return Fetched(source, FeedStatus.NOT_MODIFIED, None, source.url, notice=wait)
 
 
 def _fetch_reason(exc: DownloadError, wait: float | None) -> str:
@@ -380,243 +663,3 @@ def _read_file(source: FeedSource, options: HttpOptions) -> Fetched:
 
 def _failed(source: FeedSource, reason: str) -> Fetched:
     return Fetched(source, FeedStatus.FAILED, error=reason)
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    entries: list[Entry]
-    notice: str = ""  # what was repaired or cut on the way
-
-
-# parsing -------------------------------------------------------------------------------------
-
-# Sentinel for "the feed gave no date"; replaced by the first-seen time in `_date_undated`.
-_UNDATED = datetime.min.replace(tzinfo=UTC)
-
-
-def parse_feed(
-    body: bytes,
-    source: FeedSource,
-    base_url: str,
-    charset: str | None = None,
-    now: datetime | None = None,
-) -> Parsed:
-    """Entries of one feed document. Raises FeedError when it is not a feed at all. `now`
-    tells a date in the future (a wrong clock) from a fresh one."""
-    now = now or datetime.now(UTC)
-    if not body.strip():
-        raise FeedError(source.name, "empty response (no feed document)")
-    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
-        return _parse_json_feed(body, source, base_url, now)
-    defused = defuse(body, source.name, charset)
-    if defused.root == "html":
-        raise FeedError(source.name, "a web page (HTML), not an RSS, Atom or JSON feed")
-    # feedparser's own sanitizer and URL resolver are off: nh3 does both, on an allow-list,
-    # and they are the slowest part of feedparser.
-    parsed = feedparser.parse(
-        defused.body,
-        response_headers={"content-location": base_url, "content-type": _DEFUSED_TYPE},
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
-    version = parsed.get("version") or ""
-    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    detail = str(problem).splitlines()[0][:120] if problem and str(problem) else ""
-    if not parsed.entries and (problem or not version):
-        # Survivable bozo errors (a bad entity, a mismatched tag) still give entries; a
-        # document that yields none was not a feed or is broken beyond recovery.
-        kind = "malformed feed" if version else "not an RSS, Atom or JSON feed"
-        raise FeedError(source.name, f"{kind} ({detail})" if detail else kind)
-    entries = [_from_feedparser(item, source, base_url, now) for item in parsed.entries]
-    notes = list(defused.changes)
-    if problem is not None:
-        notes.insert(0, f"malformed, read anyway ({detail or type(problem).__name__})")
-    return Parsed(entries, "; ".join(notes))
-
-
-def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime) -> Entry:
-    link = _url(item.get("link"), base_url)
-    return _entry(
-        source,
-        guid=_json_id(item.get("id")),
-        link=link,
-        title=_text(item.get("title")),
-        published=_struct_date(item.get("published_parsed") or item.get("updated_parsed")),
-        author=_text(item.get("author")),
-        content=_best_content(item),
-        base_url=link or base_url,
-        image=_feedparser_image(item, link or base_url),
-        now=now,
-    )
-
-
-def _struct_date(struct: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(calendar.timegm(struct), UTC) if struct else _UNDATED
-    except (OverflowError, OSError, ValueError, TypeError):  # year 99999, garbage
-        return _UNDATED
-
-
-def _best_content(item: Any) -> str:
-    """The fullest body a feed gives: content:encoded / atom:content over the summary."""
-    bodies = [_text(c.get("value")) for c in item.get("content", []) if isinstance(c, dict)]
-    bodies.append(_text(item.get("summary")))
-    return max(bodies, key=len)
-
-
-def _text(value: object) -> str:
-    """A field's value when it is text; anything else (a list, a dict, None) is no text."""
-    return value if isinstance(value, str) else ""
-
-
-def _image_url(value: object, base_url: str) -> str:
-    url = _url(value, base_url)
-    return safe_image_url(url) if url else ""
-
-
-def _url(value: object, base_url: str) -> str:
-    """An http(s)/mailto URL of sane length, made absolute; otherwise ""."""
-    text = _text(value).strip()
-    return safe_url(text, base_url) if 0 < len(text) <= MAX_URL else ""
-
-
-def _feedparser_image(item: Any, base_url: str) -> str | None:
-    candidates = [m.get("url") for m in item.get("media_thumbnail", [])]
-    candidates += [
-        m.get("url")
-        for m in item.get("media_content", [])
-        if m.get("medium") == "image" or str(m.get("type", "")).startswith("image/")
-    ]
-    candidates += [
-        link.get("href")
-        for link in item.get("links", [])
-        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/")
-    ]
-    for candidate in candidates:
-        if url := _image_url(candidate, base_url):
-            return url
-    return None
-
-
-def _parse_json_feed(body: bytes, source: FeedSource, base_url: str, now: datetime) -> Parsed:
-    text, _ = decode(body)  # UTF-8 (RFC 8259); a BOM or UTF-16 tolerated
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        raise FeedError(source.name, "malformed JSON: nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
-        raise FeedError(source.name, f"malformed JSON: {str(exc)[:120]}") from None
-    version = document.get("version", "") if isinstance(document, dict) else ""
-    if not _text(version).startswith(JSON_FEED_VERSION_PREFIX):
-        raise FeedError(source.name, "JSON but not a JSON Feed (no jsonfeed.org version)")
-    items = document.get("items")
-    if not isinstance(items, list):
-        raise FeedError(source.name, "JSON Feed without an items list")
-    feed_url = _url(document.get("home_page_url"), base_url) or base_url
-    entries = [
-        _from_json_item(i, source, feed_url, now)
-        for i in items[:MAX_ENTRIES]
-        if isinstance(i, dict)
-    ]
-    cut = f"kept the first {MAX_ENTRIES:,} of {len(items):,} entries"
-    return Parsed(entries, cut if len(items) > MAX_ENTRIES else "")
-
-
-def _from_json_item(
-    item: dict[str, Any], source: FeedSource, base_url: str, now: datetime
-) -> Entry:
-    link = _url(item.get("url") or item.get("external_url"), base_url)
-    if isinstance(item.get("content_html"), str):
-        content = item["content_html"]
-    else:
-        text = _text(item.get("content_text")) or _text(item.get("summary"))
-        content = _paragraphs_as_html(text[:MAX_CONTENT])
-    authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
-    names = (
-        [_text(a.get("name")) for a in authors if isinstance(a, dict)]
-        if isinstance(authors, list)
-        else []
-    )
-    return _entry(
-        source,
-        guid=_json_id(item.get("id")),
-        link=link,
-        title=_text(item.get("title")),
-        published=_iso_date(item.get("date_published") or item.get("date_modified")),
-        author=", ".join(n for n in names if n),
-        content=content,
-        base_url=link or base_url,
-        image=_image_url(item.get("image") or item.get("banner_image"), base_url) or None,
-        now=now,
-    )
-
-
-def _json_id(value: object) -> str:
-    """JSON Feed ids are strings; some feeds write numbers."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return _text(value)[:MAX_URL]
-
-
-def _paragraphs_as_html(text: str) -> str:
-    blocks = (b.strip() for b in text.replace("\r\n", "\n").split("\n\n"))
-    return "".join(f"<p>{html.escape(b)}</p>" for b in blocks if b)
-
-
-def _iso_date(value: object) -> datetime:
-    if not isinstance(value, str) or len(value) > 64:
-        return _UNDATED
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return _UNDATED
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _entry(
-    source: FeedSource,
-    *,
-    guid: str,
-    link: str,
-    title: str,
-    published: datetime,
-    author: str,
-    content: str,
-    base_url: str,
-    image: str | None,
-    now: datetime,
-) -> Entry:
-    """One entry, every field capped and cleaned: what leaves gather is safe to render."""
-    content_html = clean_html(content[:MAX_CONTENT], base_url)
-    text = tame_long_words(html_to_text(content_html))
-    title = _capped(tame_long_words(plain_text(title[: MAX_TITLE * 4])), MAX_TITLE)
-    if published is not _UNDATED and published > now + FUTURE_SLACK:
-        published = _UNDATED  # a wrong clock: it would sit on top of every digest till then
-    return Entry(
-        id=entry_id(source.url, guid, link, title),
-        feed=source.name,
-        title=title or _first_words(text) or "(untitled)",
-        link=link,
-        published=published,
-        author=_capped(plain_text(author[: MAX_AUTHOR * 4]), MAX_AUTHOR),
-        content_html=content_html,
-        content_text=text,
-        image=image,
-        guid=guid,
-        section=source.section,
-    )
-
-
-def _capped(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def entry_id(feed_url: str, guid: str, link: str, title: str) -> str:
-    """Stable across runs. A GUID or link identifies an entry across feeds too (same id)."""
-    key = guid or link or f"{feed_url}\n{title}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-
-
-def _first_words(text: str, count: int = 10) -> str:
-    words = text.split()
-    return " ".join(words[:count]) + ("…" if len(words) > count else "")

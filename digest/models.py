@@ -38,6 +38,9 @@ class Entry:
     guid: str = ""
     section: str | None = None
     dated: bool = True  # False: the feed gave no date; `published` is when digest first saw it
+    # Characters of the article text, also while the text itself is not loaded: gather hands
+    # on entries without their text (kept in the state database) until one is chosen.
+    text_chars: int = 0
 
 
 class FeedStatus(StrEnum):
@@ -136,3 +139,19 @@ class Rendered:
     text: str
     preheader: str = ""
     fitting: Fitting | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article page's own text (paragraphs separated by blank lines) and metadata."""
+
+    text: str
+    url: str | None = None
+    title: str = ""
+    author: str = ""
+    date: datetime | None = None  # first published; tz-aware (UTC when the page gives no zone)
+    image: str | None = None
+    sitename: str = ""
+    description: str = ""
+    language: str = ""
+    paywalled: bool = False  # the page declares or shows a paywall: the text may be a teaser

@@ -17,7 +17,7 @@ from digest.errors import NothingToBuild
 from digest.filters import apply_filters, rules_for
 from digest.fulltext import PagePolicy
 from digest.furniture import strip_furniture
-from digest.gather import Gathered, gather
+from digest.gather import Gathered, gather, hydrate
 from digest.http import HttpOptions, make_client
 from digest.models import Digest, Entry, FeedReport, FeedStatus, FilterDrop, Rendered, Summary
 from digest.render import render
@@ -60,7 +60,7 @@ def build_digest(
     )
     if all(r.failed for r in gathered.reports):
         raise NothingToBuild(_every_feed_failed(gathered.reports), gathered.reports)
-    gathered = filtered(gathered, settings)
+    gathered = filtered(gathered, settings, state)
     start, end = window(settings, gathered.entries, now, since)
     plan = Plan(
         title=settings.title,
@@ -78,7 +78,7 @@ def build_digest(
         entries = tuple(entry for entry in entries if not already_sent(entry))
     with measured(timings, "compose"):
         selection = select(entries, plan)
-    chosen = list(selection.chosen)
+    chosen = hydrate(selection.chosen, state)  # the texts of the chosen entries only
     if any(feed.fulltext != "never" for feed in settings.feeds):
         with measured(timings, "extract"):
             chosen = _with_full_text(chosen, settings, state, now, client, offline)
@@ -105,11 +105,15 @@ def window(
     return end - timedelta(days=settings.window_days), end
 
 
-def filtered(gathered: Gathered, settings: Settings) -> Gathered:
+def filtered(gathered: Gathered, settings: Settings, state: State) -> Gathered:
     """The entries the include / exclude filters keep; each feed's report says what every rule
-    that applies to it dropped (0 included)."""
+    that applies to it dropped (0 included). Filters match the text too: with filters, the
+    entries' texts are loaded first."""
     everywhere, own = settings.filter_sets()
-    result = apply_filters(gathered.entries, everywhere, own)
+    entries = gathered.entries
+    if everywhere or any(own.values()):
+        entries = tuple(hydrate(entries, state))
+    result = apply_filters(entries, everywhere, own)
     reports = []
     for report in gathered.reports:
         counts = result.dropped.get(report.name, {})

@@ -35,6 +35,7 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+_ABSOLUTE = re.compile(r"(?:https?|mailto):", re.I)  # nothing to resolve
 MAX_DEPTH = 100  # deeper HTML is reduced to text before sanitizing
 _TAGS_BEFORE_DEPTH_CHECK = 2 * MAX_DEPTH  # fewer tags than this cannot nest too deep
 LONG_WORD = 200  # a run of this many characters without a space is not a word
@@ -44,6 +45,7 @@ _VOID = frozenset({
 })  # fmt: skip
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
 _ANY_TAG = re.compile(r"<[^>]*>")
+_ANY_LONG_RUN = re.compile(r"\S{" + str(LONG_WORD + 1) + "}")  # a quick look before _RUN
 # Runs of letters with no space, except scripts written without spaces (CJK, Thai, ...).
 _RUN = re.compile(
     r"[^\s\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -102,7 +104,8 @@ def safe_url(url: str | None, base_url: str = "") -> str:
     """`url` made absolute, if it is http(s) or mailto; otherwise the empty string."""
     if not url:
         return ""
-    absolute = urljoin(base_url, url.strip()) if base_url else url.strip()
+    url = url.strip()
+    absolute = urljoin(base_url, url) if base_url and not _ABSOLUTE.match(url) else url
     scheme = urlsplit(absolute).scheme.lower()
     return absolute if scheme in URL_SCHEMES else ""
 
@@ -117,6 +120,8 @@ def safe_image_url(url: str | None, base_url: str = "") -> str:
 
 def plain_text(fragment: str) -> str:
     """Text of an inline fragment such as a title: tags dropped, entities decoded, spaces folded."""
+    if "<" not in fragment and "&" not in fragment:  # most titles: nothing to strip
+        return " ".join(fragment.split())
     stripped = nh3.clean(fragment, tags=set(), strip_comments=True)
     return " ".join(html.unescape(stripped).split())
 
@@ -124,7 +129,7 @@ def plain_text(fragment: str) -> str:
 def tame_long_words(text: str) -> str:
     """A "word" of more than LONG_WORD characters (a hostile 1 MB token, a pasted blob) cut
     short, so it cannot widen the email or fill the summary."""
-    if len(text) <= LONG_WORD:
+    if len(text) <= LONG_WORD or not _ANY_LONG_RUN.search(text):
         return text
     return _RUN.sub(lambda match: match.group(0)[:80] + "…", text)
 

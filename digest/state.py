@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.errors import DigestError
-from digest.extract import Article
+from digest.models import Article
 
 MIGRATIONS: list[str] = [
     """
@@ -93,15 +93,35 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN retry_at TEXT;
     """,
+    # 6 (issue 12): a feed's parsed entries instead of its body, so that a 304 (or the same
+    # bytes again) costs no parsing; the entries' texts apart, loaded only for the chosen few.
+    """
+    ALTER TABLE feeds ADD COLUMN body_hash TEXT;
+    ALTER TABLE feeds ADD COLUMN parsed_version INTEGER;
+    ALTER TABLE feeds ADD COLUMN entries_meta TEXT;   -- JSON: the entries without their text
+    ALTER TABLE feeds ADD COLUMN parse_notice TEXT;
+    UPDATE feeds SET body = NULL;
+    CREATE TABLE entry_texts (
+        feed_url TEXT NOT NULL,
+        id TEXT NOT NULL,
+        text BLOB NOT NULL,       -- zlib-compressed UTF-8
+        PRIMARY KEY (feed_url, id)
+    );
+    CREATE INDEX entry_texts_id ON entry_texts (id);
+    """,
 ]
 
 
 @dataclass(frozen=True, slots=True)
-class CachedFeed:
-    url: str
+class FeedCache:
+    """What the last good fetch of a feed left: its validators, the hash of its bytes, and
+    its entries (JSON, without their texts) as the parser of that version made them."""
+
     etag: str | None
     last_modified: str | None
-    body: bytes | None
+    body_hash: str | None
+    entries_meta: str
+    notice: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +185,11 @@ class State:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error."""
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error. Inside another transaction
+        it joins that one (a batch of writes commits once)."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -176,26 +200,64 @@ class State:
 
     # feeds -------------------------------------------------------------------------------
 
-    def cached_feed(self, url: str) -> CachedFeed | None:
-        row = self.conn.execute(
-            "SELECT etag, last_modified, body FROM feeds WHERE url = ?", (url,)
-        ).fetchone()
-        return CachedFeed(url, row[0], row[1], row[2]) if row else None
+    def feed_caches(self, version: int) -> dict[str, FeedCache]:
+        """Every feed's cache that the parser of `version` made (older ones are redone)."""
+        rows = self.conn.execute(
+            "SELECT url, etag, last_modified, body_hash, entries_meta, parse_notice FROM feeds"
+            " WHERE parsed_version = ? AND entries_meta IS NOT NULL",
+            (version,),
+        )
+        return {row[0]: FeedCache(row[1], row[2], row[3], row[4], row[5] or "") for row in rows}
 
-    def save_feed_response(
-        self, url: str, etag: str | None, last_modified: str | None, body: bytes, now: datetime
+    def save_parsed_feed(
+        self,
+        url: str,
+        cache: FeedCache,
+        version: int,
+        texts: Iterable[tuple[str, bytes]],
+        now: datetime,
     ) -> None:
+        """A good fetch: validators, the entries, and their texts (id, compressed text)."""
         with self.transaction() as conn:
             conn.execute(
-                """INSERT INTO feeds (url, etag, last_modified, body, status, error, checked_at,
-                     last_success)
-                   VALUES (?, ?, ?, ?, 'ok', NULL, ?, ?)
+                """INSERT INTO feeds (url, etag, last_modified, body_hash, parsed_version,
+                     entries_meta, parse_notice, status, error, checked_at, last_success)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', NULL, ?, ?)
                    ON CONFLICT(url) DO UPDATE SET etag = excluded.etag,
-                     last_modified = excluded.last_modified, body = excluded.body,
-                     status = 'ok', error = NULL, checked_at = excluded.checked_at,
-                     last_success = excluded.checked_at""",
-                (url, etag, last_modified, body, now.isoformat(), now.isoformat()),
+                     last_modified = excluded.last_modified, body_hash = excluded.body_hash,
+                     parsed_version = excluded.parsed_version,
+                     entries_meta = excluded.entries_meta, parse_notice = excluded.parse_notice,
+                     body = NULL, status = 'ok', error = NULL,
+                     checked_at = excluded.checked_at, last_success = excluded.checked_at""",
+                (
+                    url,
+                    cache.etag,
+                    cache.last_modified,
+                    cache.body_hash,
+                    version,
+                    cache.entries_meta,
+                    cache.notice or None,
+                    now.isoformat(),
+                    now.isoformat(),
+                ),
             )
+            conn.execute("DELETE FROM entry_texts WHERE feed_url = ?", (url,))
+            conn.executemany(
+                "INSERT OR REPLACE INTO entry_texts (feed_url, id, text) VALUES (?, ?, ?)",
+                ((url, entry_id, text) for entry_id, text in texts),
+            )
+
+    def entry_texts(self, ids: list[str]) -> dict[str, bytes]:
+        """The stored (compressed) text of each id; of an id in several feeds, the longest."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, text FROM entry_texts WHERE id IN ({marks})"
+            for entry_id, text in self.conn.execute(query, chunk):
+                if len(text) > len(found.get(entry_id, b"")):
+                    found[entry_id] = text
+        return found
 
     def record_feed_status(self, url: str, status: str, error: str, now: datetime) -> None:
         """A fetch's outcome; any status but 'failed' also counts as the feed working."""
@@ -243,6 +305,7 @@ class State:
         """Drop what is known of a feed URL (its cache, move and retirement): a fresh start."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM feeds WHERE url = ?", (url,))
+            conn.execute("DELETE FROM entry_texts WHERE feed_url = ?", (url,))
 
     def feed_records(self) -> dict[str, FeedRecord]:
         rows = self.conn.execute(
@@ -251,24 +314,17 @@ class State:
         )
         return {row[0]: _feed_record(row) for row in rows}
 
-    def feed_statuses(self) -> dict[str, tuple[str, str | None, str]]:
-        rows = self.conn.execute("SELECT url, status, error, checked_at FROM feeds")
-        return {url: (status, error, checked) for url, status, error, checked in rows}
-
     # entries -----------------------------------------------------------------------------
 
-    def remember_entries(
-        self, entries: Iterable[tuple[str, str, str, str]], now: datetime
-    ) -> dict[str, datetime]:
-        """Record (id, feed, link, title) rows not seen before; return every id's first-seen."""
-        rows = list(entries)
+    def remember_entries(self, entries: Iterable[tuple[str, str, str, str]], now: datetime) -> None:
+        """Record (id, feed, link, title) rows not seen before, first seen `now`."""
+        seen = now.isoformat()
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT OR IGNORE INTO entries (id, feed, link, title, first_seen)"
                 " VALUES (?, ?, ?, ?, ?)",
-                [(*row, now.isoformat()) for row in rows],
+                ((*row, seen) for row in entries),
             )
-        return self.first_seen([row[0] for row in rows])
 
     def first_seen(self, ids: list[str]) -> dict[str, datetime]:
         found: dict[str, datetime] = {}

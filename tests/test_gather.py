@@ -5,7 +5,9 @@ from pathlib import Path
 
 from conftest import NOW, FeedServer, rss, rss_item
 
-from digest.gather import HttpOptions, gather, parse_feed
+from digest.feedparse import parse_feed
+from digest.gather import gather
+from digest.http import HttpOptions
 from digest.models import FeedSource, FeedStatus
 from digest.state import State
 
