@@ -15,7 +15,8 @@ gzip honoured, `--latency` seconds added to each request). Then, one after anoth
 Prints, per N, wall and CPU time, peak RSS (the build's whole process tree, sampled), the
 build's own per-stage times, and each row's ratio to floor (b). Targets (issue 12): build 1
 <= 1.0x floor (b) at N = 500 and 2,000; build 2 <= 0.1x build 1; peak RSS <= 400 MB at
-2,000; build 1 grows at most 4.4x from N = 500 to 2,000.
+2,000; build 1 grows at most 4.4x from N = 500 to 2,000. `--max-age 600` has the server
+send Cache-Control too, as many feed hosts do: a re-run then asks the server nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES_PER_FEED = 20
 STAGES = ("fetch", "parse", "extract", "summarize", "compose", "render")
+SERVER_NOTE = ""
 
 
 # the site ------------------------------------------------------------------------------------
@@ -124,9 +126,13 @@ def _page(title: str, paragraphs: list[str]) -> bytes:
 
 
 def serve(
-    files: dict[str, tuple[bytes, str]], latency: float, ready: multiprocessing.Queue
+    files: dict[str, tuple[bytes, str]],
+    latency: float,
+    ready: multiprocessing.Queue,
+    max_age: int = 0,
 ) -> None:
-    """The server process: every file with an ETag, Last-Modified and gzip."""
+    """The server process: every file with an ETag, Last-Modified and gzip (and, with
+    `max_age`, Cache-Control: max-age)."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     prepared = {}
@@ -151,6 +157,7 @@ def serve(
             if self.headers.get("If-None-Match") == tag:
                 self.send_response(304)
                 self.send_header("ETag", tag)
+                self._freshness()
                 self.end_headers()
                 return
             body = zipped if "gzip" in self.headers.get("Accept-Encoding", "") else data
@@ -161,8 +168,13 @@ def serve(
             self.send_header("Last-Modified", modified)
             if body is zipped:
                 self.send_header("Content-Encoding", "gzip")
+            self._freshness()
             self.end_headers()
             self.wfile.write(body)
+
+        def _freshness(self) -> None:
+            if max_age:
+                self.send_header("Cache-Control", f"max-age={max_age}")
 
         def log_message(self, *args: object) -> None:
             pass
@@ -260,12 +272,12 @@ def _tree_rss_mb(pid: int) -> float:
 # running -------------------------------------------------------------------------------------
 
 
-def run(count: int, latency: float) -> list[Row]:
+def run(count: int, latency: float, max_age: int = 0) -> list[Row]:
     now = datetime.now(UTC)
     files = site(count, now)
     ready: multiprocessing.Queue = multiprocessing.Queue()
     server = multiprocessing.get_context("fork").Process(
-        target=serve, args=(files, latency, ready), daemon=True
+        target=serve, args=(files, latency, ready, max_age), daemon=True
     )
     server.start()
     base = ready.get(timeout=60)
@@ -302,7 +314,7 @@ def _config(folder: Path, urls: list[str], base: str) -> Path:
 
 def print_table(count: int, rows: list[Row]) -> None:
     floor = rows[1].wall
-    print(f"\n### N = {count:,} feeds x {ENTRIES_PER_FEED} entries\n")
+    print(f"\n### N = {count:,} feeds x {ENTRIES_PER_FEED} entries{SERVER_NOTE}\n")
     header = ["run", "wall s", "CPU s", "peak RSS MB", "x floor (b)", *STAGES]
     print("| " + " | ".join(header) + " |")
     print("|---|" + "---:|" * (len(header) - 1))
@@ -318,10 +330,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, nargs="+", default=[100, 500, 2000])
     parser.add_argument("--latency", type=float, default=0.005, help="seconds per request")
+    parser.add_argument(
+        "--max-age",
+        type=int,
+        default=0,
+        help="the server also sends Cache-Control: max-age=N (default: it does not)",
+    )
     args = parser.parse_args()
+    global SERVER_NOTE
+    if args.max_age:
+        SERVER_NOTE = f", server sends Cache-Control: max-age={args.max_age}"
     first_builds: dict[int, float] = {}
     for count in args.feeds:
-        rows = run(count, args.latency)
+        rows = run(count, args.latency, args.max_age)
         print_table(count, rows)
         first_builds[count] = rows[2].wall
     if 500 in first_builds and 2000 in first_builds:

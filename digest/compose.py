@@ -105,18 +105,32 @@ def dedupe(entries: Iterable[Entry]) -> list[Entry]:
     index: dict[tuple[str, str], list[int]] = {}
     for entry in entries:
         story = _Story.of(entry)
-        candidates = sorted({p for key in story.keys for p in index.get(key, ())})
-        twin = next((p for p in candidates if kept[p].same(story)), None)
+        twin = _first_twin(story, index, kept)
         if twin is None:
             twin = len(kept)
             kept.append(story)
         elif _size(entry) > _size(kept[twin].entry):
             kept[twin] = story
-        for key in story.keys:
+        for key in (*story.exact, *story.near):
             positions = index.setdefault(key, [])
-            if twin not in positions:
+            if not positions or positions[-1] != twin:
                 positions.append(twin)
     return [story.entry for story in kept]
+
+
+def _first_twin(
+    story: _Story, index: dict[tuple[str, str], list[int]], kept: list[_Story]
+) -> int | None:
+    """The first kept story this one repeats. A shared id, GUID, URL or title is a repeat by
+    itself; a shared title end only makes a candidate for the near-identical test."""
+    exact = min((index[key][0] for key in story.exact if key in index), default=None)
+    near = sorted({p for key in story.near for p in index.get(key, ())})
+    for position in near:
+        if exact is not None and position >= exact:
+            break
+        if kept[position].title.matches(story.title):
+            return position
+    return exact
 
 
 def _size(entry: Entry) -> int:
@@ -157,30 +171,27 @@ class _Title:
 @dataclass(frozen=True, slots=True)
 class _Story:
     entry: Entry
-    url: str  # canonical, "" without a link
     title: _Title
-    keys: tuple[tuple[str, str], ...]
+    exact: tuple[tuple[str, str], ...]  # keys that make two entries one story
+    near: tuple[tuple[str, str], ...]  # keys of stories whose titles may be near-identical
 
     @classmethod
     def of(cls, entry: Entry) -> _Story:
-        url = canonical_url(entry.link) if entry.link else ""
         title = _Title.of(entry.title)
-        keys = [("id", entry.id)]
+        exact = [("id", entry.id)]
         if entry.guid:
-            keys.append(("guid", entry.guid))
-        if url:
-            keys.append(("url", url))
+            exact.append(("guid", entry.guid))
+        if entry.link:
+            exact.append(("url", canonical_url(entry.link)))
+        near: tuple[tuple[str, str], ...] = ()
         if title.key:
-            keys += [("head", title.key[:_TITLE_END]), ("tail", title.key[-_TITLE_END:])]
-        return cls(entry, url, title, tuple(keys))
+            exact.append(("title", title.key))
+            near = (("head", title.key[:_TITLE_END]), ("tail", title.key[-_TITLE_END:]))
+        return cls(entry, title, tuple(exact), near)
 
     def same(self, other: _Story) -> bool:
-        a, b = self.entry, other.entry
-        if a.id == b.id or (a.guid and a.guid == b.guid):
-            return True
-        if self.url and self.url == other.url:
-            return True
-        return self.title.matches(other.title)
+        mine = set(self.exact)
+        return any(key in mine for key in other.exact) or self.title.matches(other.title)
 
 
 def same_story(a: Entry, b: Entry) -> bool:

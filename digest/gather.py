@@ -45,6 +45,9 @@ from digest.timings import Timings
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 24 * 3600.0  # a Retry-After of 73 years is not honoured for 73 years
+# A feed the server calls fresh (Cache-Control max-age) is not asked again for that long, up
+# to this: a static host's max-age of a day must not hide a new post for a day.
+MAX_FRESH_SECONDS = 3600.0
 PARSE_SECONDS = 30.0  # one feed's parse; longer is a hostile document, failed
 WORKERS_FROM = 16  # feeds: with fewer, every body is parsed in this process
 STATE_BATCH = 100  # feeds' state written per transaction
@@ -76,6 +79,8 @@ class Fetched:
     retry_after: float | None = None  # seconds a 429/503 asked us to wait
     moved_to: str | None = None  # a permanent redirect seen in this fetch
     notice: str = ""
+    fresh_seconds: float | None = None  # how long the server says this stays fresh
+    asked: bool = True  # False: answered from the cache without a request
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +192,12 @@ def _write(outcome: Outcome, url: str, state: State, now: datetime) -> None:
         state.save_parsed_feed(url, outcome.cache, PARSER_VERSION, outcome.texts, now)
     elif outcome.report is not None:
         state.record_feed_status(url, FeedStatus.FAILED, outcome.report.error, now)
-    else:
+    elif fetched.asked:
         state.record_feed_status(url, fetched.status, "", now)
+    if fetched.asked and (outcome.report is None or outcome.cache is not None):  # it answered
+        fresh = fetched.fresh_seconds
+        until = now + timedelta(seconds=min(fresh, MAX_FRESH_SECONDS)) if fresh else None
+        state.keep_fresh(url, until)
 
 
 def _date_undated(entries: list[Entry], state: State, now: datetime) -> Iterable[Entry]:
@@ -592,7 +601,15 @@ def fetch(
     moved = got.moved_to if got.moved_to and got.moved_to != url else None
     notice = _moved_notice(moved or (url if url != source.url else None), fresh=moved is not None)
     if got.status == 304:
-        return Fetched(source, FeedStatus.NOT_MODIFIED, None, url, moved_to=moved, notice=notice)
+        return Fetched(
+            source,
+            FeedStatus.NOT_MODIFIED,
+            None,
+            url,
+            moved_to=moved,
+            notice=notice,
+            fresh_seconds=got.fresh_seconds,
+        )
     return Fetched(
         source,
         FeedStatus.OK,
@@ -603,6 +620,7 @@ def fetch(
         charset=_charset(got.content_type),
         moved_to=moved,
         notice=notice,
+        fresh_seconds=got.fresh_seconds,
     )
 
 
@@ -614,6 +632,8 @@ def _not_fetched(
     if record.retired_at is not None:
         when = f"{record.retired_at:%Y-%m-%d}"
         return _failed(source, f"retired: the server said it is gone (410) on {when}")
+    if cached and record.fresh_until is not None and now < record.fresh_until:
+        return Fetched(source, FeedStatus.NOT_MODIFIED, None, source.url, asked=False)
     if record.retry_at is None or now >= record.retry_at:
         return None
     wait = f"not fetched: the server asked us to wait until {record.retry_at:%Y-%m-%d %H:%M} UTC"

@@ -21,6 +21,7 @@ the command line) is `trusted`: it may reach its own origin wherever that is.
 from __future__ import annotations
 
 import contextvars
+import re
 import socket
 import time
 import zlib
@@ -67,6 +68,7 @@ class Download:
     last_modified: str | None
     content_type: str
     moved_to: str | None = None
+    fresh_seconds: float | None = None  # Cache-Control max-age / Expires
 
 
 class DownloadError(Exception):
@@ -226,7 +228,30 @@ def _read(response: httpx.Response, max_bytes: int, moved_to: str | None) -> Dow
         last_modified=response.headers.get("Last-Modified"),
         content_type=response.headers.get("Content-Type", ""),
         moved_to=moved_to,
+        fresh_seconds=fresh_seconds(response.headers),
     )
+
+
+def fresh_seconds(headers: httpx.Headers) -> float | None:
+    """How long the server says the response stays fresh (RFC 9111: Cache-Control max-age,
+    else Expires against Date), or None when it says nothing or forbids reuse."""
+    control = headers.get("Cache-Control", "").lower()
+    if "no-store" in control or "no-cache" in control:
+        return None
+    if match := _MAX_AGE.search(control):
+        return float(match.group(1))
+    expires, date = headers.get("Expires"), headers.get("Date")
+    if not expires:
+        return None
+    try:
+        until = parsedate_to_datetime(expires).timestamp()
+        since = parsedate_to_datetime(date).timestamp() if date else time.time()
+    except (TypeError, ValueError, IndexError):
+        return None  # "Expires: 0" and other garbage mean: already stale
+    return max(0.0, until - since)
+
+
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)")
 
 
 def _body(response: httpx.Response, max_bytes: int) -> bytes:

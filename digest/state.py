@@ -109,6 +109,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX entry_texts_id ON entry_texts (id);
     """,
+    # 7 (issue 12): the server said the feed stays fresh until then (Cache-Control max-age).
+    """
+    ALTER TABLE feeds ADD COLUMN fresh_until TEXT;
+    """,
 ]
 
 
@@ -138,6 +142,7 @@ class FeedRecord:
     retired_at: datetime | None = None  # the server answered 410 Gone
     retired_reason: str | None = None
     retry_at: datetime | None = None  # a 429/503 asked us to wait until then
+    fresh_until: datetime | None = None  # the server said it would not change before then
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +306,14 @@ class State:
                 (url, until.isoformat()),
             )
 
+    def keep_fresh(self, url: str, until: datetime | None) -> None:
+        """No fetch before `until` (None: fetch next time), as the server's caching allows."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE feeds SET fresh_until = ? WHERE url = ?",
+                (until.isoformat() if until else None, url),
+            )
+
     def forget_feed(self, url: str) -> None:
         """Drop what is known of a feed URL (its cache, move and retirement): a fresh start."""
         with self.transaction() as conn:
@@ -310,7 +323,7 @@ class State:
     def feed_records(self) -> dict[str, FeedRecord]:
         rows = self.conn.execute(
             "SELECT url, status, error, checked_at, last_success, moved_to, moved_at,"
-            " retired_at, retired_reason, retry_at FROM feeds"
+            " retired_at, retired_reason, retry_at, fresh_until FROM feeds"
         )
         return {row[0]: _feed_record(row) for row in rows}
 
@@ -359,7 +372,7 @@ class State:
 
 
 def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
-    url, status, error, checked, success, moved_to, moved_at, retired, reason, retry_at = row
+    url, status, error, checked, success, moved_to, moved_at, retired, reason, retry_at, fresh = row
     return FeedRecord(
         url,
         status,
@@ -371,6 +384,7 @@ def _feed_record(row: tuple[Any, ...]) -> FeedRecord:
         _when(retired),
         reason,
         _when(retry_at),
+        _when(fresh),
     )
 
 

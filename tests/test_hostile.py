@@ -566,3 +566,41 @@ def test_an_unexpected_error_is_one_line_unless_verbose(
     )
     loud = CliRunner().invoke(main, ["--verbose", "build", "-c", str(config)])
     assert isinstance(loud.exception, RuntimeError)
+
+
+def test_a_feed_the_server_calls_fresh_is_not_asked_again_until_then(tmp_path: Path) -> None:
+    server, stop = hs.start_hostile_server()
+    try:
+        url = server.add(
+            "/fresh.xml",
+            hs.respond(corpus.good_feed("Fresh"), headers={"Cache-Control": "public, max-age=600"}),
+        )
+        sources = [FeedSource("Case", url)]
+        with State.open(tmp_path / "state.sqlite3") as state:
+            first = gather(sources, state, QUICK, NOW)
+            soon = gather(sources, state, QUICK, NOW + timedelta(minutes=9))
+            assert server.hits["/fresh.xml"] == 1  # fresh for 10 minutes: not asked
+            assert soon.reports[0].status is FeedStatus.NOT_MODIFIED
+            assert [e.title for e in soon.entries] == [e.title for e in first.entries]
+            gather(sources, state, QUICK, NOW + timedelta(minutes=11))
+            assert server.hits["/fresh.xml"] == 2
+    finally:
+        stop()
+
+
+def test_a_long_max_age_is_honoured_for_an_hour_at_most(tmp_path: Path) -> None:
+    server, stop = hs.start_hostile_server()
+    try:
+        url = server.add(
+            "/static.xml",
+            hs.respond(corpus.good_feed("Static"), headers={"Cache-Control": "max-age=86400"}),
+        )
+        sources = [FeedSource("Case", url)]
+        with State.open(tmp_path / "state.sqlite3") as state:
+            gather(sources, state, QUICK, NOW)
+            gather(sources, state, QUICK, NOW + timedelta(minutes=59))
+            assert server.hits["/static.xml"] == 1
+            gather(sources, state, QUICK, NOW + timedelta(minutes=61))
+            assert server.hits["/static.xml"] == 2
+    finally:
+        stop()
