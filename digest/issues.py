@@ -44,7 +44,7 @@ from digest.deliver import (
 )
 from digest.errors import ConfigError
 from digest.mail import Issue, Letterhead, build_message, subject_line
-from digest.models import Entry
+from digest.models import Entry, FeedReport
 from digest.pipeline import Built, build_digest
 from digest.state import State
 
@@ -97,6 +97,7 @@ class Sending:
     sleep: Callable[[float], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     client: httpx.Client | None = None
+    feeds: list[FeedReport] = field(default_factory=list)  # what each feed did, for the summary
 
 
 # settings -> the pieces mail and deliver need -------------------------------------------------
@@ -236,6 +237,7 @@ def draft_issue(settings: Settings, state: State, now: datetime, sending: Sendin
         now,
         since=last.period_end if last else None,  # None: the last window_days
         client=sending.client,
+        on_feed=sending.feeds.append,
         already_sent=sent_entry_check(state),
         allow_empty=True,  # nothing new is not an error here: the caller says so
         web_url=issue_url(settings.archive_url, number),  # issue 6: its page in the archive

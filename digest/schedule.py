@@ -62,14 +62,16 @@ def run_scheduled_retry(config_path: str) -> None:
 
 
 def _run(config_path: str, action: Callable[..., Any]) -> None:
+    from digest.cli_common import feed_lines
     from digest.config import load_settings
     from digest.errors import DigestError
     from digest.issues import Sending, report_lines
 
     try:
         settings = load_settings(config_path)
+        sending = Sending(stop=STOP)
         with State.open(settings.state_path) as state:
-            report = action(settings, state, Sending(stop=STOP))
+            report = action(settings, state, sending)
     except DigestError as exc:
         _echo(f"scheduled send failed: {exc}")
         return
@@ -79,6 +81,8 @@ def _run(config_path: str, action: Callable[..., Any]) -> None:
         return
     for line in report_lines(report) if report is not None else []:
         _echo(line)
+    for line in feed_lines(sending.feeds):
+        _echo(line.strip())
 
 
 def _echo(line: str) -> None:

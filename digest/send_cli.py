@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli_common import config_option, reports_errors
+from digest.cli_common import config_option, feed_lines, reports_errors
 from digest.config import Settings, default_config_path, load_settings
 from digest.deliver import SendStatus, write_eml
 from digest.errors import ConfigError, DeliveryError
@@ -57,14 +57,18 @@ def send(
         if dry_run:
             _dry_run(settings, state, to, resend_number)
             return
-        report = _send(settings, state, to, resend_number)
+        sending = Sending()
+        report = _send(settings, state, to, resend_number, sending)
     for line in report_lines(report):
         click.echo(line)
+    for line in feed_lines(sending.feeds):
+        click.echo(line, err=True)
     _exit_for(report)
 
 
-def _send(settings: Settings, state: State, to: list[str], resend_number: int | None) -> SendReport:
-    sending = Sending()
+def _send(
+    settings: Settings, state: State, to: list[str], resend_number: int | None, sending: Sending
+) -> SendReport:
     if resend_number is not None:
         return resend(settings, state, resend_number, to or None, sending)
     if to and not is_whole_list(settings, to):

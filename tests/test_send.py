@@ -521,3 +521,19 @@ def test_default_subject_counts_one_story_and_many() -> None:
         "Digest — week of 25 Nov 2026, 1 story",
         "Digest — week of 25 Nov 2026, 5 stories",
     )
+
+
+def test_a_send_names_each_feed_that_failed(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    import yaml
+
+    url = serve_stories(feed_server, [1], wall_clock(), timedelta(hours=2))
+    config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
+    document = yaml.safe_load(config.read_text())
+    document["feeds"].append({"name": "Gone", "url": feed_server.url("/gone.xml")})
+    config.write_text(yaml.safe_dump(document, sort_keys=False))
+    code, out, err = run("send", "-c", str(config))
+    assert code == 0, out
+    assert "  failed: Gone: HTTP 404 Not Found; check the URL" in err
+    assert [r.rcpt_tos for r in smtp_server.handler.received] == [("a@example.test",)]
