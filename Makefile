@@ -19,6 +19,8 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/summaries.py
 	$(BIN)/python benchmarks/extraction.py
+	$(BIN)/python benchmarks/hostile.py
+	$(BIN)/python benchmarks/scale.py
 
 $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)
