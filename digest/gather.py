@@ -137,7 +137,11 @@ def gather(
     pending: list[Outcome] = []
     for outcome in outcomes:
         source = jobs[outcome.index].source
-        result = _result(outcome, source, caches.get(source.url))
+        try:
+            result = _result(outcome, source, caches.get(source.url))
+        except Exception as exc:  # a cache row we cannot read (or our bug): this feed only
+            log.debug("feed %r: internal error", source.name, exc_info=True)
+            result = _internal_error(source, exc), []
         results[outcome.index] = result
         pending.append(outcome)
         if len(pending) >= STATE_BATCH:

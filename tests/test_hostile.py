@@ -604,3 +604,34 @@ def test_a_long_max_age_is_honoured_for_an_hour_at_most(tmp_path: Path) -> None:
             assert server.hits["/static.xml"] == 2
     finally:
         stop()
+
+
+def test_a_parse_that_runs_too_long_fails_that_feed_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever pathology feedparser meets next, a parse is interrupted after PARSE_SECONDS."""
+    from digest import gather as gather_module
+
+    real_parse = gather_module.parse_feed
+
+    def stuck(body: bytes, source: FeedSource, *args: object) -> object:
+        if source.name == "Stuck":
+            while True:  # pure Python, as feedparser is: the timer signal interrupts it
+                pass
+        return real_parse(body, source, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gather_module, "parse_feed", stuck)
+    monkeypatch.setattr(gather_module, "PARSE_SECONDS", 0.3)
+    server, stop = hs.start_hostile_server()
+    try:
+        sources = [
+            FeedSource("Stuck", server.add("/stuck.xml", hs.respond(corpus.good_feed("Stuck")))),
+            FeedSource("Fine", server.add("/fine.xml", hs.respond(corpus.good_feed("Fine")))),
+        ]
+        with State.open(tmp_path / "state.sqlite3") as state:
+            result = gather(sources, state, QUICK, NOW)
+        stuck_report, fine = result.reports
+        assert stuck_report.error == "parsing took longer than 0.3 s"
+        assert fine.status is FeedStatus.OK and fine.entries == 3
+    finally:
+        stop()
