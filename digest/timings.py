@@ -1,8 +1,9 @@
 """Seconds spent per pipeline stage in one build, for `digest build --timings`.
 
-Stages run in threads (fetching) and worker processes (parsing): `add` is thread-safe, and
-a stage's figure is the time spent in it, summed, so parallel work can add up to more than
-the wall time it took.
+Stages run in threads (fetching) and worker processes (parsing): `add` is thread-safe.
+"fetch" is the wall time of gathering less the parsing done in this process; "parse" is the
+time spent parsing, summed over this process and the workers, which parse while the
+downloads go on: fetch + parse can be more than the wall time.
 """
 
 from __future__ import annotations
