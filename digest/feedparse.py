@@ -93,7 +93,7 @@ def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime
     link = _url(item.get("link"), base_url)
     return _entry(
         source,
-        guid=_json_id(item.get("id")),
+        guid=_guid(item.get("id")),
         link=link,
         title=_text(item.get("title")),
         published=_struct_date(item.get("published_parsed") or item.get("updated_parsed")),
@@ -194,7 +194,7 @@ def _from_json_item(
     )
     return _entry(
         source,
-        guid=_json_id(item.get("id")),
+        guid=_guid(item.get("id")),
         link=link,
         title=_text(item.get("title")),
         published=_iso_date(item.get("date_published") or item.get("date_modified")),
@@ -206,8 +206,8 @@ def _from_json_item(
     )
 
 
-def _json_id(value: object) -> str:
-    """JSON Feed ids are strings; some feeds write numbers."""
+def _guid(value: object) -> str:
+    """An entry id as text, capped (JSON Feeds sometimes write numbers)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return _text(value)[:MAX_URL]
