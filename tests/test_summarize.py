@@ -83,7 +83,6 @@ LEDE = "The city council approved the new tram line on Tuesday after a long deba
         (["By Jane Doe, City Reporter"], "a byline"),
         (["Photo: Jane Doe for the City Times."], "a photo credit"),
         (["Tram vote tonight", "Tram vote tonight: watch the council debate live."], "a teaser"),
-        (["This comes after a month of protests outside the town hall."], "a lost opening"),
     ],
 )
 def test_the_lead_goes_to_the_articles_opening_not_to_what_comes_before(
