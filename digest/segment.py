@@ -85,18 +85,22 @@ _new_sentence: Callable[[tuple[str, int, int, int]], Sentence] = partial(tuple._
 
 def split_paragraphs(text: str) -> list[str]:
     """Paragraphs separated by blank lines, each with its inner whitespace collapsed."""
-    return [" ".join(tokens) for tokens in _paragraph_tokens(text)]
-
-
-def _paragraph_tokens(text: str) -> list[list[str]]:
-    """The whitespace tokens of each non-empty paragraph."""
-    paragraphs: list[list[str]] = []
+    paragraphs: list[str] = []
     for part in _PARAGRAPH_BREAK.split(text):
-        if "\n" in part:
-            paragraphs.extend(_split_short_lines(part))
-        else:
-            paragraphs.append(part.split())
-    return [p for p in paragraphs if p]
+        if _is_collapsed(part):
+            paragraphs.append(part)  # most paragraphs: nothing to collapse, nothing to copy
+        elif "\n" in part:
+            paragraphs.extend(" ".join(words) for words in _split_short_lines(part) if words)
+        elif words := part.split():
+            paragraphs.append(" ".join(words))
+    return paragraphs
+
+
+def _is_collapsed(part: str) -> bool:
+    """True when `part` is already `" ".join(part.split())` and not empty. The only
+    whitespace `isprintable` lets through is the plain space, so single spaces between
+    words are all that is left to check."""
+    return part.isprintable() and "  " not in part and part[:1] != " " != part[-1:] != ""
 
 
 def _split_short_lines(part: str) -> list[list[str]]:
@@ -125,31 +129,16 @@ def segment(text: str) -> list[Sentence]:
 
 
 def segment_tokens(text: str) -> tuple[list[Sentence], list[list[str]]]:
-    """As `segment`, plus each sentence's whitespace tokens (its `text.split()`), which the
-    paragraphs were built from anyway: the summarizer needs them and need not split again."""
+    """As `segment`, plus each sentence's whitespace tokens (its `text.split()`): the
+    summarizer needs them, and a paragraph that needed no collapsing was never split."""
     sentences: list[Sentence] = []
     tokens: list[list[str]] = []
-    for p_index, words in enumerate(_paragraph_tokens(text)):
-        texts = _split_paragraph(" ".join(words))
-        tokens.extend(_sentence_tokens(words, texts))
+    for p_index, paragraph in enumerate(split_paragraphs(text)):
+        texts = _split_paragraph(paragraph)
+        tokens.extend(map(str.split, texts))
         fields = zip(texts, count(len(sentences)), repeat(p_index), count())
         sentences.extend(map(_new_sentence, fields))
     return sentences, tokens
-
-
-def _sentence_tokens(words: list[str], texts: list[str]) -> list[list[str]]:
-    """Slices of the paragraph's tokens, one per sentence. A sentence ends at a space, so
-    it holds the next `spaces + 1` tokens; only a CJK stop without a space after it cuts a
-    token in two, and then the counts overshoot and each sentence is split itself."""
-    if len(texts) == 1:
-        return [words]
-    slices: list[list[str]] = []
-    start = 0
-    for text in texts:
-        end = start + text.count(" ") + 1
-        slices.append(words[start:end])
-        start = end
-    return slices if start == len(words) else [text.split() for text in texts]
 
 
 def _split_paragraph(paragraph: str) -> list[str]:

@@ -19,8 +19,8 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from itertools import chain, compress, pairwise
+from dataclasses import dataclass, field
+from itertools import chain, compress, islice, pairwise
 
 from digest.furniture import is_widget_line
 from digest.models import Summary
@@ -169,10 +169,20 @@ class Article:
     sentences: tuple[Sentence, ...]
     texts: tuple[str, ...]  # each sentence's text: cheaper to reach than Sentence.text
     tokens: tuple[list[str], ...]  # each sentence's whitespace tokens
-    words: tuple[frozenset[str], ...]  # each sentence's content stems
+    content: tuple[list[str], ...]  # each sentence's content stems, in order, repeats kept
     title_words: frozenset[str]
-    doc_freq: Counter[str]  # stem -> number of sentences it occurs in
+    term_freq: Counter[str]  # stem -> occurrences in the article
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
+    # Sentence -> its content stems as a set, made when first asked for: only the picker's
+    # candidates need one, and a set per sentence would cost more than the rules.
+    _word_sets: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    def words(self, index: int) -> frozenset[str]:
+        """The sentence's content stems as a set."""
+        sets = self._word_sets
+        if index not in sets:
+            sets[index] = frozenset(self.content[index])
+        return sets[index]
 
 
 # --- The rules: each returns one value per sentence. ---
@@ -223,7 +233,7 @@ def title_overlap(art: Article) -> list[float]:
     title = art.title_words
     if not title:
         return [0.0] * len(art.sentences)
-    return [len(words & title) / len(title) for words in art.words]
+    return [len(title.intersection(stems)) / len(title) for stems in art.content]
 
 
 class _LogTable(dict[int, float]):
@@ -238,17 +248,18 @@ _LOG2 = _LogTable()
 
 
 def centrality(art: Article) -> list[float]:
-    """How many other sentences share each word of the sentence, damped by its length."""
-    count = art.doc_freq.__getitem__
-    raw = [(sum(map(count, words)) - len(words)) / _LOG2[len(words)] for words in art.words]
+    """How often the article uses each word of the sentence elsewhere, damped by its length."""
+    count = art.term_freq.__getitem__
+    raw = [(sum(map(count, stems)) - len(stems)) / _LOG2[len(stems)] for stems in art.content]
     top = max(raw, default=0.0)
     return [r / top for r in raw] if top > 0 else [0.0] * len(raw)
 
 
 def keyword_density(art: Article) -> list[float]:
     """Share of a sentence's words among the article's ten most frequent ones."""
-    keywords = {w for w, n in art.doc_freq.most_common(10) if n > 1}
-    return [len(words & keywords) / len(words) if words else 0.0 for words in art.words]
+    keywords = {w for w, n in art.term_freq.most_common(10) if n > 1}
+    sets = map(art.words, range(len(art.content)))
+    return [len(words & keywords) / len(words) if words else 0.0 for words in sets]
 
 
 def numbers(art: Article) -> list[float]:
@@ -393,12 +404,16 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
 
 
 def _analyse(sents: Sequence[Sentence], tokens: Sequence[list[str]], title: str) -> Article:
-    words = tuple(map(_content_set, tokens))
-    doc_freq = Counter(chain.from_iterable(words))
+    # One pass over the article's tokens: the stems come off one iterator, a sentence's
+    # worth at a time, and stop words ("") are dropped in C.
+    stems = map(_STEMS.__getitem__, chain.from_iterable(tokens))
+    content = tuple([list(filter(None, islice(stems, n))) for n in map(len, tokens)])
+    term_freq = Counter(chain.from_iterable(content))
     texts = tuple([s.text for s in sents])
-    title_words = content_words(title)
-    start = opening(sents, tokens, words)
-    return Article(tuple(sents), texts, tuple(tokens), words, title_words, doc_freq, start)
+    start = opening(sents, tokens, content)
+    return Article(
+        tuple(sents), texts, tuple(tokens), content, content_words(title), term_freq, start
+    )
 
 
 # --- Where the article starts. ---
@@ -413,7 +428,7 @@ _CAPTION_REPEAT = 0.5  # share of a heading's words that the paragraph after it 
 
 
 def opening(
-    sents: Sequence[Sentence], tokens: Sequence[list[str]], words: Sequence[frozenset[str]]
+    sents: Sequence[Sentence], tokens: Sequence[list[str]], content: Sequence[list[str]]
 ) -> int:
     """Index of the first sentence that starts the article itself (0 when none of the first
     few does). Headings, kickers, bylines, datelines and captions come before it: page
@@ -425,10 +440,10 @@ def opening(
     for i in range(min(len(sents), _OPENING_SEARCH)):
         sentence = sents[i]
         if _is_heading(sentence.text, len(tokens[i])):
-            heading = words[i]
+            heading = frozenset(content[i])
         elif _is_preamble(i, sents, len(tokens[i])):
             continue
-        elif sentence.paragraph == caption_paragraph or _is_caption(sentence, words[i], heading):
+        elif sentence.paragraph == caption_paragraph or _is_caption(sentence, content[i], heading):
             caption_paragraph = sentence.paragraph
             first_prose = i if first_prose is None else first_prose
         else:
@@ -436,11 +451,11 @@ def opening(
     return first_prose or 0
 
 
-def _is_caption(sentence: Sentence, words: frozenset[str], heading: frozenset[str]) -> bool:
+def _is_caption(sentence: Sentence, stems: list[str], heading: frozenset[str]) -> bool:
     """A paragraph that opens by repeating most of the heading above it describes it."""
     if not heading or sentence.position_in_paragraph:
         return False
-    return len(words & heading) >= _CAPTION_REPEAT * len(heading)
+    return len(heading.intersection(stems)) >= _CAPTION_REPEAT * len(heading)
 
 
 def _is_heading(text: str, n_words: int) -> bool:
@@ -504,7 +519,7 @@ class _Picker:
 
     def best_candidate(self, room: int) -> tuple[int, float] | None:
         chosen, totals, bounds, words = self.chosen, self.totals, self.bounds, self.art.words
-        chosen_words = [words[c] for c in chosen]
+        chosen_words = [words(c) for c in chosen]
         weight = WEIGHTS["redundancy"]
         best: tuple[float, int, float] | None = None
         for i in self.order:
@@ -512,7 +527,7 @@ class _Picker:
                 break
             if i in chosen:
                 continue
-            overlap = redundancy(words[i], chosen_words)
+            overlap = redundancy(words(i), chosen_words)
             if overlap >= _NEAR_DUPLICATE:
                 continue  # says nothing a chosen sentence has not said
             value = totals[i] + weight * overlap
