@@ -125,20 +125,11 @@ def split_sentences(text: str) -> list[str]:
 
 def segment(text: str) -> list[Sentence]:
     """Sentences of `text` with their article and paragraph positions."""
-    return segment_tokens(text)[0]
-
-
-def segment_tokens(text: str) -> tuple[list[Sentence], list[list[str]]]:
-    """As `segment`, plus each sentence's whitespace tokens (its `text.split()`): the
-    summarizer needs them, and a paragraph that needed no collapsing was never split."""
     sentences: list[Sentence] = []
-    tokens: list[list[str]] = []
     for p_index, paragraph in enumerate(split_paragraphs(text)):
-        texts = _split_paragraph(paragraph)
-        tokens.extend(map(str.split, texts))
-        fields = zip(texts, count(len(sentences)), repeat(p_index), count())
+        fields = zip(_split_paragraph(paragraph), count(len(sentences)), repeat(p_index), count())
         sentences.extend(map(_new_sentence, fields))
-    return sentences, tokens
+    return sentences
 
 
 def _split_paragraph(paragraph: str) -> list[str]:

@@ -20,11 +20,11 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress, islice, pairwise
+from itertools import chain, compress, pairwise
 
 from digest.furniture import is_widget_line
 from digest.models import Summary
-from digest.segment import Sentence, segment, segment_tokens
+from digest.segment import Sentence, segment
 
 # The one table of weights. Positive weights reward, negative ones penalise. A rule at 0.0 is
 # switched off: measured on both dev sets (benchmarks/summaries.py), it did not help either.
@@ -149,12 +149,32 @@ _STEMS = _StemCache()
 
 def content_words(text: str) -> frozenset[str]:
     """Stemmed, lower-cased words of `text` without stop words."""
-    return _content_set(text.split())
+    return frozenset(sentence_words([text])[0][0])
 
 
-def _content_set(tokens: list[str]) -> frozenset[str]:
-    # filter(None) drops the "" of stop words in C, and the frozenset is built only once.
-    return frozenset(filter(None, map(_STEMS.__getitem__, tokens)))
+def _sentence_words_py(texts: Sequence[str]) -> tuple[list[list[str]], list[int]]:
+    """Each text's content stems (in order, repeats kept) and its number of words: the
+    reference for digest/_stems.c, one `_STEMS` lookup per token."""
+    stem = _STEMS.__getitem__
+    split = [text.split() for text in texts]
+    return [list(filter(None, map(stem, tokens))) for tokens in split], list(map(len, split))
+
+
+def _sentence_words_c(texts: Sequence[str]) -> tuple[list[list[str]], list[int]]:
+    """The same in C: plain ASCII tokens never touch the stem cache, which is too large to
+    stay in the CPU's caches between articles; other tokens are looked up in it."""
+    return _stems.sentence_words(texts, _STEMS)
+
+
+try:  # built from digest/_stems.c at install when a C compiler is there (hatch_build.py)
+    from digest import _stems
+except ImportError:  # nothing could be compiled: the Python stems, the same output
+    HAVE_C_STEMS = False
+else:
+    HAVE_C_STEMS = True
+    _stems.configure(_STOPWORDS, _STRIP)
+
+sentence_words = _sentence_words_c if HAVE_C_STEMS else _sentence_words_py
 
 
 def opens_with_dangling_reference(sentence: str) -> bool:
@@ -168,7 +188,7 @@ class Article:
 
     sentences: tuple[Sentence, ...]
     texts: tuple[str, ...]  # each sentence's text: cheaper to reach than Sentence.text
-    tokens: tuple[list[str], ...]  # each sentence's whitespace tokens
+    lengths: tuple[int, ...]  # each sentence's number of words
     content: tuple[list[str], ...]  # each sentence's content stems, in order, repeats kept
     title_words: frozenset[str]
     term_freq: Counter[str]  # stem -> occurrences in the article
@@ -274,7 +294,7 @@ def named_things(art: Article) -> list[float]:
 def length(art: Article) -> list[float]:
     """0 for 10 to 45 words, falling towards -1 outside that band."""
     penalty, last = _LENGTH_PENALTY, len(_LENGTH_PENALTY) - 1
-    return [penalty[n] if n < last else penalty[last] for n in map(len, art.tokens)]
+    return [penalty[n] if n < last else penalty[last] for n in art.lengths]
 
 
 def _length_penalty(n: int) -> float:
@@ -355,8 +375,7 @@ class Explanation:
 def summarize(text: str, title: str = "", sentences: int = 3, words: int | None = None) -> Summary:
     """The `sentences` best sentences of `text`, in document order; with `words`, no more
     sentences than fit in that many words (none is cut)."""
-    sents, tokens = segment_tokens(text)
-    art = _analyse(sents, tokens, title)
+    art = analyse(segment(text), title)
     chosen, _, notes = pick(_totals(art), art, sentences, words)
     return Summary(tuple(_final_text(i, chosen, notes, art) for i in chosen))
 
@@ -400,19 +419,13 @@ def _totals(art: Article) -> list[float]:
 
 
 def analyse(sents: Sequence[Sentence], title: str) -> Article:
-    return _analyse(sents, [s.text.split() for s in sents], title)
-
-
-def _analyse(sents: Sequence[Sentence], tokens: Sequence[list[str]], title: str) -> Article:
-    # One pass over the article's tokens: the stems come off one iterator, a sentence's
-    # worth at a time, and stop words ("") are dropped in C.
-    stems = map(_STEMS.__getitem__, chain.from_iterable(tokens))
-    content = tuple([list(filter(None, islice(stems, n))) for n in map(len, tokens)])
-    term_freq = Counter(chain.from_iterable(content))
     texts = tuple([s.text for s in sents])
-    start = opening(sents, tokens, content)
+    stems, lengths = sentence_words(texts)
+    content = tuple(stems)
+    term_freq = Counter(chain.from_iterable(content))
+    start = opening(sents, lengths, content)
     return Article(
-        tuple(sents), texts, tuple(tokens), content, content_words(title), term_freq, start
+        tuple(sents), texts, tuple(lengths), content, content_words(title), term_freq, start
     )
 
 
@@ -427,9 +440,7 @@ _CREDIT_WORDS = 15
 _CAPTION_REPEAT = 0.5  # share of a heading's words that the paragraph after it repeats
 
 
-def opening(
-    sents: Sequence[Sentence], tokens: Sequence[list[str]], content: Sequence[list[str]]
-) -> int:
+def opening(sents: Sequence[Sentence], lengths: Sequence[int], content: Sequence[list[str]]) -> int:
     """Index of the first sentence that starts the article itself (0 when none of the first
     few does). Headings, kickers, bylines, datelines and captions come before it: page
     furniture that LEAD would take for the lede. A paragraph that repeats the words of a
@@ -439,9 +450,9 @@ def opening(
     first_prose: int | None = None  # the answer if everything turns out to be captions
     for i in range(min(len(sents), _OPENING_SEARCH)):
         sentence = sents[i]
-        if _is_heading(sentence.text, len(tokens[i])):
+        if _is_heading(sentence.text, lengths[i]):
             heading = frozenset(content[i])
-        elif _is_preamble(i, sents, len(tokens[i])):
+        elif _is_preamble(i, sents, lengths[i]):
             continue
         elif sentence.paragraph == caption_paragraph or _is_caption(sentence, content[i], heading):
             caption_paragraph = sentence.paragraph
@@ -549,7 +560,7 @@ class _Picker:
         (and a sentence that leans on a left-out one goes too)."""
         kept: list[int] = []
         for pick in self.picks:
-            length = sum(len(self.art.tokens[i]) for i in pick)
+            length = sum(self.art.lengths[i] for i in pick)
             if kept and (length > words or (self.dangling(pick[0]) and pick[0] - 1 not in kept)):
                 continue
             kept.extend(pick)
