@@ -160,13 +160,175 @@ ascii_stem(const Py_UCS1 *token, Py_ssize_t n, char *out)
     return length;
 }
 
-/* Append the stem of text[start:end] to `stems`; `ascii` says the token is all ASCII. */
+/* The article's vocabulary: each distinct stem once (so a repeated stem is one shared
+ * string), how often it occurs, and the stem of every content token in order. */
+typedef struct {
+    PyObject *stem; /* owned */
+    uint32_t hash;  /* FNV-1a over the stem's code points */
+    Py_ssize_t count;
+} Entry;
+
+typedef struct {
+    Entry *entries; /* in first-seen order */
+    Py_ssize_t size, capacity;
+    Py_ssize_t *slots; /* open addressing: an entry's index + 1, 0 for an empty slot */
+    Py_ssize_t slot_count; /* a power of two, over twice `capacity` */
+    Py_ssize_t *uses; /* the entry of every content token, in order */
+    Py_ssize_t use_count, use_capacity;
+} Vocabulary;
+
+static void
+vocabulary_free(Vocabulary *v)
+{
+    for (Py_ssize_t i = 0; i < v->size; i++) {
+        Py_DECREF(v->entries[i].stem);
+    }
+    PyMem_Free(v->entries);
+    PyMem_Free(v->slots);
+    PyMem_Free(v->uses);
+}
+
 static int
-add_stem(PyObject *stems, PyObject *text, int kind, const void *data, Py_ssize_t start,
-         Py_ssize_t end, int ascii, PyObject *fallback)
+vocabulary_init(Vocabulary *v)
+{
+    memset(v, 0, sizeof *v);
+    v->capacity = 64;
+    v->slot_count = 256;
+    v->use_capacity = 256;
+    v->entries = PyMem_New(Entry, v->capacity);
+    v->slots = PyMem_New(Py_ssize_t, v->slot_count);
+    v->uses = PyMem_New(Py_ssize_t, v->use_capacity);
+    if (v->entries == NULL || v->slots == NULL || v->uses == NULL) {
+        vocabulary_free(v);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(v->slots, 0, (size_t)v->slot_count * sizeof(Py_ssize_t));
+    return 0;
+}
+
+static uint32_t
+hash_code_points(PyObject *s)
+{
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    uint32_t h = 2166136261u;
+    for (Py_ssize_t i = 0, n = PyUnicode_GET_LENGTH(s); i < n; i++) {
+        h ^= (uint32_t)PyUnicode_READ(kind, data, i);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* The slot holding the entry equal to `stem` (an ASCII buffer when `stem_object` is NULL),
+ * or the empty slot where it would go. */
+static Py_ssize_t
+vocabulary_slot(Vocabulary *v, uint32_t hash, const char *ascii, Py_ssize_t length,
+                PyObject *stem_object)
+{
+    Py_ssize_t mask = v->slot_count - 1, slot = (Py_ssize_t)hash & mask;
+    while (v->slots[slot]) {
+        Entry *e = &v->entries[v->slots[slot] - 1];
+        if (e->hash == hash) {
+            PyObject *known = e->stem;
+            if (stem_object == NULL) {
+                if (PyUnicode_IS_ASCII(known) && PyUnicode_GET_LENGTH(known) == length &&
+                    memcmp(PyUnicode_DATA(known), ascii, (size_t)length) == 0) {
+                    return slot;
+                }
+            }
+            else if (PyUnicode_GET_LENGTH(known) == PyUnicode_GET_LENGTH(stem_object) &&
+                     PyUnicode_KIND(known) == PyUnicode_KIND(stem_object) &&
+                     memcmp(PyUnicode_DATA(known), PyUnicode_DATA(stem_object),
+                            (size_t)(PyUnicode_GET_LENGTH(known) * PyUnicode_KIND(known))) == 0) {
+                return slot;
+            }
+        }
+        slot = (slot + 1) & mask;
+    }
+    return slot;
+}
+
+static int
+vocabulary_grow(Vocabulary *v)
+{
+    Py_ssize_t capacity = v->capacity * 2, slot_count = v->slot_count * 2;
+    Entry *entries = PyMem_Resize(v->entries, Entry, capacity);
+    if (entries == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    v->entries = entries;
+    Py_ssize_t *slots = PyMem_New(Py_ssize_t, slot_count);
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(slots, 0, (size_t)slot_count * sizeof(Py_ssize_t));
+    for (Py_ssize_t i = 0; i < v->size; i++) {
+        Py_ssize_t slot = (Py_ssize_t)v->entries[i].hash & (slot_count - 1);
+        while (slots[slot]) {
+            slot = (slot + 1) & (slot_count - 1);
+        }
+        slots[slot] = i + 1;
+    }
+    PyMem_Free(v->slots);
+    v->slots = slots;
+    v->capacity = capacity;
+    v->slot_count = slot_count;
+    return 0;
+}
+
+/* Count one content token whose stem is the ASCII buffer, or `stem_object` (a new
+ * reference, consumed) when that is not NULL. */
+static int
+vocabulary_count(Vocabulary *v, const char *ascii, Py_ssize_t length, PyObject *stem_object)
+{
+    uint32_t hash = stem_object ? hash_code_points(stem_object) : fnv1a(ascii, length);
+    Py_ssize_t slot = vocabulary_slot(v, hash, ascii, length, stem_object);
+    Py_ssize_t index = v->slots[slot] - 1;
+    if (index < 0) {
+        if (v->size == v->capacity) {
+            if (vocabulary_grow(v) < 0) {
+                Py_XDECREF(stem_object);
+                return -1;
+            }
+            slot = vocabulary_slot(v, hash, ascii, length, stem_object);
+        }
+        if (stem_object == NULL) {
+            stem_object = PyUnicode_New(length, 127);
+            if (stem_object == NULL) {
+                return -1;
+            }
+            memcpy(PyUnicode_DATA(stem_object), ascii, (size_t)length);
+        }
+        index = v->size++;
+        v->entries[index] = (Entry){stem_object, hash, 0};
+        v->slots[slot] = index + 1;
+    }
+    else {
+        Py_XDECREF(stem_object); /* the vocabulary has this stem already */
+    }
+    if (v->use_count == v->use_capacity) {
+        Py_ssize_t *uses = PyMem_Resize(v->uses, Py_ssize_t, v->use_capacity * 2);
+        if (uses == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        v->uses = uses;
+        v->use_capacity *= 2;
+    }
+    v->uses[v->use_count++] = index;
+    v->entries[index].count++;
+    return 0;
+}
+
+/* Count the stem of text[start:end]; `ascii` says the token is all ASCII. */
+static int
+count_token(Vocabulary *v, PyObject *text, int kind, const void *data, Py_ssize_t start,
+            Py_ssize_t end, int ascii, PyObject *fallback)
 {
     Py_ssize_t n = end - start;
-    PyObject *stem;
     if (ascii && n <= MAX_WORD) {
         char buffer[MAX_WORD];
         /* An ASCII token in a 1-byte string is its bytes; copy it out of wider strings. */
@@ -175,57 +337,40 @@ add_stem(PyObject *stems, PyObject *text, int kind, const void *data, Py_ssize_t
             token[i] = (Py_UCS1)PyUnicode_READ(kind, data, start + i);
         }
         Py_ssize_t length = ascii_stem(token, n, buffer);
-        if (length == 0) {
-            return 0;
-        }
-        stem = PyUnicode_New(length, 127);
-        if (stem == NULL) {
-            return -1;
-        }
-        memcpy(PyUnicode_DATA(stem), buffer, (size_t)length);
+        return length ? vocabulary_count(v, buffer, length, NULL) : 0;
     }
-    else {
-        PyObject *token = PyUnicode_Substring(text, start, end);
-        if (token == NULL) {
-            return -1;
-        }
-        stem = PyObject_GetItem(fallback, token);
-        Py_DECREF(token);
-        if (stem == NULL) {
-            return -1;
-        }
-        if (!PyUnicode_Check(stem)) {
-            Py_DECREF(stem);
-            PyErr_SetString(PyExc_TypeError, "the stem cache must map str to str");
-            return -1;
-        }
-        if (PyUnicode_GET_LENGTH(stem) == 0) {
-            Py_DECREF(stem);
-            return 0;
-        }
+    PyObject *token = PyUnicode_Substring(text, start, end);
+    if (token == NULL) {
+        return -1;
     }
-    int failed = PyList_Append(stems, stem);
-    Py_DECREF(stem);
-    return failed;
+    PyObject *stem = PyObject_GetItem(fallback, token);
+    Py_DECREF(token);
+    if (stem == NULL) {
+        return -1;
+    }
+    if (!PyUnicode_Check(stem)) {
+        Py_DECREF(stem);
+        PyErr_SetString(PyExc_TypeError, "the stem cache must map str to str");
+        return -1;
+    }
+    if (PyUnicode_GET_LENGTH(stem) == 0) {
+        Py_DECREF(stem);
+        return 0;
+    }
+    return vocabulary_count(v, NULL, 0, stem);
 }
 
-/* The stems of one text; its number of tokens goes to *words. */
-static PyObject *
-stems_of(PyObject *text, PyObject *fallback, Py_ssize_t *words)
+/* Count the content tokens of one text; returns its number of tokens, or -1. */
+static Py_ssize_t
+count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
 {
     if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "sentences must be str");
-        return NULL;
-    }
-    PyObject *stems = PyList_New(0);
-    if (stems == NULL) {
-        return NULL;
+        PyErr_SetString(PyExc_TypeError, "texts must be str");
+        return -1;
     }
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t i = 0;
-    *words = 0;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), i = 0, words = 0;
     while (i < length) {
         /* str.split(): runs of Unicode whitespace separate tokens. */
         while (i < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
@@ -236,7 +381,7 @@ stems_of(PyObject *text, PyObject *fallback, Py_ssize_t *words)
         }
         Py_ssize_t start = i;
         int ascii = 1;
-        ++*words;
+        words++;
         while (i < length) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
             if (Py_UNICODE_ISSPACE(c)) {
@@ -245,25 +390,75 @@ stems_of(PyObject *text, PyObject *fallback, Py_ssize_t *words)
             ascii &= c < 128;
             i++;
         }
-        if (add_stem(stems, text, kind, data, start, i, ascii, fallback) < 0) {
-            Py_DECREF(stems);
-            return NULL;
+        if (count_token(v, text, kind, data, start, i, ascii, fallback) < 0) {
+            return -1;
         }
     }
-    return stems;
+    return words;
 }
 
-PyDoc_STRVAR(sentence_words_doc,
-"sentence_words(texts, stem_cache)\n--\n\n"
-"(stems, lengths): each text's content stems, in order, repeats kept, and its number of\n"
-"whitespace tokens. Tokens that are not plain ASCII are looked up in stem_cache\n"
-"(token -> stem, \"\" for none).");
+/* The Python results: (stems, lengths, term_freq, freq_sums). */
+static PyObject *
+results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const Py_ssize_t *words)
+{
+    PyObject *stems = PyList_New(n), *lengths = PyList_New(n), *sums = PyList_New(n);
+    PyObject *term_freq = PyDict_New();
+    if (stems == NULL || lengths == NULL || sums == NULL || term_freq == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < v->size; i++) {
+        PyObject *count = PyLong_FromSsize_t(v->entries[i].count);
+        if (count == NULL || PyDict_SetItem(term_freq, v->entries[i].stem, count) < 0) {
+            Py_XDECREF(count);
+            goto error;
+        }
+        Py_DECREF(count);
+    }
+    for (Py_ssize_t t = 0, use = 0; t < n; t++) {
+        PyObject *these = PyList_New(ends[t] - use);
+        if (these == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(stems, t, these);
+        Py_ssize_t sum = 0;
+        for (Py_ssize_t j = 0; use < ends[t]; use++, j++) {
+            Entry *e = &v->entries[v->uses[use]];
+            Py_INCREF(e->stem);
+            PyList_SET_ITEM(these, j, e->stem);
+            sum += e->count;
+        }
+        PyObject *length = PyLong_FromSsize_t(words[t]), *total = PyLong_FromSsize_t(sum);
+        if (length == NULL || total == NULL) {
+            Py_XDECREF(length);
+            Py_XDECREF(total);
+            goto error;
+        }
+        PyList_SET_ITEM(lengths, t, length);
+        PyList_SET_ITEM(sums, t, total);
+    }
+    return Py_BuildValue("(NNNN)", stems, lengths, term_freq, sums);
+
+error:
+    Py_XDECREF(stems);
+    Py_XDECREF(lengths);
+    Py_XDECREF(sums);
+    Py_XDECREF(term_freq);
+    return NULL;
+}
+
+PyDoc_STRVAR(article_words_doc,
+"article_words(texts, stem_cache)\n--\n\n"
+"(stems, lengths, term_freq, freq_sums) of the texts (an article's sentences): each\n"
+"text's content stems in order, repeats kept, one string object per distinct stem; its\n"
+"number of whitespace tokens; each stem's number of occurrences in all the texts; and,\n"
+"per text, the sum of those numbers over its stems. Tokens that are not plain ASCII are\n"
+"looked up in stem_cache (token -> stem, \"\" for none).");
 
 static PyObject *
-sentence_words(PyObject *Py_UNUSED(self), PyObject *args)
+article_words(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *texts, *fallback;
-    if (!PyArg_ParseTuple(args, "OO:sentence_words", &texts, &fallback)) {
+    if (!PyArg_ParseTuple(args, "OO:article_words", &texts, &fallback)) {
         return NULL;
     }
     if (!configured) {
@@ -275,43 +470,41 @@ sentence_words(PyObject *Py_UNUSED(self), PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(sequence);
-    PyObject *stems = PyList_New(n);
-    PyObject *lengths = PyList_New(n);
-    if (stems == NULL || lengths == NULL) {
-        goto error;
+    Py_ssize_t *ends = PyMem_New(Py_ssize_t, n + 1), *words = PyMem_New(Py_ssize_t, n + 1);
+    Vocabulary v;
+    PyObject *result = NULL;
+    if (ends == NULL || words == NULL) {
+        PyErr_NoMemory();
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t words;
-        PyObject *these = stems_of(PySequence_Fast_GET_ITEM(sequence, i), fallback, &words);
-        if (these == NULL) {
-            goto error;
+    else if (vocabulary_init(&v) == 0) {
+        Py_ssize_t t = 0;
+        for (; t < n; t++) {
+            words[t] = count_text(&v, PySequence_Fast_GET_ITEM(sequence, t), fallback);
+            if (words[t] < 0) {
+                break;
+            }
+            ends[t] = v.use_count;
         }
-        PyList_SET_ITEM(stems, i, these);
-        PyObject *count = PyLong_FromSsize_t(words);
-        if (count == NULL) {
-            goto error;
+        if (t == n) {
+            result = results(&v, n, ends, words);
         }
-        PyList_SET_ITEM(lengths, i, count);
+        vocabulary_free(&v);
     }
+    PyMem_Free(ends);
+    PyMem_Free(words);
     Py_DECREF(sequence);
-    return Py_BuildValue("(NN)", stems, lengths);
-
-error:
-    Py_XDECREF(stems);
-    Py_XDECREF(lengths);
-    Py_DECREF(sequence);
-    return NULL;
+    return result;
 }
 
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, configure_doc},
-    {"sentence_words", sentence_words, METH_VARARGS, sentence_words_doc},
+    {"article_words", article_words, METH_VARARGS, article_words_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "digest._stems",
-    "Each sentence's content stems, in C (see digest.summarize.sentence_words).", -1, methods,
+    "An article's word statistics, in C (see digest.summarize.article_words).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 

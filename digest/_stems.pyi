@@ -1,8 +1,8 @@
-"""Types of the C extension built from _stems.c (see digest.summarize.sentence_words)."""
+"""Types of the C extension built from _stems.c (see digest.summarize.article_words)."""
 
 from collections.abc import Iterable, Mapping, Sequence
 
 def configure(stop_words: Iterable[str], strip: str, /) -> None: ...
-def sentence_words(
+def article_words(
     texts: Sequence[str], stem_cache: Mapping[str, str], /
-) -> tuple[list[list[str]], list[int]]: ...
+) -> tuple[list[list[str]], list[int], dict[str, int], list[int]]: ...

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, pairwise
+from typing import NamedTuple
 
 from digest.furniture import is_widget_line
 from digest.models import Summary
@@ -149,21 +150,34 @@ _STEMS = _StemCache()
 
 def content_words(text: str) -> frozenset[str]:
     """Stemmed, lower-cased words of `text` without stop words."""
-    return frozenset(sentence_words([text])[0][0])
+    return frozenset(article_words([text]).stems[0])
 
 
-def _sentence_words_py(texts: Sequence[str]) -> tuple[list[list[str]], list[int]]:
-    """Each text's content stems (in order, repeats kept) and its number of words: the
-    reference for digest/_stems.c, one `_STEMS` lookup per token."""
+class ArticleWords(NamedTuple):
+    """The word counts the rules need, from one pass over an article's sentences."""
+
+    stems: list[list[str]]  # each sentence's content stems, in order, repeats kept
+    lengths: list[int]  # each sentence's number of words
+    term_freq: dict[str, int]  # stem -> occurrences in the article
+    freq_sums: list[int]  # each sentence's sum of its stems' `term_freq`
+
+
+def _article_words_py(texts: Sequence[str]) -> ArticleWords:
+    """The reference for digest/_stems.c: one `_STEMS` lookup per token."""
     stem = _STEMS.__getitem__
     split = [text.split() for text in texts]
-    return [list(filter(None, map(stem, tokens))) for tokens in split], list(map(len, split))
+    stems = [list(filter(None, map(stem, tokens))) for tokens in split]
+    term_freq = Counter(chain.from_iterable(stems))
+    count = term_freq.__getitem__
+    return ArticleWords(
+        stems, list(map(len, split)), term_freq, [sum(map(count, these)) for these in stems]
+    )
 
 
-def _sentence_words_c(texts: Sequence[str]) -> tuple[list[list[str]], list[int]]:
+def _article_words_c(texts: Sequence[str]) -> ArticleWords:
     """The same in C: plain ASCII tokens never touch the stem cache, which is too large to
     stay in the CPU's caches between articles; other tokens are looked up in it."""
-    return _stems.sentence_words(texts, _STEMS)
+    return ArticleWords._make(_stems.article_words(texts, _STEMS))
 
 
 try:  # built from digest/_stems.c at install when a C compiler is there (hatch_build.py)
@@ -174,7 +188,7 @@ else:
     HAVE_C_STEMS = True
     _stems.configure(_STOPWORDS, _STRIP)
 
-sentence_words = _sentence_words_c if HAVE_C_STEMS else _sentence_words_py
+article_words = _article_words_c if HAVE_C_STEMS else _article_words_py
 
 
 def opens_with_dangling_reference(sentence: str) -> bool:
@@ -191,7 +205,8 @@ class Article:
     lengths: tuple[int, ...]  # each sentence's number of words
     content: tuple[list[str], ...]  # each sentence's content stems, in order, repeats kept
     title_words: frozenset[str]
-    term_freq: Counter[str]  # stem -> occurrences in the article
+    term_freq: dict[str, int]  # stem -> occurrences in the article
+    freq_sums: tuple[int, ...]  # each sentence's sum of its stems' `term_freq`
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
     # Sentence -> its content stems as a set, made when first asked for: only the picker's
     # candidates need one, and a set per sentence would cost more than the rules.
@@ -269,15 +284,15 @@ _LOG2 = _LogTable()
 
 def centrality(art: Article) -> list[float]:
     """How often the article uses each word of the sentence elsewhere, damped by its length."""
-    count = art.term_freq.__getitem__
-    raw = [(sum(map(count, stems)) - len(stems)) / _LOG2[len(stems)] for stems in art.content]
+    pairs = zip(art.freq_sums, art.content, strict=True)
+    raw = [(total - len(stems)) / _LOG2[len(stems)] for total, stems in pairs]
     top = max(raw, default=0.0)
     return [r / top for r in raw] if top > 0 else [0.0] * len(raw)
 
 
 def keyword_density(art: Article) -> list[float]:
     """Share of a sentence's words among the article's ten most frequent ones."""
-    keywords = {w for w, n in art.term_freq.most_common(10) if n > 1}
+    keywords = {w for w, n in Counter(art.term_freq).most_common(10) if n > 1}
     sets = map(art.words, range(len(art.content)))
     return [len(words & keywords) / len(words) if words else 0.0 for words in sets]
 
@@ -420,12 +435,18 @@ def _totals(art: Article) -> list[float]:
 
 def analyse(sents: Sequence[Sentence], title: str) -> Article:
     texts = tuple([s.text for s in sents])
-    stems, lengths = sentence_words(texts)
-    content = tuple(stems)
-    term_freq = Counter(chain.from_iterable(content))
-    start = opening(sents, lengths, content)
+    words = article_words(texts)
+    content = tuple(words.stems)
+    start = opening(sents, words.lengths, content)
     return Article(
-        tuple(sents), texts, tuple(lengths), content, content_words(title), term_freq, start
+        tuple(sents),
+        texts,
+        tuple(words.lengths),
+        content,
+        content_words(title),
+        words.term_freq,
+        tuple(words.freq_sums),
+        start,
     )
 
 
