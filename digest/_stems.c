@@ -1,5 +1,4 @@
-/* Each sentence's content stems and its number of words: digest.summarize.sentence_words
- * in C.
+/* An article's word statistics: digest.summarize.article_words in C.
  *
  * The Python definition (summarize._sentence_words_py and _StemCache) is the reference:
  * a sentence's whitespace tokens, each stripped of the punctuation around it, lower-cased,
@@ -29,6 +28,7 @@ typedef struct {
 
 static StopSlot stop_slots[STOP_SLOTS];
 static unsigned char strip_char[128]; /* 1 for the ASCII characters of summarize._STRIP */
+static unsigned char latin1_space[256]; /* 1 where Py_UNICODE_ISSPACE, as str.split() has it */
 static int configured = 0;
 
 static uint32_t
@@ -88,6 +88,9 @@ configure(PyObject *Py_UNUSED(self), PyObject *args)
     }
     memset(stop_slots, 0, sizeof stop_slots);
     memset(strip_char, 0, sizeof strip_char);
+    for (int c = 0; c < 256; c++) {
+        latin1_space[c] = Py_UNICODE_ISSPACE(c) ? 1 : 0;
+    }
     Py_ssize_t strip_length = PyUnicode_GET_LENGTH(strip);
     for (Py_ssize_t i = 0; i < strip_length; i++) {
         Py_UCS4 c = PyUnicode_READ_CHAR(strip, i);
@@ -171,7 +174,7 @@ typedef struct {
 typedef struct {
     Entry *entries; /* in first-seen order */
     Py_ssize_t size, capacity;
-    Py_ssize_t *slots; /* open addressing: an entry's index + 1, 0 for an empty slot */
+    uint32_t *slots; /* open addressing: an entry's index + 1, 0 for an empty slot */
     Py_ssize_t slot_count; /* a power of two, over twice `capacity` */
     Py_ssize_t *uses; /* the entry of every content token, in order */
     Py_ssize_t use_count, use_capacity;
@@ -196,14 +199,14 @@ vocabulary_init(Vocabulary *v)
     v->slot_count = 256;
     v->use_capacity = 256;
     v->entries = PyMem_New(Entry, v->capacity);
-    v->slots = PyMem_New(Py_ssize_t, v->slot_count);
+    v->slots = PyMem_New(uint32_t, v->slot_count);
     v->uses = PyMem_New(Py_ssize_t, v->use_capacity);
     if (v->entries == NULL || v->slots == NULL || v->uses == NULL) {
         vocabulary_free(v);
         PyErr_NoMemory();
         return -1;
     }
-    memset(v->slots, 0, (size_t)v->slot_count * sizeof(Py_ssize_t));
+    memset(v->slots, 0, (size_t)v->slot_count * sizeof(uint32_t));
     return 0;
 }
 
@@ -259,18 +262,22 @@ vocabulary_grow(Vocabulary *v)
         return -1;
     }
     v->entries = entries;
-    Py_ssize_t *slots = PyMem_New(Py_ssize_t, slot_count);
+    if (capacity > UINT32_MAX / 4) {
+        PyErr_SetString(PyExc_OverflowError, "too many distinct words");
+        return -1;
+    }
+    uint32_t *slots = PyMem_New(uint32_t, slot_count);
     if (slots == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    memset(slots, 0, (size_t)slot_count * sizeof(Py_ssize_t));
+    memset(slots, 0, (size_t)slot_count * sizeof(uint32_t));
     for (Py_ssize_t i = 0; i < v->size; i++) {
         Py_ssize_t slot = (Py_ssize_t)v->entries[i].hash & (slot_count - 1);
         while (slots[slot]) {
             slot = (slot + 1) & (slot_count - 1);
         }
-        slots[slot] = i + 1;
+        slots[slot] = (uint32_t)(i + 1);
     }
     PyMem_Free(v->slots);
     v->slots = slots;
@@ -286,7 +293,7 @@ vocabulary_count(Vocabulary *v, const char *ascii, Py_ssize_t length, PyObject *
 {
     uint32_t hash = stem_object ? hash_code_points(stem_object) : fnv1a(ascii, length);
     Py_ssize_t slot = vocabulary_slot(v, hash, ascii, length, stem_object);
-    Py_ssize_t index = v->slots[slot] - 1;
+    Py_ssize_t index = (Py_ssize_t)v->slots[slot] - 1;
     if (index < 0) {
         if (v->size == v->capacity) {
             if (vocabulary_grow(v) < 0) {
@@ -304,7 +311,7 @@ vocabulary_count(Vocabulary *v, const char *ascii, Py_ssize_t length, PyObject *
         }
         index = v->size++;
         v->entries[index] = (Entry){stem_object, hash, 0};
-        v->slots[slot] = index + 1;
+        v->slots[slot] = (uint32_t)(index + 1);
     }
     else {
         Py_XDECREF(stem_object); /* the vocabulary has this stem already */
@@ -331,10 +338,13 @@ count_token(Vocabulary *v, PyObject *text, int kind, const void *data, Py_ssize_
     Py_ssize_t n = end - start;
     if (ascii && n <= MAX_WORD) {
         char buffer[MAX_WORD];
-        /* An ASCII token in a 1-byte string is its bytes; copy it out of wider strings. */
-        Py_UCS1 token[MAX_WORD];
-        for (Py_ssize_t i = 0; i < n; i++) {
-            token[i] = (Py_UCS1)PyUnicode_READ(kind, data, start + i);
+        Py_UCS1 copy[MAX_WORD];
+        const Py_UCS1 *token = (const Py_UCS1 *)data + start; /* a 1-byte string's bytes */
+        if (kind != PyUnicode_1BYTE_KIND) { /* an ASCII token in a wider string */
+            for (Py_ssize_t i = 0; i < n; i++) {
+                copy[i] = (Py_UCS1)PyUnicode_READ(kind, data, start + i);
+            }
+            token = copy;
         }
         Py_ssize_t length = ascii_stem(token, n, buffer);
         return length ? vocabulary_count(v, buffer, length, NULL) : 0;
@@ -371,6 +381,27 @@ count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), i = 0, words = 0;
+    if (kind == PyUnicode_1BYTE_KIND) { /* most texts: the same loop on bytes */
+        const Py_UCS1 *bytes = data;
+        while (i < length) {
+            while (i < length && latin1_space[bytes[i]]) {
+                i++;
+            }
+            if (i >= length) {
+                break;
+            }
+            Py_ssize_t start = i;
+            unsigned int high = 0;
+            words++;
+            while (i < length && !latin1_space[bytes[i]]) {
+                high |= bytes[i++];
+            }
+            if (count_token(v, text, kind, data, start, i, high < 128, fallback) < 0) {
+                return -1;
+            }
+        }
+        return words;
+    }
     while (i < length) {
         /* str.split(): runs of Unicode whitespace separate tokens. */
         while (i < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
@@ -397,22 +428,13 @@ count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
     return words;
 }
 
-/* The Python results: (stems, lengths, term_freq, freq_sums). */
+/* The Python results: (stems, lengths, freq_sums). */
 static PyObject *
 results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const Py_ssize_t *words)
 {
     PyObject *stems = PyList_New(n), *lengths = PyList_New(n), *sums = PyList_New(n);
-    PyObject *term_freq = PyDict_New();
-    if (stems == NULL || lengths == NULL || sums == NULL || term_freq == NULL) {
+    if (stems == NULL || lengths == NULL || sums == NULL) {
         goto error;
-    }
-    for (Py_ssize_t i = 0; i < v->size; i++) {
-        PyObject *count = PyLong_FromSsize_t(v->entries[i].count);
-        if (count == NULL || PyDict_SetItem(term_freq, v->entries[i].stem, count) < 0) {
-            Py_XDECREF(count);
-            goto error;
-        }
-        Py_DECREF(count);
     }
     for (Py_ssize_t t = 0, use = 0; t < n; t++) {
         PyObject *these = PyList_New(ends[t] - use);
@@ -436,23 +458,22 @@ results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const Py_ssize_t *w
         PyList_SET_ITEM(lengths, t, length);
         PyList_SET_ITEM(sums, t, total);
     }
-    return Py_BuildValue("(NNNN)", stems, lengths, term_freq, sums);
+    return Py_BuildValue("(NNN)", stems, lengths, sums);
 
 error:
     Py_XDECREF(stems);
     Py_XDECREF(lengths);
     Py_XDECREF(sums);
-    Py_XDECREF(term_freq);
     return NULL;
 }
 
 PyDoc_STRVAR(article_words_doc,
 "article_words(texts, stem_cache)\n--\n\n"
-"(stems, lengths, term_freq, freq_sums) of the texts (an article's sentences): each\n"
-"text's content stems in order, repeats kept, one string object per distinct stem; its\n"
-"number of whitespace tokens; each stem's number of occurrences in all the texts; and,\n"
-"per text, the sum of those numbers over its stems. Tokens that are not plain ASCII are\n"
-"looked up in stem_cache (token -> stem, \"\" for none).");
+"(stems, lengths, freq_sums) of the texts (an article's sentences): each text's content\n"
+"stems in order, repeats kept, one string object per distinct stem; its number of\n"
+"whitespace tokens; and the sum over its stems of how often each occurs in all the\n"
+"texts. Tokens that are not plain ASCII are looked up in stem_cache (token -> stem,\n"
+"\"\" for none).");
 
 static PyObject *
 article_words(PyObject *Py_UNUSED(self), PyObject *args)

@@ -158,8 +158,7 @@ class ArticleWords(NamedTuple):
 
     stems: list[list[str]]  # each sentence's content stems, in order, repeats kept
     lengths: list[int]  # each sentence's number of words
-    term_freq: dict[str, int]  # stem -> occurrences in the article
-    freq_sums: list[int]  # each sentence's sum of its stems' `term_freq`
+    freq_sums: list[int]  # each sentence's sum over its stems of their counts in the article
 
 
 def _article_words_py(texts: Sequence[str]) -> ArticleWords:
@@ -167,11 +166,8 @@ def _article_words_py(texts: Sequence[str]) -> ArticleWords:
     stem = _STEMS.__getitem__
     split = [text.split() for text in texts]
     stems = [list(filter(None, map(stem, tokens))) for tokens in split]
-    term_freq = Counter(chain.from_iterable(stems))
-    count = term_freq.__getitem__
-    return ArticleWords(
-        stems, list(map(len, split)), term_freq, [sum(map(count, these)) for these in stems]
-    )
+    count = Counter(chain.from_iterable(stems)).__getitem__
+    return ArticleWords(stems, list(map(len, split)), [sum(map(count, these)) for these in stems])
 
 
 def _article_words_c(texts: Sequence[str]) -> ArticleWords:
@@ -205,8 +201,7 @@ class Article:
     lengths: tuple[int, ...]  # each sentence's number of words
     content: tuple[list[str], ...]  # each sentence's content stems, in order, repeats kept
     title_words: frozenset[str]
-    term_freq: dict[str, int]  # stem -> occurrences in the article
-    freq_sums: tuple[int, ...]  # each sentence's sum of its stems' `term_freq`
+    freq_sums: tuple[int, ...]  # each sentence's sum over its stems of their counts
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
     # Sentence -> its content stems as a set, made when first asked for: only the picker's
     # candidates need one, and a set per sentence would cost more than the rules.
@@ -292,7 +287,8 @@ def centrality(art: Article) -> list[float]:
 
 def keyword_density(art: Article) -> list[float]:
     """Share of a sentence's words among the article's ten most frequent ones."""
-    keywords = {w for w, n in Counter(art.term_freq).most_common(10) if n > 1}
+    frequent = Counter(chain.from_iterable(art.content)).most_common(10)
+    keywords = {w for w, n in frequent if n > 1}
     sets = map(art.words, range(len(art.content)))
     return [len(words & keywords) / len(words) if words else 0.0 for words in sets]
 
@@ -444,7 +440,6 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
         tuple(words.lengths),
         content,
         content_words(title),
-        words.term_freq,
         tuple(words.freq_sums),
         start,
     )
