@@ -74,8 +74,8 @@ def _measure(name: str, k: int, words: int | None = None) -> Scores:
 @pytest.mark.slow
 def test_bbc_summaries_k3_floor() -> None:
     scores = _measure("bbc-summaries", 3)
-    assert scores.rouge1 >= 50.5, scores
-    assert scores.rouge2 >= 44.0, scores
+    assert scores.rouge1 >= 51.0, scores  # 51.5 today (LEAD-3: 44.6)
+    assert scores.rouge2 >= 44.5, scores
     assert scores.precision >= 72.0, scores
     assert scores.dangling <= 1.5, scores
 
