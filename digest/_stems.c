@@ -164,11 +164,12 @@ ascii_stem(const Py_UCS1 *token, Py_ssize_t n, char *out)
 }
 
 /* The article's vocabulary: each distinct stem once (so a repeated stem is one shared
- * string), how often it occurs, and the stem of every content token in order. */
+ * string), the number of texts it occurs in, and each text's distinct stems in order. */
 typedef struct {
     PyObject *stem; /* owned */
     uint32_t hash;  /* FNV-1a over the stem's code points */
-    Py_ssize_t count;
+    Py_ssize_t texts; /* how many texts hold it */
+    Py_ssize_t last_text; /* the last text that did */
 } Entry;
 
 typedef struct {
@@ -176,8 +177,9 @@ typedef struct {
     Py_ssize_t size, capacity;
     uint32_t *slots; /* open addressing: an entry's index + 1, 0 for an empty slot */
     Py_ssize_t slot_count; /* a power of two, over twice `capacity` */
-    Py_ssize_t *uses; /* the entry of every content token, in order */
+    Py_ssize_t *uses; /* each text's distinct entries, text after text */
     Py_ssize_t use_count, use_capacity;
+    Py_ssize_t text; /* the text being counted */
 } Vocabulary;
 
 static void
@@ -286,8 +288,8 @@ vocabulary_grow(Vocabulary *v)
     return 0;
 }
 
-/* Count one content token whose stem is the ASCII buffer, or `stem_object` (a new
- * reference, consumed) when that is not NULL. */
+/* Count one content token of text `v->text`, whose stem is the ASCII buffer, or
+ * `stem_object` (a new reference, consumed) when that is not NULL. */
 static int
 vocabulary_count(Vocabulary *v, const char *ascii, Py_ssize_t length, PyObject *stem_object)
 {
@@ -310,11 +312,14 @@ vocabulary_count(Vocabulary *v, const char *ascii, Py_ssize_t length, PyObject *
             memcpy(PyUnicode_DATA(stem_object), ascii, (size_t)length);
         }
         index = v->size++;
-        v->entries[index] = (Entry){stem_object, hash, 0};
+        v->entries[index] = (Entry){stem_object, hash, 0, -1};
         v->slots[slot] = (uint32_t)(index + 1);
     }
     else {
         Py_XDECREF(stem_object); /* the vocabulary has this stem already */
+    }
+    if (v->entries[index].last_text == v->text) {
+        return 0; /* a repeat within the text */
     }
     if (v->use_count == v->use_capacity) {
         Py_ssize_t *uses = PyMem_Resize(v->uses, Py_ssize_t, v->use_capacity * 2);
@@ -326,7 +331,8 @@ vocabulary_count(Vocabulary *v, const char *ascii, Py_ssize_t length, PyObject *
         v->use_capacity *= 2;
     }
     v->uses[v->use_count++] = index;
-    v->entries[index].count++;
+    v->entries[index].texts++;
+    v->entries[index].last_text = v->text;
     return 0;
 }
 
@@ -428,7 +434,7 @@ count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
     return words;
 }
 
-/* The Python results: (stems, lengths, freq_sums). */
+/* The Python results: (stems, lengths, shared). */
 static PyObject *
 results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const Py_ssize_t *words)
 {
@@ -447,7 +453,7 @@ results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const Py_ssize_t *w
             Entry *e = &v->entries[v->uses[use]];
             Py_INCREF(e->stem);
             PyList_SET_ITEM(these, j, e->stem);
-            sum += e->count;
+            sum += e->texts;
         }
         PyObject *length = PyLong_FromSsize_t(words[t]), *total = PyLong_FromSsize_t(sum);
         if (length == NULL || total == NULL) {
@@ -469,10 +475,10 @@ error:
 
 PyDoc_STRVAR(article_words_doc,
 "article_words(texts, stem_cache)\n--\n\n"
-"(stems, lengths, freq_sums) of the texts (an article's sentences): each text's content\n"
-"stems in order, repeats kept, one string object per distinct stem; its number of\n"
-"whitespace tokens; and the sum over its stems of how often each occurs in all the\n"
-"texts. Tokens that are not plain ASCII are looked up in stem_cache (token -> stem,\n"
+"(stems, lengths, shared) of the texts (an article's sentences): each text's distinct\n"
+"content stems in the order they first occur, one string object per distinct stem; its\n"
+"number of whitespace tokens; and the sum over its stems of the number of texts each\n"
+"occurs in. Tokens that are not plain ASCII are looked up in stem_cache (token -> stem,\n"
 "\"\" for none).");
 
 static PyObject *
@@ -500,6 +506,7 @@ article_words(PyObject *Py_UNUSED(self), PyObject *args)
     else if (vocabulary_init(&v) == 0) {
         Py_ssize_t t = 0;
         for (; t < n; t++) {
+            v.text = t;
             words[t] = count_text(&v, PySequence_Fast_GET_ITEM(sequence, t), fallback);
             if (words[t] < 0) {
                 break;

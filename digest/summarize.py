@@ -156,18 +156,18 @@ def content_words(text: str) -> frozenset[str]:
 class ArticleWords(NamedTuple):
     """The word counts the rules need, from one pass over an article's sentences."""
 
-    stems: list[list[str]]  # each sentence's content stems, in order, repeats kept
+    stems: list[list[str]]  # each sentence's distinct content stems, in order of occurrence
     lengths: list[int]  # each sentence's number of words
-    freq_sums: list[int]  # each sentence's sum over its stems of their counts in the article
+    shared: list[int]  # each sentence's sum over its stems of the sentences that hold them
 
 
 def _article_words_py(texts: Sequence[str]) -> ArticleWords:
     """The reference for digest/_stems.c: one `_STEMS` lookup per token."""
     stem = _STEMS.__getitem__
     split = [text.split() for text in texts]
-    stems = [list(filter(None, map(stem, tokens))) for tokens in split]
-    count = Counter(chain.from_iterable(stems)).__getitem__
-    return ArticleWords(stems, list(map(len, split)), [sum(map(count, these)) for these in stems])
+    stems = [list(dict.fromkeys(filter(None, map(stem, tokens)))) for tokens in split]
+    holding = Counter(chain.from_iterable(stems)).__getitem__
+    return ArticleWords(stems, list(map(len, split)), [sum(map(holding, s)) for s in stems])
 
 
 def _article_words_c(texts: Sequence[str]) -> ArticleWords:
@@ -199,9 +199,9 @@ class Article:
     sentences: tuple[Sentence, ...]
     texts: tuple[str, ...]  # each sentence's text: cheaper to reach than Sentence.text
     lengths: tuple[int, ...]  # each sentence's number of words
-    content: tuple[list[str], ...]  # each sentence's content stems, in order, repeats kept
+    content: tuple[list[str], ...]  # each sentence's distinct content stems
     title_words: frozenset[str]
-    freq_sums: tuple[int, ...]  # each sentence's sum over its stems of their counts
+    shared: tuple[int, ...]  # each sentence's sum over its stems of the sentences holding them
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
     # Sentence -> its content stems as a set, made when first asked for: only the picker's
     # candidates need one, and a set per sentence would cost more than the rules.
@@ -278,8 +278,8 @@ _LOG2 = _LogTable()
 
 
 def centrality(art: Article) -> list[float]:
-    """How often the article uses each word of the sentence elsewhere, damped by its length."""
-    pairs = zip(art.freq_sums, art.content, strict=True)
+    """How many other sentences share each word of the sentence, damped by its length."""
+    pairs = zip(art.shared, art.content, strict=True)
     raw = [(total - len(stems)) / _LOG2[len(stems)] for total, stems in pairs]
     top = max(raw, default=0.0)
     return [r / top for r in raw] if top > 0 else [0.0] * len(raw)
@@ -440,7 +440,7 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
         tuple(words.lengths),
         content,
         content_words(title),
-        tuple(words.freq_sums),
+        tuple(words.shared),
         start,
     )
 
