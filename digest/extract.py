@@ -21,6 +21,7 @@ from digest.furniture import (
     drop_truncated_tail,
     is_paywall_prompt,
     is_widget_line,
+    opens_with_call_to_action,
 )
 from digest.htmltext import collect_text, html_to_text, join_blocks
 from digest.models import Article
@@ -44,6 +45,8 @@ MIN_PROSE_WORDS = 8
 # A paragraph ending in a call to action is a promo up to this many words.
 MAX_PROMO_WORDS = 60
 MIN_PROMO_CALL_WORDS = 3
+# An image's alt text this long, repeated as a paragraph, is the image's caption.
+MIN_CAPTION_WORDS = 4
 # Two or more sibling <article>s inside an <article> are other stories' cards.
 MIN_STORY_CARDS = 2
 
@@ -62,6 +65,8 @@ _INLINE_TAGS = frozenset(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?false"?', re.I)
+# A sentence's end: closing punctuation, then any closing quotes or brackets.
+_ENDS_SENTENCE = re.compile(r"[.!?。！？][\"'”’»)\]」』）]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,7 @@ class PageSignals:
 
     title: str
     anchors: frozenset[str]  # the texts of the page's links, long enough to be headlines
+    image_alts: frozenset[str] = frozenset()  # the alt texts of its images, caption-long
 
 
 TreeRule = Callable[[lxml.html.HtmlElement], None]
@@ -141,6 +147,12 @@ def _drop_widget_lines(paragraphs: list[str], page: PageSignals) -> list[str]:
     return [text for text in paragraphs if not is_widget_line(text)]
 
 
+def _drop_alt_captions(paragraphs: list[str], page: PageSignals) -> list[str]:
+    """A paragraph that is an image's alt text again: the caption under a picture, set in a
+    plain <span> or <p> that extractors, unlike a <figcaption>, take for body text."""
+    return [text for text in paragraphs if text not in page.image_alts]
+
+
 def _drop_promos(paragraphs: list[str], page: PageSignals) -> list[str]:
     return [text for text in paragraphs if not _is_promo(text)]
 
@@ -153,7 +165,7 @@ def _is_promo(text: str) -> bool:
         len(sentences) > 1
         and len(text.split()) <= MAX_PROMO_WORDS
         and len(sentences[-1].split()) >= MIN_PROMO_CALL_WORDS
-        and is_widget_line(sentences[-1])
+        and (is_widget_line(sentences[-1]) or opens_with_call_to_action(sentences[-1]))
     )
 
 
@@ -172,6 +184,7 @@ PARAGRAPH_RULES: dict[str, ParagraphRule] = {
     "link-list paragraphs": _drop_link_lists,
     "after-article zone": _cut_after_end,
     "widget lines": _drop_widget_lines,
+    "image captions": _drop_alt_captions,
     "promo paragraphs": _drop_promos,
     "truncated last paragraph": _drop_truncated_tail,
 }
@@ -185,11 +198,12 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
     trafilatura (precision-favoring, no comments) finds the article in the page, after
     other stories' cards are cut from it; its paragraphs are then cleaned of what it lets
     through on news pages: a repeat of the headline, paragraphs that are mostly link text
-    (related-article lists, "Read more: <link>"), and widget lines (calls to action,
-    credits, a paywall prompt and what follows it). When our text holds much less than the
-    page's prose paragraphs, trafilatura may have stopped early: readability-lxml runs as a
-    second opinion, and its text, cleaned the same way, is used when it contains ours and is
-    much longer.
+    (related-article lists, "Read more: <link>"), widget lines (calls to action, credits,
+    a paywall prompt and what follows it), captions that repeat an image's alt text, and
+    short promo paragraphs that end in a call to action. When our text holds much less than
+    the page's prose paragraphs, trafilatura may have stopped early: readability-lxml runs
+    as a second opinion, and its text, cleaned the same way, is used when it contains ours
+    and is much longer.
     """
     return extract_with_rules(html, url, frozenset(RULES))
 
@@ -203,6 +217,7 @@ def extract_with_rules(html: str | bytes, url: str | None, rules: frozenset[str]
     if tree is None:
         raise ExtractError(f"{where}: could not parse the HTML")
     anchors = _anchor_texts(tree)
+    image_alts = _image_alts(tree)
     paywalled = _declares_paywall(tree)
     page_prose_words = _page_prose_words(tree, anchors)
     for name, tree_rule in TREE_RULES.items():
@@ -210,7 +225,8 @@ def extract_with_rules(html: str | bytes, url: str | None, rules: frozenset[str]
             tree_rule(tree)
     document = _trafilatura_document(tree, url)  # it prunes the tree it is given
     assert not isinstance(document, dict)  # as_dict=False: a Document or None
-    page = PageSignals(title=(document.title or "") if document else "", anchors=anchors)
+    title = (document.title or "") if document else ""
+    page = PageSignals(title=title, anchors=anchors, image_alts=image_alts)
     paragraphs = _clean(_body_paragraphs(document.body), page, rules) if document else []
     if SECOND_OPINION in rules and _may_have_stopped_early(paragraphs, page_prose_words):
         # Decoded here: readability would otherwise run chardet over the bytes (slow).
@@ -333,6 +349,11 @@ def _anchor_texts(tree: lxml.html.HtmlElement) -> frozenset[str]:
     return frozenset(text for text in texts if len(text) >= MIN_ANCHOR_CHARS)
 
 
+def _image_alts(tree: lxml.html.HtmlElement) -> frozenset[str]:
+    texts = (_squash(image.get("alt") or "") for image in tree.iter("img"))
+    return frozenset(text for text in texts if len(text.split()) >= MIN_CAPTION_WORDS)
+
+
 def _link_share(text: str, anchors: frozenset[str]) -> float:
     """How much of a paragraph is the text of the page's links."""
     linked = sum(len(anchor) for anchor in anchors if anchor in text)
@@ -343,7 +364,7 @@ def _repeats_title(text: str, title: str) -> bool:
     """The headline again at the top of the body: the digest shows the title on its own."""
     words = _TOKEN.findall(text.lower())
     title_words = set(_TOKEN.findall(title.lower()))
-    if not words or not title_words or text.rstrip().endswith((".", "!", "?")):
+    if not words or not title_words or _ENDS_SENTENCE.search(text.rstrip()):
         return False
     return sum(word in title_words for word in words) / len(words) >= TITLE_WORD_SHARE
 

@@ -191,6 +191,12 @@ def is_widget_line(line: str) -> bool:
     return _is_caption(line, words)
 
 
+def opens_with_call_to_action(line: str) -> bool:
+    """True when a line starts with an imperative only a page widget says ("Sign up for",
+    "Click here", "Follow us"), however long it runs on."""
+    return bool(_CALL_TO_ACTION.match(line))
+
+
 def _paragraphs(text: str) -> list[str]:
     """Split on newlines, re-joining lines that a hard wrap split mid-sentence."""
     out: list[str] = []

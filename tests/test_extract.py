@@ -252,3 +252,63 @@ def test_a_paragraph_ending_in_a_date_is_prose() -> None:
     dated = "<p>Tickets for the anniversary tour go on sale at 10 a.m. Friday, Dec. 6.</p>"
     text = extract_article(_page(_article_body(dated))).text
     assert text.endswith("Friday, Dec. 6.")
+
+
+def test_the_headline_repeated_above_the_body_is_dropped() -> None:
+    body = _article_body().replace("<div class=", "<p>Ferry terminal to close</p><div class=", 1)
+    article = extract_article(_page(body))
+    assert article.text.split("\n\n") == ARTICLE_PARAGRAPHS
+
+
+def test_a_sentence_ending_in_a_closing_quote_is_not_the_headline() -> None:
+    # Nearly all the headline's words, but a sentence: its full stop sits inside the quotes.
+    title = "Ruth Marsh eliminated from 'The Great Ferry Race'"
+    lede = "Ruth Marsh has been eliminated from “The Great Ferry Race.”"
+    body = _article_body().replace("<div class=", f"<p>{lede}</p><div class=", 1)
+    html = _page(body).replace("Ferry terminal to close", title)
+    assert extract_article(html).text.split("\n\n") == [lede, *ARTICLE_PARAGRAPHS]
+
+
+# A picture's caption set in a plain <span> under it, repeating the image's alt text, as
+# some CMS themes print it (a <figcaption> trafilatura already leaves out).
+ALT_CAPTION = (
+    "<div class='pic'><img src='/quay.jpg' alt='The ferry leaving the quayside at dawn'><br>"
+    "<span class='small'>The ferry leaving the quayside at dawn</span></div>"
+)
+
+
+def test_a_caption_repeating_the_images_alt_text_is_cut() -> None:
+    paragraphs = "".join(f"<p>{text}</p>" for text in ARTICLE_PARAGRAPHS)
+    body = paragraphs.replace("</p><p>", f"</p>{ALT_CAPTION}<p>", 1)
+    html = _page(body)
+    assert extract_article(html).text.split("\n\n") == ARTICLE_PARAGRAPHS
+    without_rule = extract_with_rules(html, None, frozenset(RULES) - {"image captions"}).text
+    assert "The ferry leaving the quayside at dawn" in without_rule
+
+
+def test_a_short_alt_text_is_not_taken_for_a_caption() -> None:
+    # "Timetable" as both a subheading and an image's alt text: a label, not a caption.
+    extra = "<h2>Winter timetable</h2><img src='/t.png' alt='Winter timetable'>"
+    paragraphs = "".join(f"<p>{text}</p>" for text in ARTICLE_PARAGRAPHS)
+    html = _page(paragraphs.replace("</p><p>", f"</p>{extra}<p>", 1))
+    assert "Winter timetable" in extract_article(html).text
+
+
+def test_a_promo_whose_call_to_action_runs_long_is_cut() -> None:
+    promo = (
+        "<p>There is plenty more where that came from. Sign up for The Harbour Letter today "
+        "to get our free weekly newsletter about the coast delivered straight to your inbox "
+        "every Friday morning.</p>"
+    )
+    html = _page(_article_body(promo))
+    assert extract_article(html).text.split("\n\n") == ARTICLE_PARAGRAPHS
+    without_rule = extract_with_rules(html, None, frozenset(RULES) - {"promo paragraphs"}).text
+    assert "Sign up for The Harbour Letter" in without_rule
+
+
+def test_prose_that_mentions_signing_up_is_kept() -> None:
+    prose = (
+        "<p>Volunteers are needed for the last crossing. Sign-up sheets for the farewell "
+        "crew, the harbour authority said, will be at the terminal office until Friday.</p>"
+    )
+    assert "Sign-up sheets for the farewell" in extract_article(_page(_article_body(prose))).text

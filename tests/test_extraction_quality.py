@@ -1,7 +1,7 @@
 """CI floors for extraction quality on shared/data/article-pages (the benchmark's metric).
 
 benchmarks/extraction.py reached, on half B of the pages (held out from tuning) F1 0.978,
-precision 0.984, recall 0.972; on all 92 pages 0.982 / 0.984 / 0.980; on the 13 pages whose
+precision 0.984, recall 0.972; on all 92 pages 0.983 / 0.985 / 0.980; on the 13 pages whose
 text is not English 0.983 / 0.979 / 0.987. The floors sit just under, so a change that
 loses quality on any of them fails here.
 """
@@ -28,7 +28,7 @@ from digest.extraction_eval import (
 # F1, precision, recall floors per group of pages.
 FLOORS = {
     "half B": Scores(f1=0.976, precision=0.982, recall=0.970),
-    "all pages": Scores(f1=0.980, precision=0.982, recall=0.977),
+    "all pages": Scores(f1=0.981, precision=0.983, recall=0.977),
     "non-English": Scores(f1=0.980, precision=0.976, recall=0.984),
 }
 

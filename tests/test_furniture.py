@@ -9,7 +9,7 @@ import re
 import pytest
 
 from digest.extraction_eval import find_shared_data
-from digest.furniture import is_furniture_line, strip_furniture
+from digest.furniture import is_furniture_line, opens_with_call_to_action, strip_furniture
 
 DATA = find_shared_data()
 SEED = DATA / "seed-article" / "000_329753098a3bb7ac.txt" if DATA else None
@@ -312,3 +312,16 @@ def test_article_subheadings_and_title_case_lists_do_not_end_it() -> None:
     cleaned = strip_furniture(text)
     assert cleaned.startswith(prose)
     assert later in cleaned and later.replace("first", "second") in cleaned
+
+
+@pytest.mark.parametrize(
+    ("line", "call"),
+    [
+        ("Sign up for our free newsletter to get the day's stories in your inbox every day.", True),
+        ("Click here for more information about the offer and the terms that apply.", True),
+        ("Signing up for the course took the volunteers most of the afternoon.", False),
+        ("Readers can share their memories of the ferry at the town hall.", False),
+    ],
+)
+def test_a_call_to_action_is_known_by_its_opening_however_long(line: str, call: bool) -> None:
+    assert opens_with_call_to_action(line) is call
