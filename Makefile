@@ -18,6 +18,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/summaries.py
+	$(BIN)/python benchmarks/summary_grid.py
 	$(BIN)/python benchmarks/extraction.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/scale.py
