@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The install compiles these (hatch_build.py): a change to them means installing again.
+BUILT := hatch_build.py digest/_stems.c
 
 .PHONY: demo test lint bench clean
 
@@ -27,15 +29,15 @@ $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip  # pip 23.2's resolver trips on some extras
 
-$(VENV)/.installed: $(VENV)/bin/pip pyproject.toml
+$(VENV)/.installed: $(VENV)/bin/pip pyproject.toml $(BUILT)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/bin/pip pyproject.toml
+$(VENV)/.installed-test: $(VENV)/bin/pip pyproject.toml $(BUILT)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-$(VENV)/.installed-bench: $(VENV)/bin/pip pyproject.toml
+$(VENV)/.installed-bench: $(VENV)/bin/pip pyproject.toml $(BUILT)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed
 
