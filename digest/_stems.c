@@ -1,17 +1,18 @@
 /* An article's word statistics: digest.summarize.article_words in C.
  *
- * The Python definition (summarize._sentence_words_py and _StemCache) is the reference:
- * a sentence's whitespace tokens, each stripped of the punctuation around it, lower-cased,
- * without a possessive 's, stop words and one-letter words dropped, and a plural crudely
- * made singular. This module does exactly that for tokens that are plain ASCII, which are
- * nearly all tokens of an English article; any other token (accents, curly quotes, other
- * scripts, a very long token) is looked up in the Python stem cache passed in, so the two
- * paths agree by construction. tests/test_stems.py checks that they agree on every dev
- * article and on generated text.
+ * The Python definition (summarize._article_words_py and _StemCache) is the reference:
+ * each sentence's whitespace tokens, stripped of the punctuation around them, lower-cased,
+ * without a possessive 's, stop words and one-letter words dropped, plurals crudely made
+ * singular; each sentence's distinct stems, its number of words, and the sum over its stems
+ * of the number of sentences that hold each (what the centrality rule needs). This module
+ * stems plain-ASCII tokens itself, which are nearly all tokens of an English article; any
+ * other token (accents, curly quotes, other scripts, a very long token) is looked up in the
+ * Python stem cache passed in, so the two paths agree by construction. tests/test_stems.py
+ * checks that they agree on every dev article and on generated text.
  *
- * Why C: the summarizer's time went to one dict lookup per token in a cache too large to
- * stay in the CPU's caches (benchmarks/summaries.py, issue 11). Here a token costs a few
- * byte comparisons and, for a content word, one small string.
+ * Why C: a third of the summarizer's time went to one dict lookup per token in a stem cache
+ * too large to stay in the CPU's caches between articles (README, Benchmarks). Here a token
+ * costs a few byte comparisons, and a distinct stem one small string.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
