@@ -191,17 +191,22 @@ class Oracle:
         words = [t for i in chosen for t in tokens[i]]
         grams = (Counter(words), Counter(pairwise(words)))
         return sum(
-            _f1(candidate, reference) for candidate, reference in zip(grams, ref, strict=True)
+            f1(candidate, reference) for candidate, reference in zip(grams, ref, strict=True)
         )
 
 
-def _f1(candidate: Counter[object], reference: Counter[object]) -> float:
+def f1(candidate: Counter[object], reference: Counter[object]) -> float:
     overlap = sum((candidate & reference).values())
     if not overlap:
         return 0.0
     precision = overlap / sum(candidate.values())
     recall = overlap / sum(reference.values())
     return 2 * precision * recall / (precision + recall)
+
+
+def reference_key(summary: str) -> str:
+    """The reference as one lower-case run of word characters, to find sentences in."""
+    return _NOT_ALNUM.sub("", summary.lower())
 
 
 def in_reference(sentence: str, reference_key: str) -> bool:
@@ -247,8 +252,8 @@ def evaluate(
         scores = scorer.score(reference, "\n".join(output))
         for key in totals:
             totals[key] += scores[key].fmeasure
-        reference_key = _NOT_ALNUM.sub("", article.summary.lower())
-        hits += sum(in_reference(s, reference_key) for s in output)
+        key = reference_key(article.summary)
+        hits += sum(in_reference(s, key) for s in output)
         picked += len(output)
         dangling += bool(output) and opens_with_dangling_reference(output[0])
     n = len(articles)

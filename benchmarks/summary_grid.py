@@ -29,7 +29,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rouge_score import rouge_scorer, tokenizers
-from summaries import Article, find_data_dir, half_of, in_reference, load
+from summaries import (
+    Article,
+    f1,
+    find_data_dir,
+    half_of,
+    in_reference,
+    load,
+    reference_key,
+)
 
 from digest import summarize as summarizer
 from digest.segment import split_sentences
@@ -68,13 +76,8 @@ class Rouge:
         return self.cache[text]
 
     def r1(self, reference: str, sentences: Sequence[str]) -> float:
-        ref = Counter(self.tokens(reference))
         got = Counter(t for s in sentences for t in self.tokens(s))
-        overlap = sum((ref & got).values())
-        if not overlap:
-            return 0.0
-        precision, recall = overlap / sum(got.values()), overlap / sum(ref.values())
-        return 100 * 2 * precision * recall / (precision + recall)
+        return 100 * f1(got, Counter(self.tokens(reference)))
 
 
 def score(deks: Sequence[Article], bbc: Sequence[Article], rouge: Rouge) -> Scores:
@@ -87,7 +90,7 @@ def score(deks: Sequence[Article], bbc: Sequence[Article], rouge: Rouge) -> Scor
     for article in bbc:
         summary = summarizer.summarize(article.text, article.title, 3).sentences
         r1s.append(rouge.r1(article.summary, summary))
-        key = "".join(ch for ch in article.summary.lower() if ch.isalnum())
+        key = reference_key(article.summary)
         hits += sum(in_reference(s, key) for s in summary)
         picked += len(summary)
     every = by_half["a"] + by_half["b"]

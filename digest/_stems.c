@@ -29,7 +29,6 @@ typedef struct {
 
 static StopSlot stop_slots[STOP_SLOTS];
 static unsigned char strip_char[128]; /* 1 for the ASCII characters of summarize._STRIP */
-static unsigned char latin1_space[256]; /* 1 where Py_UNICODE_ISSPACE, as str.split() has it */
 static int configured = 0;
 
 static uint32_t
@@ -59,7 +58,7 @@ is_stop_word(const char *s, Py_ssize_t n)
 static int
 add_stop_word(const char *s, Py_ssize_t n)
 {
-    if (n <= 0 || n >= MAX_WORD || is_stop_word(s, n)) {
+    if (n <= 0 || n > MAX_WORD || is_stop_word(s, n)) {
         return 0;
     }
     uint32_t slot = fnv1a(s, n) & (STOP_SLOTS - 1);
@@ -89,9 +88,6 @@ configure(PyObject *Py_UNUSED(self), PyObject *args)
     }
     memset(stop_slots, 0, sizeof stop_slots);
     memset(strip_char, 0, sizeof strip_char);
-    for (int c = 0; c < 256; c++) {
-        latin1_space[c] = Py_UNICODE_ISSPACE(c) ? 1 : 0;
-    }
     Py_ssize_t strip_length = PyUnicode_GET_LENGTH(strip);
     for (Py_ssize_t i = 0; i < strip_length; i++) {
         Py_UCS4 c = PyUnicode_READ_CHAR(strip, i);
@@ -388,27 +384,6 @@ count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), i = 0, words = 0;
-    if (kind == PyUnicode_1BYTE_KIND) { /* most texts: the same loop on bytes */
-        const Py_UCS1 *bytes = data;
-        while (i < length) {
-            while (i < length && latin1_space[bytes[i]]) {
-                i++;
-            }
-            if (i >= length) {
-                break;
-            }
-            Py_ssize_t start = i;
-            unsigned int high = 0;
-            words++;
-            while (i < length && !latin1_space[bytes[i]]) {
-                high |= bytes[i++];
-            }
-            if (count_token(v, text, kind, data, start, i, high < 128, fallback) < 0) {
-                return -1;
-            }
-        }
-        return words;
-    }
     while (i < length) {
         /* str.split(): runs of Unicode whitespace separate tokens. */
         while (i < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
