@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # The install compiles these (hatch_build.py): a change to them means installing again.
-BUILT := hatch_build.py digest/_stems.c
+BUILT := hatch_build.py digest/text/_stems.c
 
 .PHONY: demo test lint bench clean
 

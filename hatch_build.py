@@ -1,4 +1,4 @@
-"""Build hook: compile the C stems (digest/_stems.c) beside their pure-Python reference.
+"""Build hook: compile the C stems (digest/text/_stems.c) beside their pure-Python reference.
 
 The extension only makes the summarizer faster; without a C compiler the build goes on
 with a warning and digest uses the Python stems, which give the same output."""
@@ -30,18 +30,18 @@ class StemsBuildHook(BuildHookInterface):
 
 
 def _compile(root: Path) -> Path:
-    """Build digest/_stems.c in place with setuptools' compiler settings for this Python."""
+    """Build digest/text/_stems.c in place with setuptools' compiler settings for this Python."""
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
     here = Path.cwd()
     os.chdir(root)
     try:
-        extension = Extension("digest._stems", ["digest/_stems.c"])
+        extension = Extension("digest.text._stems", ["digest/text/_stems.c"])
         command = build_ext(Distribution({"name": "digest", "ext_modules": [extension]}))
         command.inplace = True
         command.ensure_finalized()
         command.run()
-        return root / command.get_ext_fullpath("digest._stems")
+        return root / command.get_ext_fullpath("digest.text._stems")
     finally:
         os.chdir(here)

@@ -7,7 +7,7 @@ Extractors: ours (`digest.extract.extract_article`), trafilatura with default se
 (`include_comments=False`), and readability-lxml (`Document(html).summary(html_partial=True)`
 turned into text with `digest.extract.html_to_text`). The metric (F1, precision, recall over 4-word
 shingles, averaged per page as in Scrapinghub's article-extraction-benchmark `evaluate.py`)
-is described in `digest/extraction_eval.py`.
+is described in `benchmarks/extraction_eval.py`.
 
 The pages are scored in groups: half A of the dev pages (our rules are tuned on it), half B
 (held out: the figure that counts), the pages whose true text is not English (all, and
@@ -27,11 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trafilatura
-from readability import Document
-
-from digest.errors import ExtractError
-from digest.extract import RULES, extract_article, extract_with_rules, html_to_text
-from digest.extraction_eval import (
+from extraction_eval import (
     Page,
     Scores,
     article_pages,
@@ -40,6 +36,10 @@ from digest.extraction_eval import (
     score,
     text_language,
 )
+from readability import Document
+
+from digest.errors import ExtractError
+from digest.text.extract import RULES, extract_article, extract_with_rules, html_to_text
 
 Extractor = Callable[[Page], str]
 

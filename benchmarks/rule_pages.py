@@ -4,7 +4,7 @@ Run from the repo root:  PYTHONPATH=. python benchmarks/rule_pages.py [--data DI
 
 benchmarks/extraction.py gives each rule's effect on a group's mean; this gives where the
 effect comes from. For each rule in `digest.extract.RULES`, and for each line rule of
-`digest.furniture` that extraction reaches (switched off by making its pattern match
+`digest.text.furniture` that extraction reaches (switched off by making its pattern match
 nothing), it prints the pages whose F1 moves by at least `--min` without the rule: the
 page's half, site, and F1 / precision / recall with the rule minus without it (positive:
 the rule helps there), and the rule's summed effect per half. A rule whose whole effect is
@@ -25,13 +25,14 @@ from pathlib import Path
 from unittest.mock import patch
 from urllib.parse import urlsplit
 
-import digest.extract as extract
-import digest.furniture as furniture
+from extraction_eval import Page, article_pages, dev_half, find_shared_data, shingle_match
+
+import digest.text.extract as extract
+import digest.text.furniture as furniture
 from digest.errors import ExtractError
-from digest.extraction_eval import Page, article_pages, dev_half, find_shared_data, shingle_match
 
 NEVER = re.compile(r"(?!)")
-# The line rules of digest/furniture.py that extraction reaches, by the pattern that is
+# The line rules of digest/text/furniture.py that extraction reaches, by the pattern that is
 # each one's whole test.
 LINE_RULES: dict[str, tuple[str, ...]] = {
     "line: player timestamp": ("_TIMESTAMP",),
@@ -77,7 +78,7 @@ def run(pages: list[Page], rules: frozenset[str]) -> dict[str, PageScore]:
 
 @contextmanager
 def line_rule_off(names: tuple[str, ...]) -> Iterator[None]:
-    """digest.furniture with the named patterns matching nothing."""
+    """digest.text.furniture with the named patterns matching nothing."""
     with ExitStack() as stack:
         for name in names:
             stack.enter_context(patch.object(furniture, name, NEVER))

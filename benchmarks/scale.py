@@ -199,7 +199,7 @@ class Row:
 
 
 def floor_download(urls: list[str]) -> tuple[Row, list[bytes]]:
-    from digest.http import HttpOptions, download, make_client
+    from digest.net.http import HttpOptions, download, make_client
 
     options = HttpOptions()
     started, cpu = time.monotonic(), time.process_time()

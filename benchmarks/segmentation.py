@@ -20,7 +20,7 @@ from pathlib import Path
 import pysbd
 from summaries import find_data_dir  # this script's folder is on sys.path
 
-from digest.segment import split_paragraphs, split_sentences
+from digest.text.segment import split_paragraphs, split_sentences
 
 Splitter = Callable[[str], list[str]]
 

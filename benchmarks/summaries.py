@@ -40,8 +40,8 @@ from sumy.summarizers.reduction import ReductionSummarizer
 from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
-from digest.segment import Sentence, segment, split_sentences
-from digest.summarize import explain_sentences, opens_with_dangling_reference, summarize
+from digest.text.segment import Sentence, segment, split_sentences
+from digest.text.summarize import explain_sentences, opens_with_dangling_reference, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = 45  # words, for the fixed-length rows

@@ -39,8 +39,8 @@ from summaries import (
     reference_key,
 )
 
-from digest import summarize as summarizer
-from digest.segment import split_sentences
+from digest.text import summarize as summarizer
+from digest.text.segment import split_sentences
 
 GRID: dict[str, tuple[float, ...]] = {
     "lead": (0.0, 1.0, 2.0, 3.0),

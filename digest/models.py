@@ -1,7 +1,7 @@
 """Frozen records that flow between the pipeline stages.
 
-gather -> Entry;  summarize -> Summary;  compose -> Section / Digest;  render -> Rendered.
-Nothing past gather sees a feedparser dict.
+gather -> Entry;  summarize -> Summary;  compose -> Section / Digest;  render -> Rendered;
+send -> Issue. Nothing past gather sees a feedparser dict.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class FeedStatus(StrEnum):
 @dataclass(frozen=True, slots=True)
 class FilterDrop:
     """One include / exclude rule that applies to a feed, and how many of its entries it
-    dropped (digest/filters.py)."""
+    dropped (digest/feeds/filters.py)."""
 
     rule: str
     dropped: int
@@ -155,3 +155,18 @@ class Article:
     description: str = ""
     language: str = ""
     paywalled: bool = False  # the page declares or shows a paywall: the text may be a teaser
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One issue of the digest, as stored in the state database."""
+
+    number: int
+    period_start: datetime
+    period_end: datetime
+    entry_ids: tuple[str, ...]
+    subject: str
+    html: str
+    text: str
+    created_at: datetime
+    sent_at: datetime | None = None

@@ -1,5 +1,5 @@
 """SQLite state: feeds' HTTP validators and last bodies, entries seen; issues and their outbox
-(digest/issues.py reads and writes those).
+(digest/sending/outbox.py reads and writes those).
 
 One file, WAL mode, every write in a transaction, so a crash mid-run leaves the database as it
 was before that write. The schema version lives in `PRAGMA user_version`; later versions add

@@ -12,9 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from extraction_eval import find_shared_data
 from smtp_server import SmtpServer, start_server
-
-from digest.extraction_eval import find_shared_data
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -171,7 +170,7 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     """`digest ARGS` in this process: (exit code, stdout, stderr)."""
     from click.testing import CliRunner
 
-    from digest.cli import main
+    from digest.cli.main import main
 
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr

@@ -15,7 +15,9 @@ from send_helpers import sending_config, serve_stories
 from smtp_server import SmtpServer
 from test_email_quality import long_digest
 
-from digest.archive import (
+from digest.config.load import load_settings
+from digest.errors import DeliveryError
+from digest.issue.archive import (
     Archive,
     ArchivedIssue,
     archive_issue,
@@ -23,10 +25,8 @@ from digest.archive import (
     read_manifest,
     web_edition,
 )
-from digest.config import load_settings
-from digest.errors import DeliveryError
-from digest.issues import Sending, SendReport, send_to_list
-from digest.render import HTML_BUDGET_BYTES, render
+from digest.issue.render import HTML_BUDGET_BYTES, render
+from digest.sending.send import Sending, SendReport, send_to_list
 from digest.state import State
 
 SITE = "https://news.example.org/digest/"

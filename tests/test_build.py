@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
 
-from digest.cli import main
+from digest.cli.main import main
 
 HOSTILE_ITEM = rss_item(
     'Pwned<script>alert("title")</script> <img src=x onerror=alert(1)>',
@@ -148,8 +148,8 @@ FURNITURE = (
 def test_seed_article_summary_carries_its_claim_and_no_furniture(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from digest.config import load_settings
-    from digest.pipeline import build_digest
+    from digest.config.load import load_settings
+    from digest.issue.pipeline import build_digest
     from digest.state import State
 
     settings = load_settings(REPO / "config.yaml")
@@ -167,9 +167,9 @@ def test_seed_article_summary_carries_its_claim_and_no_furniture(tmp_path: Path)
 def test_nothing_new_after_the_last_issue_is_said_so(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from digest.config import load_settings
+    from digest.config.load import load_settings
     from digest.errors import NothingToBuild
-    from digest.pipeline import build_digest
+    from digest.issue.pipeline import build_digest
     from digest.state import State
 
     # the default anchor (now): the bundled config's `window_anchor: newest` is tested apart
@@ -186,8 +186,8 @@ def test_nothing_new_after_the_last_issue_is_said_so(tmp_path: Path) -> None:
 def test_summary_words_bounds_every_summary(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from digest.config import load_settings
-    from digest.pipeline import build_digest
+    from digest.config.load import load_settings
+    from digest.issue.pipeline import build_digest
     from digest.state import State
 
     feeds = REPO / "tests" / "feeds"

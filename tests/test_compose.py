@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from conftest import NOW
 
-from digest.compose import Plan, canonical_url, compose, dedupe, summary_budget, titles_match
+from digest.issue.compose import Plan, compose, dedupe, summary_budget, titles_match
 from digest.models import Entry, Summary
+from digest.net.urls import canonical_url
 
 
 def entry(

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import FeedConfig, Settings, load_settings, starter_config
+from digest.config.load import load_settings
+from digest.config.settings import FeedConfig, Settings
+from digest.config.starter import starter_config
 from digest.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from digest.config import starter_config
-from digest.config_edit import editing, load_document
+from digest.config.edit import editing, load_document
+from digest.config.starter import starter_config
 from digest.errors import ConfigError
 
 STYLES = {

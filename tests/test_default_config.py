@@ -16,7 +16,7 @@ from conftest import FeedServer, article_html, rss, rss_item, write_config
 from conftest import run_cli as run
 from smtp_server import SmtpServer
 
-from digest.preview import start_preview
+from digest.web.preview_server import start_preview
 
 A_YEAR_AHEAD = datetime(2027, 12, 4, 9, 30, tzinfo=UTC)
 SAMPLE_STORY = "Mouse Eggs Made with Stem Cells"

@@ -21,12 +21,12 @@ import lxml.html
 import pytest
 from conftest import NOW, REPO, FeedServer, _handler, write_config
 
-from digest.compose import Plan, compose
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import RenderError
+from digest.issue.compose import Plan, compose
+from digest.issue.pipeline import build_digest
+from digest.issue.render import GMAIL_CLIP_BYTES, HTML_BUDGET_BYTES, inline_css, render
 from digest.models import Digest, Entry, Fitting, Summary
-from digest.pipeline import build_digest
-from digest.render import GMAIL_CLIP_BYTES, HTML_BUDGET_BYTES, inline_css, render
 from digest.state import State
 
 AS_OF = datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC)

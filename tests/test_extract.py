@@ -6,10 +6,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from extraction_eval import Page, article_pages, find_shared_data, shingle_match
 
 from digest.errors import ExtractError
-from digest.extract import RULES, extract_article, extract_with_rules, html_to_text
-from digest.extraction_eval import Page, article_pages, find_shared_data, shingle_match
+from digest.text.extract import RULES, extract_article, extract_with_rules, html_to_text
 
 DATA = find_shared_data()
 

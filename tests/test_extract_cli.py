@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from digest.extract_cli import MAX_PAGE_BYTES, extract
-from digest.http import HttpOptions
+from digest.cli.extract import MAX_PAGE_BYTES, extract
+from digest.net.http import HttpOptions
 
 ARTICLE_PARAGRAPHS = [
     "The library board voted on Monday to keep the branch on Mill Lane open on Saturdays, "

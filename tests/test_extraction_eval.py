@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from digest.extraction_eval import ShingleMatch, aggregate, score, shingle_match, shingles
+from extraction_eval import ShingleMatch, aggregate, score, shingle_match, shingles
 
 
 def test_shingles_are_four_token_multisets() -> None:

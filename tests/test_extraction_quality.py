@@ -12,10 +12,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-
-from digest.errors import ExtractError
-from digest.extract import extract_article
-from digest.extraction_eval import (
+from extraction_eval import (
     Page,
     Scores,
     article_pages,
@@ -24,6 +21,9 @@ from digest.extraction_eval import (
     score,
     text_language,
 )
+
+from digest.errors import ExtractError
+from digest.text.extract import extract_article
 
 # F1, precision, recall floors per group of pages.
 FLOORS = {

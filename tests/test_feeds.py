@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, FeedServer, rss, rss_item
 from conftest import run_cli as run
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.state import State
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)

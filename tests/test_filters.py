@@ -10,11 +10,12 @@ import httpx
 import pytest
 from conftest import NOW, FeedServer, article_html, rss, rss_item, write_config
 
-from digest.config import load_settings
+from digest.config.load import load_settings
+from digest.config.patterns import compile_pattern
 from digest.errors import ConfigError
-from digest.filters import ALL_FEEDS, FilterSet, apply_filters, compile_pattern
+from digest.feeds.filters import ALL_FEEDS, FilterSet, apply_filters
 from digest.models import Entry
-from digest.preview import start_preview
+from digest.web.preview_server import start_preview
 
 
 def entry(title: str, text: str = "", feed: str = "A") -> Entry:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import FeedServer, rss, rss_item, write_config
 
-from digest.config import load_settings
-from digest.fulltext import looks_like_teaser
+from digest.config.load import load_settings
+from digest.feeds.fulltext import looks_like_teaser
+from digest.issue.pipeline import build_digest
 from digest.models import Item
-from digest.pipeline import build_digest
 from digest.state import State
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -100,7 +100,7 @@ def test_teasers_are_replaced_by_their_pages_text(teaser_site: Path, data_dir: P
 def test_paywalled_page_is_rejected_and_the_teaser_kept(
     teaser_site: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level("INFO", logger="digest.fulltext"):
+    with caplog.at_level("INFO", logger="digest.feeds.fulltext"):
         text = _build(teaser_site)["Budget row deepens"]
     assert "finance committee" not in text  # the page's text was not taken
     assert "/story/paid: kept the feed's text: the page is behind a paywall" in caplog.text
@@ -151,7 +151,7 @@ def test_much_shorter_than_the_feed_is_a_teaser() -> None:
 def test_an_undated_teaser_takes_its_pages_date(
     feed_server: FeedServer, data_dir: Path, tmp_path: Path
 ) -> None:
-    from digest.extract import extract_article
+    from digest.text.extract import extract_article
 
     html, body = real_page(data_dir, 0)
     page_date = extract_article(html).date

@@ -7,9 +7,9 @@ import json
 import re
 
 import pytest
+from extraction_eval import find_shared_data
 
-from digest.extraction_eval import find_shared_data
-from digest.furniture import is_furniture_line, opens_with_call_to_action, strip_furniture
+from digest.text.furniture import is_furniture_line, opens_with_call_to_action, strip_furniture
 
 DATA = find_shared_data()
 SEED = DATA / "seed-article" / "000_329753098a3bb7ac.txt" if DATA else None

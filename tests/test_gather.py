@@ -5,10 +5,10 @@ from pathlib import Path
 
 from conftest import NOW, FeedServer, rss, rss_item
 
-from digest.feedparse import parse_feed
-from digest.gather import gather
-from digest.http import HttpOptions
+from digest.feeds.gather import gather
+from digest.feeds.parse import parse_feed
 from digest.models import FeedSource, FeedStatus
+from digest.net.http import HttpOptions
 from digest.state import State
 
 FAST = HttpOptions(connect_timeout=1, read_timeout=0.5, max_bytes=200_000, max_redirects=2)

@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import write_config
 
-from digest import feedparse as feedparse_module
-from digest.cli import main
-from digest.feedparse import parse_feed
-from digest.gather import Gathered, gather, hydrate
-from digest.http import HttpOptions, download, make_client
+from digest.cli.main import main
+from digest.feeds import parse as feedparse_module
+from digest.feeds.gather import Gathered, gather, hydrate
+from digest.feeds.parse import parse_feed
 from digest.models import Entry, FeedReport, FeedSource, FeedStatus
+from digest.net.http import HttpOptions, download, make_client
 from digest.state import State
 
 NOW = datetime.now(UTC)
@@ -432,7 +432,7 @@ def test_article_pages_on_internal_addresses_are_not_fetched(tmp_path: Path) -> 
 def test_a_theme_cannot_make_the_build_fetch_a_stylesheet(
     tmp_path: Path, file: str, template: str, said: str
 ) -> None:
-    from digest.render import builtin_templates
+    from digest.issue.render import builtin_templates
 
     server, stop = hs.start_hostile_server()
     try:
@@ -551,7 +551,7 @@ def test_a_bug_of_ours_on_one_feed_fails_that_feed_only(
 def test_an_unexpected_error_is_one_line_unless_verbose(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from digest import cli
+    from digest.cli import main as cli
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
@@ -610,9 +610,9 @@ def test_a_parse_that_runs_too_long_fails_that_feed_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Whatever pathology feedparser meets next, a parse is interrupted after PARSE_SECONDS."""
-    from digest import gather as gather_module
+    from digest.feeds import workers as parse_module
 
-    real_parse = gather_module.parse_feed
+    real_parse = parse_module.parse_feed
 
     def stuck(body: bytes, source: FeedSource, *args: object) -> object:
         if source.name == "Stuck":
@@ -620,8 +620,8 @@ def test_a_parse_that_runs_too_long_fails_that_feed_only(
                 pass
         return real_parse(body, source, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(gather_module, "parse_feed", stuck)
-    monkeypatch.setattr(gather_module, "PARSE_SECONDS", 0.3)
+    monkeypatch.setattr(parse_module, "parse_feed", stuck)
+    monkeypatch.setattr(parse_module, "PARSE_SECONDS", 0.3)
     server, stop = hs.start_hostile_server()
     try:
         sources = [

@@ -10,8 +10,8 @@ from pathlib import Path
 import hostile_corpus as corpus
 import pytest
 
-from digest.htmltext import html_to_text, sanitized_html_to_text
-from digest.sanitize import clean_html
+from digest.text.htmltext import html_to_text, sanitized_html_to_text
+from digest.text.sanitize import clean_html
 
 SMALL = [
     "<p>One <b>bold</b> line.</p><p>Two &amp; three &lt;tags&gt;.</p>",

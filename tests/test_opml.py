@@ -11,8 +11,8 @@ import pytest
 from conftest import REPO
 from conftest import run_cli as run
 
-from digest.config import load_settings
-from digest.opml import OpmlError, parse_opml
+from digest.config.load import load_settings
+from digest.feeds.opml import OpmlError, parse_opml
 
 FEED_KEYS = ("name", "url", "section", "max_entries", "fulltext", "include", "exclude")
 

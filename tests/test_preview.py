@@ -21,7 +21,7 @@ from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
 from send_helpers import sending_config, serve_stories
 from smtp_server import SmtpServer
 
-from digest.preview import EMAIL_CSP, PreviewServer, start_preview
+from digest.web.preview_server import EMAIL_CSP, PreviewServer, start_preview
 
 AS_OF = datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC)
 FEEDS = REPO / "tests" / "feeds"
@@ -401,8 +401,8 @@ def test_after_an_issue_the_preview_shows_the_next_one_with_its_real_headers(
 ) -> None:
     from datetime import timedelta
 
-    from digest.config import load_settings
-    from digest.issues import Sending, send_to_list
+    from digest.config.load import load_settings
+    from digest.sending.send import Sending, send_to_list
     from digest.state import State
 
     url = serve_stories(feed_server, [1, 2], AS_OF, timedelta(hours=3))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from digest.config import load_settings
-from digest.preview import PreviewServer, start_preview
+from digest.config.load import load_settings
+from digest.web.preview_server import PreviewServer, start_preview
 
 pytestmark = pytest.mark.browser
 

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import NOW, REPO, write_config
 
-from digest.cli import main
-from digest.compose import Plan, compose
+from digest.cli.main import main
 from digest.errors import RenderError
+from digest.issue.compose import Plan, compose
+from digest.issue.render import render
 from digest.models import Entry, Summary
-from digest.render import render
 
 GOLDEN = REPO / "tests" / "golden"
 FEEDS = REPO / "tests" / "feeds"

@@ -5,6 +5,7 @@ second away, a restart that catches up a missed run, two schedulers on one datab
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -25,9 +26,9 @@ from conftest import REPO, FeedServer
 from send_helpers import addresses, sending_config, serve_stories
 from smtp_server import SmtpServer
 
-from digest.cli import main
-from digest.config import load_settings
-from digest.schedule import JOB_ID, make_scheduler, missed_run, next_runs
+from digest.cli.main import main
+from digest.config.load import load_settings
+from digest.sending.schedule import JOB_ID, make_scheduler, missed_run, next_runs
 
 
 def soon(seconds: float) -> datetime:
@@ -88,6 +89,42 @@ def test_restart_catches_up_a_run_missed_while_down(
         again.shutdown(wait=True)
     assert smtp_server.handler.count() == 1
     assert next_time == due + timedelta(days=1)
+
+
+def test_a_job_stored_before_the_package_layout_still_runs_its_missed_run(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """A state database from before digest/sending/ existed holds the job as
+    `digest.schedule:run_scheduled_send`: the run it missed still happens, once."""
+    serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
+    config = sending_config(tmp_path, feed_server.url("/news.xml"), smtp_server, addresses(1))
+    settings = load_settings(config)
+    due = soon(1)
+    first = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
+    first.start()
+    first.shutdown(wait=True)
+    with sqlite3.connect(settings.state_path) as conn:  # as the old layout stored it
+        (stored,) = conn.execute(
+            "SELECT job_state FROM apscheduler_jobs WHERE id = ?", (JOB_ID,)
+        ).fetchone()
+        job_state = pickle.loads(stored)
+        job_state["func"] = "digest.schedule:run_scheduled_send"
+        conn.execute(
+            "UPDATE apscheduler_jobs SET job_state = ? WHERE id = ?",
+            (pickle.dumps(job_state, pickle.HIGHEST_PROTOCOL), JOB_ID),
+        )
+    sleep_until(due + timedelta(seconds=1))
+    assert missed_run(settings.state_path, datetime.now(UTC)) == due
+
+    again = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
+    again.start()
+    try:
+        assert smtp_server.handler.wait_for(1, timeout=8)
+        job = again.get_job(JOB_ID)
+    finally:
+        again.shutdown(wait=True)
+    assert job.func_ref == "digest.sending.schedule:run_scheduled_send"
+    assert smtp_server.handler.count() == 1
 
 
 def test_two_schedulers_on_one_database_send_one_issue_once(
@@ -247,7 +284,7 @@ def test_the_retry_job_sends_what_a_run_left_pending(
 ) -> None:
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from digest.issues import Sending, send_to_list
+    from digest.sending.send import Sending, send_to_list
     from digest.state import State
 
     serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.segment import segment, split_paragraphs, split_sentences
+from digest.text.segment import segment, split_paragraphs, split_sentences
 
 
 @pytest.mark.parametrize(

@@ -17,22 +17,19 @@ from conftest import NOW, FeedServer, rss
 from send_helpers import addresses, sending_config, serve_stories, story, wall_clock
 from smtp_server import SmtpServer
 
-from digest.cli import main
-from digest.config import load_settings
-from digest.deliver import SendStatus
-from digest.issues import (
+from digest.cli.main import main
+from digest.config.load import load_settings
+from digest.sending.outbox import claim, create_issue, last_issue, list_issues
+from digest.sending.send import (
     Sending,
-    claim,
-    create_issue,
     deliver_issue,
     draft_issue,
-    last_issue,
-    list_issues,
     report_lines,
     resend,
     send_test,
     send_to_list,
 )
+from digest.sending.smtp import SendStatus
 from digest.state import State
 
 
@@ -510,8 +507,8 @@ def test_many_processes_opening_a_new_state_database_at_once_all_succeed(tmp_pat
 def test_default_subject_counts_one_story_and_many() -> None:
     from datetime import UTC, datetime
 
-    from digest.config import Settings
-    from digest.mail import subject_line
+    from digest.config.settings import Settings
+    from digest.sending.message import subject_line
 
     template = Settings.model_fields["subject"].default
     period = (datetime(2026, 11, 18, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))

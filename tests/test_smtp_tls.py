@@ -16,7 +16,7 @@ from conftest import FeedServer
 from send_helpers import sending_config, serve_stories, wall_clock
 from smtp_server import SmtpServer, start_server
 
-from digest.cli import main
+from digest.cli.main import main
 
 PEOPLE = ["a@example.test", "b@example.test"]
 

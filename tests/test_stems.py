@@ -1,4 +1,4 @@
-"""The C stems (digest/_stems.c) against their Python reference (`_article_words_py`).
+"""The C stems (digest/text/_stems.c) against their Python reference (`article_words_py`).
 
 The summarizer counts each sentence's content stems; the C module computes them without
 a dictionary lookup per token. Both must give the same stems and word counts for any
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from digest import summarize
-from digest.segment import segment
-from digest.summarize import HAVE_C_STEMS, _article_words_c, _article_words_py
+from digest.text import summarize
+from digest.text.segment import segment
+from digest.text.words import HAVE_C_STEMS, article_words_c, article_words_py
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-needs_c = pytest.mark.skipif(not HAVE_C_STEMS, reason="digest/_stems.c was not built")
+needs_c = pytest.mark.skipif(not HAVE_C_STEMS, reason="digest/text/_stems.c was not built")
 
 
 @pytest.mark.skipif(
@@ -50,7 +50,7 @@ def test_the_c_stems_are_built() -> None:
     ],
 )
 def test_c_and_python_stems_agree_on_tricky_text(text: str) -> None:
-    assert _article_words_c([text]) == _article_words_py([text])
+    assert article_words_c([text]) == article_words_py([text])
 
 
 @needs_c
@@ -63,7 +63,7 @@ def test_c_and_python_stems_agree_on_generated_text() -> None:
         " ", " ", " ", "  ", "\t", "\n", "\xa0", "\u2009", "\x1c",
     ]  # fmt: skip
     texts = ["".join(rng.choices(pieces, k=rng.randint(0, 60))) for _ in range(5000)]
-    assert _article_words_c(texts) == _article_words_py(texts)
+    assert article_words_c(texts) == article_words_py(texts)
 
 
 def _dev_texts() -> list[str]:
@@ -83,7 +83,7 @@ def _dev_texts() -> list[str]:
 def test_c_and_python_stems_agree_on_every_dev_text() -> None:
     for text in _dev_texts():
         sentences = [s.text for s in segment(text)] + text.splitlines()
-        assert _article_words_c(sentences) == _article_words_py(sentences), text[:80]
+        assert article_words_c(sentences) == article_words_py(sentences), text[:80]
 
 
 @needs_c
@@ -91,7 +91,7 @@ def test_c_and_python_stems_agree_on_every_dev_text() -> None:
 def test_summaries_are_the_same_without_the_c_stems(monkeypatch: pytest.MonkeyPatch) -> None:
     text = (DATA / "seed-article" / "000_329753098a3bb7ac.txt").read_text("utf-8")
     with_c = summarize.explain(text, "Stem cells made into mouse eggs", 3)
-    monkeypatch.setattr(summarize, "article_words", summarize._article_words_py)
+    monkeypatch.setattr(summarize, "article_words", article_words_py)
     without = summarize.explain(text, "Stem cells made into mouse eggs", 3)
     assert with_c.chosen == without.chosen
     assert with_c.scores == without.scores

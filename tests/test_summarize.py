@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from digest.segment import segment
-from digest.summarize import (
+from digest.cli.summarize import summarize as summarize_command
+from digest.text.segment import segment
+from digest.text.summarize import (
     RULES,
     WEIGHTS,
     Article,
@@ -26,7 +27,6 @@ from digest.summarize import (
     summarize,
     title_overlap,
 )
-from digest.summarize_cli import summarize as summarize_command
 
 
 def article(*sentences: str, title: str = "") -> Article:

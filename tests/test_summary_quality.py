@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.segment import split_sentences
-from digest.summarize import opens_with_dangling_reference, summarize
+from digest.text.segment import split_sentences
+from digest.text.summarize import opens_with_dangling_reference, summarize
 
 rouge_scorer = pytest.importorskip("rouge_score.rouge_scorer", reason="needs rouge-score")
 

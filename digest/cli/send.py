@@ -1,0 +1,164 @@
+"""The sending commands: `digest send`, `digest schedule`, `digest issues`, and `build --eml`.
+
+Exit codes as in digest/cli/main.py; for `send`: 0 when every recipient got the issue (or there
+was nothing new, or another process is sending it), 4 when someone did not (failed, or left
+pending for the next run) or the server refused the session, 3 when every feed failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import click
+
+from digest.cli.common import config_option, reports_errors
+from digest.config.load import default_config_path, load_settings
+from digest.config.settings import Settings
+from digest.errors import ConfigError, DeliveryError
+from digest.feeds.gather import feed_lines
+from digest.issue.pipeline import Built
+from digest.sending.message import build_message, write_eml
+from digest.sending.outbox import last_issue, list_issues
+from digest.sending.send import (
+    Sending,
+    SendReport,
+    dry_run,
+    is_whole_list,
+    issue_from,
+    letterhead,
+    report_lines,
+    resend,
+    send_test,
+    send_to_list,
+    smtp_settings,
+)
+from digest.sending.smtp import SendStatus
+from digest.state import State
+
+PREVIEW_RECIPIENT = "reader@example.invalid"
+
+
+@click.command()
+@config_option
+@click.option("--to", "addresses", multiple=True, help="Send only to this address (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Write the .eml files; send nothing.")
+@click.option("--resend", "resend_number", type=int, help="Send issue N again to who lacks it.")
+@reports_errors
+def send(
+    config_path: Path | None, addresses: tuple[str, ...], dry_run: bool, resend_number: int | None
+) -> None:
+    """Build the next issue and mail it to the list (or only to --to addresses: a test send,
+    which leaves the entries unsent)."""
+    settings = load_settings(config_path or default_config_path())
+    to = [_checked_address(address) for address in addresses]
+    with State.open(settings.state_path) as state:
+        if dry_run:
+            _dry_run(settings, state, to, resend_number)
+            return
+        sending = Sending()
+        report = _send(settings, state, to, resend_number, sending)
+    for line in report_lines(report):
+        click.echo(line)
+    for line in feed_lines(sending.feeds):
+        click.echo(line, err=True)
+    _exit_for(report)
+
+
+def _send(
+    settings: Settings, state: State, to: list[str], resend_number: int | None, sending: Sending
+) -> SendReport:
+    if resend_number is not None:
+        return resend(settings, state, resend_number, to or None, sending)
+    if to and not is_whole_list(settings, to):
+        return send_test(settings, state, to, sending)
+    return send_to_list(settings, state, sending, to or None)
+
+
+def _dry_run(settings: Settings, state: State, to: list[str], number: int | None) -> None:
+    folder = settings.output_path / "eml"
+    issue, paths = dry_run(settings, state, to or None, number, folder, Sending())
+    if issue is None:
+        click.echo("nothing new since the last issue: no message to write")
+        return
+    click.echo(f"dry run: issue {issue.number} «{issue.subject}», nothing sent")
+    for path in paths:
+        click.echo(f"  wrote {path}")
+
+
+def _exit_for(report: SendReport) -> None:
+    if report.error:
+        sys.exit(DeliveryError.exit_code)
+    missed = [r for r in report.results if r.status is not SendStatus.SENT]
+    if missed or report.pending:
+        sys.exit(DeliveryError.exit_code)
+
+
+def _checked_address(value: str) -> str:
+    from digest.config.settings import check_address
+
+    try:
+        return check_address(value)
+    except ValueError as exc:
+        raise ConfigError(f"--to: {exc}") from None
+
+
+@click.command()
+@config_option
+@click.option("--list", "show_list", is_flag=True, help="Show the next runs and exit.")
+@reports_errors
+def schedule(config_path: Path | None, show_list: bool) -> None:
+    """Run the scheduler in the foreground: send each issue on time (Ctrl-C to stop)."""
+    from digest.sending.schedule import next_runs, run_forever
+
+    path = config_path or default_config_path()
+    settings = load_settings(path)
+    if show_list:
+        click.echo(f"schedule: {settings.schedule.cron} ({settings.timezone})")
+        for moment in next_runs(settings):
+            click.echo(f"  {moment:%a %Y-%m-%d %H:%M %Z}")
+        return
+    if not settings.recipients:
+        raise ConfigError("recipients: the list is empty (the scheduler mails the list)")
+    smtp_settings(settings)  # a missing smtp: or password fails now, not at the first run
+    run_forever(settings, path, click.echo)
+
+
+@click.command()
+@config_option
+@reports_errors
+def issues(config_path: Path | None) -> None:
+    """List past issues and their delivery status."""
+    settings = load_settings(config_path or default_config_path())
+    with State.open(settings.state_path) as state:
+        past = list_issues(state)
+    if not past:
+        click.echo("no issue yet")
+    for status in past:
+        issue = status.issue
+        sent, failed, pending = (status.count(s) for s in ("sent", "failed", "pending"))
+        when = f"{issue.sent_at:%Y-%m-%d %H:%M}" if issue.sent_at else "not finished"
+        click.echo(
+            f"#{issue.number}  {issue.created_at:%Y-%m-%d}  {len(issue.entry_ids)} stories  "
+            f"sent {sent}, failed {failed}, pending {pending}  ({when})  {issue.subject}"
+        )
+        for delivery in status.deliveries:
+            if delivery.status != "sent":
+                click.echo(f"    {delivery.status}: {delivery.recipient}: {delivery.reply or ''}")
+
+
+# build --eml ----------------------------------------------------------------------------------
+
+
+def preview_eml(settings: Settings, state: State, built: Built, now: datetime) -> EmailMessage:
+    """The built digest as the next issue's message to the first recipient. Stores nothing."""
+    last = last_issue(state)
+    issue = issue_from(settings, built, (last.number if last else 0) + 1, now)
+    recipient = settings.recipients[0] if settings.recipients else PREVIEW_RECIPIENT
+    return build_message(issue, recipient, letterhead(settings), datetime.now(UTC))
+
+
+def write_preview(message: EmailMessage, folder: Path) -> Path:
+    return write_eml(message, folder / "digest.eml")

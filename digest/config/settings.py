@@ -1,0 +1,338 @@
+"""The settings: every key of config.yaml declared once, with its type, default and help text
+(the `description`), as frozen pydantic models. Reading a file into them is load.py; the
+starter config written from them is starter.py."""
+
+from __future__ import annotations
+
+import os
+import re
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import SplitResult, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from digest.config.cron import cron_trigger
+from digest.config.patterns import check_pattern
+from digest.errors import ConfigError
+from digest.models import FeedSource
+from digest.net.http import HttpOptions
+
+DEFAULT_CONFIG_NAME = "config.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A word or phrase (whole words), or a /regular expression/; matched on title and text.
+FilterPattern = Annotated[str, AfterValidator(check_pattern)]
+INCLUDE_HELP = "Keep only entries matching one of these: words, or /regular expressions/."
+EXCLUDE_HELP = "Drop entries matching any of these: words, or /regular expressions/."
+
+
+class FeedConfig(_Strict):
+    name: str = Field(min_length=1, description="Name shown as the entry's source.")
+    url: str = Field(min_length=1, description="http(s) URL, or a path relative to config.yaml.")
+    section: str | None = Field(None, description="Section heading; default: the feed's name.")
+    max_entries: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="At most this many entries from this feed per digest."
+    )
+    fulltext: Literal["auto", "always", "never"] = Field(
+        "auto", description="Fetch the article page when the feed gives only a teaser."
+    )
+    include: list[FilterPattern] = Field(default_factory=list, description=INCLUDE_HELP)
+    exclude: list[FilterPattern] = Field(default_factory=list, description=EXCLUDE_HELP)
+
+
+class HttpConfig(_Strict):
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect.")
+    read_timeout: float = Field(15.0, gt=0, description="Seconds between bytes read.")
+    total_timeout: float = Field(
+        30.0, gt=0, description="Seconds for a whole response, however the server dribbles it."
+    )
+    max_bytes: int = Field(10_000_000, gt=0, description="Largest response accepted.")
+    max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
+    concurrency: int = Field(8, ge=1, le=64, description="Feeds fetched at once.")
+    user_agent: str = Field(
+        "digest/0.1 (+https://github.com/digest-newsletter/digest)",
+        description="User-Agent sent with every request.",
+    )
+    allow_private_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (http://127.0.0.1:8080) that URLs from feed content (article "
+        "pages, redirects) may reach though they are loopback or private addresses.",
+    )
+
+    @field_validator("allow_private_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parts = urlsplit(entry)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"not an origin like http://127.0.0.1:8080: {entry!r}")
+            if parts.path not in ("", "/") or parts.query or parts.fragment:
+                raise ValueError(f"an origin has no path: {entry!r} (write {_origin_of(parts)})")
+        return value
+
+    def options(self) -> HttpOptions:
+        fields = self.model_dump()
+        fields["allow_private_origins"] = tuple(self.allow_private_origins)
+        return HttpOptions(**fields)
+
+
+def _origin_of(parts: SplitResult) -> str:
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class ArticlePagesConfig(_Strict):
+    robots_txt: bool = Field(True, description="Honour robots.txt when fetching article pages.")
+    delay_seconds: float = Field(1.0, ge=0, description="Pause between two pages of one site.")
+    max_pages: int = Field(60, ge=0, description="At most this many pages fetched per run.")
+    retry_failed_after_hours: float = Field(
+        24, ge=0, description="A page that failed is tried again after this long."
+    )
+    max_seconds: float = Field(
+        60, gt=0, description="Time for all article pages of a run; the rest wait a run."
+    )
+
+
+# sending (issue 5) --------------------------------------------------------------------------
+
+ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
+SUBJECT_FIELDS = {
+    "title": "T",
+    "date": "1 Jan 2026",
+    "n": 1,
+    "stories": "1 story",
+    "number": 1,
+    "start": "",
+    "end": "",
+}
+
+
+def check_address(value: str) -> str:
+    _, address = parseaddr(value)
+    if "\n" in value or "\r" in value or not ADDRESS.match(address):
+        raise ValueError(f"not an email address: {value!r}")
+    return value.strip()
+
+
+class SmtpConfig(_Strict):
+    host: str = Field(min_length=1, description="SMTP server host name.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 starttls, 465 ssl).")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls | ssl | none (none only for a local relay)."
+    )
+    username: str | None = Field(None, description="Login name; no login when unset.")
+    password_env: str | None = Field(
+        None, description="Environment variable holding the password (never the password)."
+    )
+    sender: str = Field(alias="from", description="From address, e.g. 'Digest <d@example.org>'.")
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server.")
+    attempts: int = Field(4, ge=1, le=20, description="Tries per message on temporary failures.")
+    retry_delay: float = Field(2.0, ge=0, description="Seconds before the first retry; doubles.")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_address(cls, value: str) -> str:
+        return check_address(value)
+
+    def password(self) -> str | None:
+        """The password from the environment; ConfigError when the variable is not set."""
+        if not self.password_env:
+            return None
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(
+                f"smtp.password_env: environment variable {self.password_env} is not set"
+            )
+        return value
+
+
+class UnsubscribeConfig(_Strict):
+    mailto: str | None = Field(None, description="Address that unsubscribes a reader.")
+    url: str | None = Field(None, description="https URL for one-click unsubscribe.")
+
+    @field_validator("mailto")
+    @classmethod
+    def _mailto_is_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_address(value.removeprefix("mailto:"))
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_web(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"must be an http(s) URL (got {value!r})")
+        return value
+
+
+class ScheduleConfig(_Strict):
+    cron: str = Field(
+        "0 7 * * mon",
+        description="When to send: cron 'minute hour day month weekday' (6 fields: seconds first).",
+    )
+    misfire_grace_seconds: int = Field(
+        172800, ge=1, description="A run missed by up to this long (machine asleep) runs on start."
+    )
+    retry_minutes: float = Field(
+        30, gt=0, description="How often to retry recipients a send left pending (server down)."
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+
+        try:
+            cron_trigger(value, "UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+        return value
+
+
+class Settings(_Strict):
+    title: str = Field("The Weekly Digest", description="Digest title: heading and subject.")
+    language: str = Field("en", description="Language tag for <html lang>.")
+    feeds: list[FeedConfig] = Field(min_length=1, description="The feeds to gather.")
+    window_days: float = Field(7, gt=0, description="Entries published in the last N days.")
+    window_anchor: Literal["now", "newest"] = Field(
+        "now",
+        description="Where the window ends: now, or at the newest entry the feeds have.",
+    )
+    include: list[FilterPattern] = Field(
+        default_factory=list, description=f"All feeds: {INCLUDE_HELP[0].lower()}{INCLUDE_HELP[1:]}"
+    )
+    exclude: list[FilterPattern] = Field(
+        default_factory=list, description=f"All feeds: {EXCLUDE_HELP[0].lower()}{EXCLUDE_HELP[1:]}"
+    )
+    max_entries: int = Field(30, ge=1, description="At most this many entries in a digest.")
+    summary_sentences: int = Field(3, ge=1, le=10, description="Sentences per summary.")
+    summary_words: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Words per summary: whole sentences fill this budget, at most "
+        "summary_sentences of them. Unset: the stories and their titles share a five-minute "
+        "read (1,150 words at 230 a minute).",
+    )
+    output_dir: Path = Field(Path("out"), description="Where digest.html/.txt are written.")
+    timezone: str = Field("UTC", description="IANA time zone for dates and the schedule.")
+    state_db: Path = Field(Path("digest.sqlite3"), description="SQLite state database.")
+    templates: Path = Field(
+        Path("templates"), description="Theme folder; its files shadow the built-in ones."
+    )
+    group_by: Literal["section", "none"] = Field(
+        "section", description="Group entries under section headings, or one list by date."
+    )
+    http: HttpConfig = Field(HttpConfig(), description="Fetching.")
+    article_pages: ArticlePagesConfig = Field(
+        ArticlePagesConfig(),
+        description="Fetching article pages for feeds that give only a teaser.",
+    )
+    # sending (issue 5)
+    smtp: SmtpConfig | None = Field(None, description="SMTP server; needed only to send.")
+    recipients: list[Annotated[str, AfterValidator(check_address)]] = Field(
+        default_factory=list, description="Who gets each issue."
+    )
+    subject: str = Field(
+        "{title} — week of {date}, {stories}",
+        description="Subject: {title} {date} {n} {stories} {number} {start} {end}.",
+    )
+    unsubscribe: UnsubscribeConfig = Field(
+        default_factory=UnsubscribeConfig,
+        description="List-Unsubscribe targets; default: mailto the From address.",
+    )
+    send_when_empty: bool = Field(False, description="Send an issue even with no new stories.")
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig, description="When `digest schedule` sends."
+    )
+
+    # archive (issue 6): every sent issue as a web page, for "view in browser" / "more stories"
+    archive_dir: Path = Field(
+        Path("archive"), description="Folder where sent issues are written as web pages + Atom."
+    )
+    archive_url: str = Field(
+        "", description="Public URL of archive_dir, for the email's web links; empty: none."
+    )
+
+    # Paths in the file are relative to the file; `base_dir` is where the file lives.
+    base_dir: Path = Field(Path("."), exclude=True, description="(set by the loader)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+            ) from None
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _valid_recipients(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for address in value:
+            if address.lower() in seen:
+                raise ValueError(f"{address!r} is listed twice")
+            seen.add(address.lower())
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _valid_subject(cls, value: str) -> str:
+        try:
+            value.format(**SUBJECT_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            known = " ".join("{" + name + "}" for name in SUBJECT_FIELDS)
+            raise ValueError(f"bad placeholder {exc} in the subject (known: {known})") from None
+        return value
+
+    @field_validator("archive_url")
+    @classmethod
+    def _absolute_web_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError(f"must be an absolute https:// URL, got {value!r}")
+        return value.rstrip("/") + "/" if value else ""
+
+    @property
+    def archive_path(self) -> Path:
+        return self.path(self.archive_dir)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def path(self, value: Path) -> Path:
+        """A configured path made absolute against the config file's folder."""
+        return value if value.is_absolute() else (self.base_dir / value).resolve()
+
+    @property
+    def output_path(self) -> Path:
+        return self.path(self.output_dir)
+
+    @property
+    def state_path(self) -> Path:
+        return self.path(self.state_db)
+
+    @property
+    def templates_path(self) -> Path:
+        return self.path(self.templates)
+
+    def feed_sources(self) -> list[FeedSource]:
+        return [
+            FeedSource(
+                name=feed.name,
+                url=feed.url if is_http(feed.url) else str(self.path(Path(feed.url))),
+                section=feed.section,
+                max_entries=feed.max_entries,
+                fulltext=feed.fulltext,
+            )
+            for feed in self.feeds
+        ]
+
+
+def is_http(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")

@@ -1,0 +1,7 @@
+"""Text: from an article page or a feed's HTML to the sentences of a summary. Sanitizing
+(nh3), HTML to plain text, article extraction (trafilatura and our cleaning), page furniture,
+sentence segmentation, where an article opens, the word counts (C, with a Python reference)
+and the extractive summarizer. Pure: strings in, strings and records out; no I/O.
+
+May import: errors, models, net.
+"""
