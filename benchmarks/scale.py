@@ -230,7 +230,7 @@ def build(config: Path, name: str) -> Row:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     peak = [0.0]
-    sampler = threading.Thread(target=_sample_rss, args=(process, peak), daemon=True)
+    sampler = threading.Thread(target=sample_rss, args=(process, peak), daemon=True)
     sampler.start()
     out, err = process.communicate()
     wall = time.monotonic() - started
@@ -247,13 +247,13 @@ def _stages(err: str) -> dict[str, float]:
     return {stage: float(seconds) for stage, seconds in found if stage in STAGES}
 
 
-def _sample_rss(process: subprocess.Popen[str], peak: list[float]) -> None:
+def sample_rss(process: subprocess.Popen[str], peak: list[float]) -> None:
     while process.poll() is None:
-        peak[0] = max(peak[0], _tree_rss_mb(process.pid))
+        peak[0] = max(peak[0], tree_rss_mb(process.pid))
         time.sleep(0.05)
 
 
-def _tree_rss_mb(pid: int) -> float:
+def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, from /proc."""
     total, pending = 0, [pid]
     while pending:

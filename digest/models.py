@@ -41,6 +41,9 @@ class Entry:
     # Characters of the article text, also while the text itself is not loaded: gather hands
     # on entries without their text (kept in the state database) until one is chosen.
     text_chars: int = 0
+    # The text's opening words, normalised (digest/text/fingerprint.py): two feeds' entries
+    # with near-identical titles are one story only when these agree too.
+    opening: str = ""
 
 
 class FeedStatus(StrEnum):
@@ -73,6 +76,8 @@ class FeedReport:
     filtered: tuple[
         FilterDrop, ...
     ] = ()  # every include / exclude rule that applies, and its drops
+    repeats: int = 0  # entries the feed gave twice (same id), shown once: the newest
+    elsewhere: int = 0  # entries shown once, as the same story from another feed
 
     @property
     def failed(self) -> bool:

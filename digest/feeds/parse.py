@@ -11,7 +11,9 @@ import calendar
 import hashlib
 import html
 import json
-from dataclasses import dataclass
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +22,13 @@ import feedparser
 from digest.errors import FeedError
 from digest.feeds.defuse import MAX_ENTRIES, decode, defuse
 from digest.models import Entry, FeedSource
+from digest.text.fingerprint import opening, text_digest
 from digest.text.htmltext import sanitized_html_to_text
+from digest.text.plural import count
 from digest.text.sanitize import clean_html, plain_text, safe_image_url, safe_url, tame_long_words
 
-JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
+# JSON Feed 1.0 and 1.1; some feeds write the version URL with http.
+JSON_FEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/", re.I)
 # Longest field kept, in characters, before and after cleaning. A title is a line, not a page.
 MAX_TITLE = 300
 MAX_AUTHOR = 200
@@ -42,7 +47,7 @@ class Parsed:
 # parsing -------------------------------------------------------------------------------------
 
 # Bump when what parse_feed makes of the same bytes changes: cached parses are then redone.
-PARSER_VERSION = 1
+PARSER_VERSION = 2
 # Sentinel for "the feed gave no date"; gather replaces it with the time it first saw it.
 UNDATED = datetime.min.replace(tzinfo=UTC)
 
@@ -86,10 +91,18 @@ def parse_feed(
     notes = list(defused.changes)
     if problem is not None:
         notes.insert(0, f"malformed, read anyway ({detail or type(problem).__name__})")
-    return Parsed(entries, "; ".join(notes))
+    return _finished(entries, source, notes)
 
 
-def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime) -> Entry:
+def _finished(entries: list[Entry | None], source: FeedSource, notes: list[str]) -> Parsed:
+    """The feed's entries, empty ones skipped and counted, each with an id of its own."""
+    kept = [entry for entry in entries if entry is not None]
+    if empty := len(entries) - len(kept):
+        notes.append(f"skipped {count(empty, 'entry', 'entries')} with no title, link or text")
+    return Parsed(distinct_ids(kept, source.url), "; ".join(notes))
+
+
+def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime) -> Entry | None:
     link = _url(item.get("link"), base_url)
     return _entry(
         source,
@@ -162,7 +175,7 @@ def _parse_json_feed(body: bytes, source: FeedSource, base_url: str, now: dateti
     except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
         raise FeedError(source.name, f"malformed JSON: {str(exc)[:120]}") from None
     version = document.get("version", "") if isinstance(document, dict) else ""
-    if not _text(version).startswith(JSON_FEED_VERSION_PREFIX):
+    if not JSON_FEED_VERSION.match(_text(version)):
         raise FeedError(source.name, "JSON but not a JSON Feed (no jsonfeed.org version)")
     items = document.get("items")
     if not isinstance(items, list):
@@ -174,12 +187,12 @@ def _parse_json_feed(body: bytes, source: FeedSource, base_url: str, now: dateti
         if isinstance(i, dict)
     ]
     cut = f"kept the first {MAX_ENTRIES:,} of {len(items):,} entries"
-    return Parsed(entries, cut if len(items) > MAX_ENTRIES else "")
+    return _finished(entries, source, [cut] if len(items) > MAX_ENTRIES else [])
 
 
 def _from_json_item(
     item: dict[str, Any], source: FeedSource, base_url: str, now: datetime
-) -> Entry:
+) -> Entry | None:
     link = _url(item.get("url") or item.get("external_url"), base_url)
     if isinstance(item.get("content_html"), str):
         content = item["content_html"]
@@ -240,11 +253,14 @@ def _entry(
     base_url: str,
     image: str | None,
     now: datetime,
-) -> Entry:
-    """One entry, every field capped and cleaned: what leaves gather is safe to render."""
+) -> Entry | None:
+    """One entry, every field capped and cleaned: what leaves gather is safe to render. None
+    for an entry with nothing to show: no title, no link, no text."""
     content_html = clean_html(content[:MAX_CONTENT], base_url)
     text = tame_long_words(sanitized_html_to_text(content_html))
     title = _capped(tame_long_words(plain_text(title[: MAX_TITLE * 4])), MAX_TITLE)
+    if not (title or link or text.strip()):
+        return None
     if published is not UNDATED and published > now + FUTURE_SLACK:
         published = UNDATED  # a wrong clock: it would sit on top of every digest till then
     return Entry(
@@ -260,6 +276,7 @@ def _entry(
         image=image,
         guid=guid,
         section=source.section,
+        opening=opening(text),
     )
 
 
@@ -267,12 +284,37 @@ def _capped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def entry_id(feed_url: str, guid: str, link: str, title: str) -> str:
-    """Stable across runs. A GUID or link identifies an entry across feeds too (same id)."""
+def entry_id(feed_url: str, guid: str, link: str, title: str, text: str = "") -> str:
+    """Stable across runs. A GUID or link identifies an entry across feeds too (same id).
+    `text` (a digest of it) tells apart posts of one feed that share their link."""
     key = guid or link or f"{feed_url}\n{title}"
+    if text and not guid:
+        key = f"{key}\n{title}\n{text}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _first_words(text: str, count: int = 10) -> str:
+def distinct_ids(entries: list[Entry], feed_url: str) -> list[Entry]:
+    """Entries without a GUID that share their link (or, without a link, their title) are
+    distinct posts unless their title and text agree too (a podcast feed whose every episode
+    links to the show's page, a daily page with one anchor per post): each gets an id of its
+    own, from its link, title and text. The same GUID twice is the feed saying the entries are
+    one post: those keep their one id."""
+    groups: defaultdict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        if not entry.guid:
+            groups[entry.id].append(index)
+    shared = [indexes for indexes in groups.values() if len(indexes) > 1]
+    if not shared:
+        return entries
+    entries = list(entries)
+    for indexes in shared:
+        for index in indexes:
+            e = entries[index]
+            text = text_digest(e.content_text)
+            entries[index] = replace(e, id=entry_id(feed_url, "", e.link, e.title, text))
+    return entries
+
+
+def _first_words(text: str, limit: int = 10) -> str:
     words = text.split()
-    return " ".join(words[:count]) + ("…" if len(words) > count else "")
+    return " ".join(words[:limit]) + ("…" if len(words) > limit else "")
