@@ -31,14 +31,14 @@ _CSS = re.compile(
 _CODE_STRONG = re.compile(
     r"\\(?:frac|sum|int|sqrt|alpha|beta|lambda|mathbb|mathrm|begin|end|left|right)\b"
     r"|\$\$|\\\(|\\\[|#include\b|\bdef \w+\(|\bfunction\s*\w*\s*\(|=>\s*\{|\bimport \w+(?:\.\w+)+"
-    r"|\bconsole\.log\b|\bprintf\(|\bSystem\.out\b|^\s*\$ \w+|\bsudo \w+|\bnpm (?:install|run)\b"
+    r"|\bconsole\.log\b|\bprintf\(|\bSystem\.out\b|^\s*\$ \w+|^\s*sudo \w+|\bnpm (?:install|run)\b"
     r"|\bpip install\b|\bgit (?:clone|commit|push)\b|</?\w+>|\w+\s*\(\s*\)\s*[;{]"
 )
 _CODE_SIGNS = (
-    re.compile(r"[;{}]\s*$|[{};]\s"),
+    re.compile(r"[;{}]\s*$|[{}]"),
     re.compile(r"\w\(\w*(?:,\s*\w+)*\)"),
     re.compile(r"==|!=|<=|>=|&&|\|\||->|::|\+=|\+\+"),
-    re.compile(r"\b(?:var|let|const|return|void|int|null|None|self|this|elif|fn)\b"),
+    re.compile(r"\b(?:var|const|void|null|None|elif|def|fn|func|lambda|println|printf)\b"),
     re.compile(r"\w+\.\w+\(\)|\w+_\w+\s*="),
     re.compile(r"`[^`]+`"),
     re.compile(r"(?:\b[a-z]\s*[=+\-*/^]\s*){2,}"),  # x = y + z: an equation

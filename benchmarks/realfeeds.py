@@ -318,6 +318,7 @@ class FeedResult:
     defects: Counter[str] = field(default_factory=Counter)
     blurbs: int = 0
     failed: str = ""
+    examples: list[tuple[str, str, str]] = field(default_factory=list)  # class, title, text
 
 
 def compare(feed: Feed, theirs: list[Post], ours: list[Story], every: list[Story],
@@ -329,10 +330,11 @@ def compare(feed: Feed, theirs: list[Post], ours: list[Story], every: list[Story
         by_link.setdefault(story.link, []).append(story)
         by_title.setdefault(_key(story.title), []).append(story)
     today = f"{built:%a} {built.day} {built:%b}"
+    matched = _matches(theirs, by_link, by_title)
     for index, post in enumerate(theirs):
         if not post.has_content:
             continue
-        story = _match(post, by_link, by_title)
+        story = matched[index]
         if story is None:
             why = _why_lost(post, index, theirs, every, feed.id)
             if why == "repeat":
@@ -344,16 +346,20 @@ def compare(feed: Feed, theirs: list[Post], ours: list[Story], every: list[Story
             continue
         if post.has_prose and not story.blurb:
             result.defects["no blurb"] += 1
+            result.examples.append(("no blurb", story.title, post.text[:300]))
         if not post.dated and today in story.meta:
             result.defects["undated as today"] += 1
+            result.examples.append(("undated as today", story.title, story.meta))
     for story in ours:
         if not story.blurb:
             continue
         result.blurbs += 1
         for name in junk_classes(story.blurb):
             result.defects[name] += 1
+            result.examples.append((name, story.title, story.blurb))
         if is_wide(story.blurb) and _over_budget(story.blurb):
             result.defects["CJK over budget"] += 1
+            result.examples.append(("CJK over budget", story.title, story.blurb))
     return result
 
 
@@ -362,22 +368,32 @@ def _over_budget(blurb: str) -> bool:
     return wide_characters(blurb) / WIDE_CHARACTERS_PER_WORD + words > SUMMARY_WORDS * 1.05
 
 
-def _match(
-    post: Post, by_link: dict[str, list[Story]], by_title: dict[str, list[Story]]
-) -> Story | None:
-    candidates = by_link.get(post.link, []) if post.link else []
-    titled = [s for s in by_title.get(_key(post.title), []) if not s.matched]
-    for story in [*[s for s in candidates if s in titled], *titled, *candidates]:
+def _matches(
+    theirs: list[Post], by_link: dict[str, list[Story]], by_title: dict[str, list[Story]]
+) -> list[Story | None]:
+    """Our story for each of feedparser's entries: first by title (and link, when two share a
+    title), then by link alone for the rest. An untitled entry's title is its text's first
+    words (ours is too, with an ellipsis)."""
+    found: list[Story | None] = []
+    for post in theirs:
+        expected = _key(post.title) if post.title else _key(" ".join(post.text.split()[:10]))
+        titled = [s for s in by_title.get(expected, []) if not s.matched] if expected else []
+        if not titled and not post.title and expected:
+            titled = [s for ss in by_title.values() for s in ss if not s.matched
+                      and _key(s.title).startswith(expected[:40])]  # fmt: skip
+        linked = [s for s in titled if post.link and s.link == post.link]
+        found.append(_take([*linked, *titled]))
+    for index, post in enumerate(theirs):
+        if found[index] is None and post.link:
+            found[index] = _take(by_link.get(post.link, []))
+    return found
+
+
+def _take(stories_: list[Story]) -> Story | None:
+    for story in stories_:
         if not story.matched:
             story.matched = True
             return story
-    if not post.title and post.text:  # untitled: our title is the text's first words
-        opening = _key(post.text)[:30]
-        for stories_ in by_title.values():
-            for story in stories_:
-                if not story.matched and opening and _key(story.title).startswith(opening[:20]):
-                    story.matched = True
-                    return story
     return None
 
 
@@ -461,6 +477,10 @@ def main() -> None:
     parser.add_argument("--worst", type=int, default=20, help="print this many junk blurbs")
     parser.add_argument("--show", action="append", default=[], help="print a feed's stories")
     parser.add_argument("--keep", type=Path, help="copy the digest's output here")
+    parser.add_argument("--half", choices=("A", "B"), help="examples from this half only")
+    parser.add_argument(
+        "--examples", action="append", default=[], help="print the defects of a class ('all')"
+    )
     args = parser.parse_args()
     feeds = corpus(args.data)
     files = {f"/{f.path.name}": (f.path, f.content_type) for f in feeds}
@@ -497,6 +517,12 @@ def main() -> None:
               f"| {run.wall / baseline.wall:.2f} |")  # fmt: skip
     print("\n" + ours.errors.strip())
     worst(every, args.worst)
+    for result in results:
+        if args.half and result.feed.half != args.half:
+            continue
+        for name, title, text in result.examples:
+            if name in args.examples or "all" in args.examples:
+                print(f"\n[{name}] {result.feed.id} / {title}\n  {text[:500]}")
     for name in args.show:
         for story in (s for s in every if s.feed == name):
             print(f"\n## {story.title}\n{story.meta}\n{story.blurb}")

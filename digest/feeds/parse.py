@@ -25,7 +25,16 @@ from digest.models import Entry, FeedSource
 from digest.text.fingerprint import opening, text_digest
 from digest.text.htmltext import sanitized_html_to_text
 from digest.text.plural import count
-from digest.text.sanitize import clean_html, plain_text, safe_image_url, safe_url, tame_long_words
+from digest.text.sanitize import (
+    clean_html,
+    has_escaped_markup,
+    plain_text,
+    safe_image_url,
+    safe_url,
+    tame_long_words,
+    visible,
+    without_leftover_entities,
+)
 
 # JSON Feed 1.0 and 1.1; some feeds write the version URL with http.
 JSON_FEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/", re.I)
@@ -256,8 +265,7 @@ def _entry(
 ) -> Entry | None:
     """One entry, every field capped and cleaned: what leaves gather is safe to render. None
     for an entry with nothing to show: no title, no link, no text."""
-    content_html = clean_html(content[:MAX_CONTENT], base_url)
-    text = tame_long_words(sanitized_html_to_text(content_html))
+    content_html, text = _content(content[:MAX_CONTENT], base_url)
     title = _capped(tame_long_words(plain_text(title[: MAX_TITLE * 4])), MAX_TITLE)
     if not (title or link or text.strip()):
         return None
@@ -278,6 +286,19 @@ def _entry(
         section=source.section,
         opening=opening(text),
     )
+
+
+def _content(content: str, base_url: str) -> tuple[str, str]:
+    """The content sanitized, and its text. Markup the feed escaped twice is decoded and
+    sanitized once more (it would show as `<p>` tags and `&#160;` entities)."""
+    content_html = clean_html(visible(content), base_url)
+    text = sanitized_html_to_text(content_html)
+    for _ in range(2):
+        if not has_escaped_markup(text):
+            break
+        content_html = clean_html(text, base_url)
+        text = sanitized_html_to_text(content_html)
+    return content_html, tame_long_words(visible(without_leftover_entities(text)))
 
 
 def _capped(text: str, limit: int) -> str:

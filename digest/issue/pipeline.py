@@ -20,7 +20,7 @@ from digest.issue.render import render
 from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summary
 from digest.net.http import client_for
 from digest.state import State
-from digest.text.furniture import strip_furniture
+from digest.text.feed_furniture import post_text
 from digest.text.summarize import summarize
 from digest.timings import Timings, measured
 
@@ -123,8 +123,9 @@ def _summarizer(settings: Settings, entries: Sequence[Entry]) -> Callable[[Entry
 
 
 def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
-    """The article's own text only: summaries and reading times must not count page furniture."""
-    return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
+    """The article's own text only: summaries and reading times must not count feed or page
+    furniture."""
+    return [replace(e, content_text=post_text(e.content_text)) for e in entries]
 
 
 def _every_feed_failed(reports: tuple[FeedReport, ...]) -> str:

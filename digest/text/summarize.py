@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from itertools import chain, compress, pairwise
 
 from digest.models import Summary
+from digest.text.feed_furniture import unfit_sentences
 from digest.text.opening import opening
 from digest.text.segment import QUOTE_CLOSERS, SENTENCE_FINAL, Sentence, segment
 from digest.text.words import article_words, content_words
@@ -107,6 +108,7 @@ class Article:
     title_words: frozenset[str]
     shared: tuple[int, ...]  # each sentence's sum over its stems of the sentences holding them
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
+    unfit: frozenset[int] = frozenset()  # code, tables, promotions: never picked
     # Sentence -> its content stems as a set, made when first asked for: only the picker's
     # candidates need one, and a set per sentence would cost more than the rules.
     _word_sets: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
@@ -346,6 +348,7 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
         content_words(title),
         tuple(words.shared),
         start,
+        unfit_sentences(texts),
     )
 
 
@@ -397,10 +400,11 @@ class _Picker:
         chosen_words = [words(c) for c in chosen]
         weight = WEIGHTS["redundancy"]
         best: tuple[float, int, float] | None = None
+        unfit = self.art.unfit
         for i in self.order:
             if best is not None and bounds[i] <= best[0]:
                 break
-            if i in chosen:
+            if i in chosen or i in unfit:
                 continue
             overlap = redundancy(words(i), chosen_words)
             if overlap >= _NEAR_DUPLICATE:
@@ -411,7 +415,7 @@ class _Picker:
                 if best is not None and value <= best[0] and paired <= best[0]:
                     continue  # cannot win either way: spare the dangling-opener test
                 if self.dangling(i):
-                    if room < 2:
+                    if room < 2 or i - 1 in unfit:
                         continue
                     value = paired  # the pair competes as one pick
             if best is None or value > best[0]:
