@@ -14,6 +14,7 @@ from digest.feeds.window import in_window
 from digest.models import Digest, Entry, FeedReport, Item, Section, Summary
 from digest.net.urls import canonical_url
 from digest.text.fingerprint import opening
+from digest.text.reading import reading_words
 
 WORDS_PER_MINUTE = 230
 DIGEST_MINUTES = 5  # unless summary_words says otherwise, a whole digest reads in this long
@@ -286,9 +287,11 @@ def _sections(items: list[Item], plan: Plan) -> tuple[Section, ...]:
 
 def summary_budget(entries: Sequence[Entry]) -> int:
     """Words per summary for the entries' titles and summaries to read in DIGEST_MINUTES."""
-    words = DIGEST_MINUTES * WORDS_PER_MINUTE - sum(len(e.title.split()) for e in entries)
+    titles = sum(reading_words(e.title) for e in entries)
+    words = int(DIGEST_MINUTES * WORDS_PER_MINUTE - titles)
     return max(1, words // max(1, len(entries)))
 
 
 def reading_minutes(text: str) -> int:
-    return max(1, round(len(text.split()) / WORDS_PER_MINUTE))
+    """Minutes to read `text`, in any script (digest/text/reading.py)."""
+    return max(1, round(reading_words(text) / WORDS_PER_MINUTE))

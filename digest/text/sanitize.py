@@ -138,7 +138,8 @@ def plain_text(fragment: str) -> str:
 # sentence is neither.
 _ESCAPED_MARKUP = re.compile(
     r"</(?:p|div|body|html|span|a|b|i|em|strong|li|ul|ol|h[1-6]|table|tr|td|th|blockquote|pre"
-    r"|code|font|section|article|figure|br)\s*>|<(?:body|html|p|div|span|a|img|table|font)\s"
+    r"|code|font|section|article|figure|br|style|script)\s*>"
+    r"|<(?:body|html|p|div|span|a|img|table|font)\s"
     r"[^<>]{0,400}>|<br\s*/?>",
     re.I,
 )

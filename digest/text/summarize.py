@@ -25,6 +25,7 @@ from itertools import chain, compress, pairwise
 from digest.models import Summary
 from digest.text.feed_furniture import unfit_sentences
 from digest.text.opening import opening
+from digest.text.reading import cut_to_reading, is_wide, reading_words
 from digest.text.segment import QUOTE_CLOSERS, SENTENCE_FINAL, Sentence, segment
 from digest.text.words import article_words, content_words
 
@@ -109,6 +110,9 @@ class Article:
     shared: tuple[int, ...]  # each sentence's sum over its stems of the sentences holding them
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
     unfit: frozenset[int] = frozenset()  # code, tables, promotions: never picked
+    # Each sentence's reading time in words (digest/text/reading.py): its number of words,
+    # except in scripts written without spaces. None: the lengths are the reading times.
+    reading: tuple[float, ...] | None = None
     # Sentence -> its content stems as a set, made when first asked for: only the picker's
     # candidates need one, and a set per sentence would cost more than the rules.
     _word_sets: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
@@ -294,7 +298,7 @@ def summarize(text: str, title: str = "", sentences: int = 3, words: int | None 
     sentences than fit in that many words (none is cut)."""
     art = analyse(segment(text), title)
     chosen, _, notes = pick(_totals(art), art, sentences, words)
-    return Summary(tuple(_final_text(i, chosen, notes, art) for i in chosen))
+    return Summary(_texts(chosen, notes, art, words))
 
 
 def explain(
@@ -314,8 +318,23 @@ def explain_sentences(
     for column in scores.values():
         totals = list(map(operator.add, totals, column))
     chosen, penalties, notes = pick(totals, art, k, words)
-    texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
+    texts = _texts(chosen, notes, art, words)
     return Explanation(tuple(sents), scores, penalties, chosen, notes, Summary(texts))
+
+
+def _texts(
+    chosen: Sequence[int], notes: dict[int, str], art: Article, words: int | None
+) -> tuple[str, ...]:
+    """The chosen sentences' texts. A lone sentence in a script without spaces that is
+    longer than the budget is cut after its last clause that fits (such scripts chain
+    clauses with commas into sentences of a hundred characters and more)."""
+    texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
+    if words is not None and art.reading is not None and len(texts) == 1:
+        cut = cut_to_reading(texts[0], words)
+        if cut != texts[0]:
+            notes[chosen[0]] = "cut after the last clause that fits the budget"
+        return (cut,)
+    return texts
 
 
 def _totals(art: Article) -> list[float]:
@@ -340,6 +359,8 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
     words = article_words(texts)
     content = tuple(words.stems)
     start = opening(sents, words.lengths, content)
+    whole = " ".join(texts)
+    reading = tuple(map(reading_words, texts)) if is_wide(whole) else None
     return Article(
         tuple(sents),
         texts,
@@ -348,7 +369,8 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
         content_words(title),
         tuple(words.shared),
         start,
-        unfit_sentences(texts),
+        unfit_sentences(texts, whole),
+        reading,
     )
 
 
@@ -427,12 +449,14 @@ class _Picker:
         left out, not replaced by a weaker sentence: a budget trims a summary, never pads it
         (and a sentence that leans on a left-out one goes too)."""
         kept: list[int] = []
+        room: float = words
+        lengths: Sequence[float] = self.art.reading or self.art.lengths
         for pick in self.picks:
-            length = sum(self.art.lengths[i] for i in pick)
-            if kept and (length > words or (self.dangling(pick[0]) and pick[0] - 1 not in kept)):
+            length = sum(lengths[i] for i in pick)
+            if kept and (length > room or (self.dangling(pick[0]) and pick[0] - 1 not in kept)):
                 continue
             kept.extend(pick)
-            words -= length
+            room -= length
         return kept
 
     def take(self, best: tuple[int, float]) -> None:
