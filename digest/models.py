@@ -44,6 +44,7 @@ class Entry:
     # The text's opening words, normalised (digest/text/fingerprint.py): two feeds' entries
     # with near-identical titles are one story only when these agree too.
     opening: str = ""
+    language: str = ""  # ISO 639-1, as the feed declares it ("" when it does not)
 
 
 class FeedStatus(StrEnum):

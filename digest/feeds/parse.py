@@ -24,6 +24,7 @@ from digest.feeds.defuse import MAX_ENTRIES, decode, defuse
 from digest.models import Entry, FeedSource
 from digest.text.fingerprint import opening, text_digest
 from digest.text.htmltext import sanitized_html_to_text
+from digest.text.language import primary
 from digest.text.plural import count
 from digest.text.sanitize import (
     clean_html,
@@ -56,7 +57,7 @@ class Parsed:
 # parsing -------------------------------------------------------------------------------------
 
 # Bump when what parse_feed makes of the same bytes changes: cached parses are then redone.
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 # Sentinel for "the feed gave no date"; gather replaces it with the time it first saw it.
 UNDATED = datetime.min.replace(tzinfo=UTC)
 
@@ -96,7 +97,8 @@ def parse_feed(
         # document that yields none was not a feed or is broken beyond recovery.
         kind = "malformed feed" if version else "not an RSS, Atom or JSON feed"
         raise FeedError(source.name, f"{kind} ({detail})" if detail else kind)
-    entries = [_from_feedparser(item, source, base_url, now) for item in parsed.entries]
+    language = _text(parsed.feed.get("language"))
+    entries = [_from_feedparser(item, source, base_url, now, language) for item in parsed.entries]
     notes = list(defused.changes)
     if problem is not None:
         notes.insert(0, f"malformed, read anyway ({detail or type(problem).__name__})")
@@ -111,8 +113,12 @@ def _finished(entries: list[Entry | None], source: FeedSource, notes: list[str])
     return Parsed(distinct_ids(kept, source.url), "; ".join(notes))
 
 
-def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime) -> Entry | None:
+def _from_feedparser(
+    item: Any, source: FeedSource, base_url: str, now: datetime, language: str = ""
+) -> Entry | None:
     link = _url(item.get("link"), base_url)
+    details = [*item.get("content", []), item.get("summary_detail"), item.get("title_detail")]
+    declared = [_text(d.get("language")) for d in details if isinstance(d, dict)]
     return _entry(
         source,
         guid=_guid(item.get("id")),
@@ -124,6 +130,7 @@ def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime
         base_url=link or base_url,
         image=_feedparser_image(item, link or base_url),
         now=now,
+        language=next((d for d in declared if d), language),
     )
 
 
@@ -190,8 +197,9 @@ def _parse_json_feed(body: bytes, source: FeedSource, base_url: str, now: dateti
     if not isinstance(items, list):
         raise FeedError(source.name, "JSON Feed without an items list")
     feed_url = _url(document.get("home_page_url"), base_url) or base_url
+    language = _text(document.get("language"))
     entries = [
-        _from_json_item(i, source, feed_url, now)
+        _from_json_item(i, source, feed_url, now, language)
         for i in items[:MAX_ENTRIES]
         if isinstance(i, dict)
     ]
@@ -200,7 +208,7 @@ def _parse_json_feed(body: bytes, source: FeedSource, base_url: str, now: dateti
 
 
 def _from_json_item(
-    item: dict[str, Any], source: FeedSource, base_url: str, now: datetime
+    item: dict[str, Any], source: FeedSource, base_url: str, now: datetime, language: str = ""
 ) -> Entry | None:
     link = _url(item.get("url") or item.get("external_url"), base_url)
     if isinstance(item.get("content_html"), str):
@@ -225,6 +233,7 @@ def _from_json_item(
         base_url=link or base_url,
         image=_image_url(item.get("image") or item.get("banner_image"), base_url) or None,
         now=now,
+        language=_text(item.get("language")) or language,
     )
 
 
@@ -262,6 +271,7 @@ def _entry(
     base_url: str,
     image: str | None,
     now: datetime,
+    language: str = "",
 ) -> Entry | None:
     """One entry, every field capped and cleaned: what leaves gather is safe to render. None
     for an entry with nothing to show: no title, no link, no text."""
@@ -285,6 +295,7 @@ def _entry(
         guid=guid,
         section=source.section,
         opening=opening(text),
+        language=primary(language[:35]),
     )
 
 

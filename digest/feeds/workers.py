@@ -201,6 +201,7 @@ def _meta(entries: list[Entry]) -> str:
                 "guid": e.guid,
                 "chars": e.text_chars,
                 "opening": e.opening,
+                "language": e.language,
             }
             for e in entries
         ],
@@ -223,6 +224,7 @@ def light_entries(meta: str, source: FeedSource) -> list[Entry]:
             section=source.section,
             text_chars=item["chars"],
             opening=item.get("opening", ""),
+            language=item.get("language", ""),
         )
         for item in json.loads(meta)
     ]

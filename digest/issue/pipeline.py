@@ -21,6 +21,7 @@ from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summa
 from digest.net.http import client_for
 from digest.state import State
 from digest.text.feed_furniture import post_text
+from digest.text.language import guess_language
 from digest.text.summarize import summarize
 from digest.timings import Timings, measured
 
@@ -117,7 +118,10 @@ def _summarizer(settings: Settings, entries: Sequence[Entry]) -> Callable[[Entry
     words = settings.summary_words or summary_budget(entries)
 
     def summarize_entry(entry: Entry) -> Summary:
-        return summarize(entry.content_text, entry.title, settings.summary_sentences, words)
+        language = entry.language or guess_language(entry.content_text)
+        return summarize(
+            entry.content_text, entry.title, settings.summary_sentences, words, language
+        )
 
     return summarize_entry
 

@@ -293,19 +293,26 @@ class Explanation:
         return rules + self.redundancy.get(index, 0.0)
 
 
-def summarize(text: str, title: str = "", sentences: int = 3, words: int | None = None) -> Summary:
+def summarize(
+    text: str,
+    title: str = "",
+    sentences: int = 3,
+    words: int | None = None,
+    language: str = "",
+) -> Summary:
     """The `sentences` best sentences of `text`, in document order; with `words`, no more
-    sentences than fit in that many words (none is cut)."""
-    art = analyse(segment(text), title)
+    sentences than fit in that many words (none is cut). `language` (ISO 639-1) tells the
+    sentence splitter its abbreviations and ordinals."""
+    art = analyse(segment(text, language), title)
     chosen, _, notes = pick(_totals(art), art, sentences, words)
     return Summary(_texts(chosen, notes, art, words))
 
 
 def explain(
-    text: str, title: str = "", sentences: int = 3, words: int | None = None
+    text: str, title: str = "", sentences: int = 3, words: int | None = None, language: str = ""
 ) -> Explanation:
     """Score every sentence of `text` by every rule, pick the summary, and say why."""
-    return explain_sentences(segment(text), title, sentences, words)
+    return explain_sentences(segment(text, language), title, sentences, words)
 
 
 def explain_sentences(
