@@ -37,6 +37,7 @@ from digest.sending.send import (
 )
 from digest.sending.smtp import SendStatus
 from digest.state import State
+from digest.text.plural import count
 
 PREVIEW_RECIPIENT = "reader@example.invalid"
 
@@ -140,8 +141,9 @@ def issues(config_path: Path | None) -> None:
         issue = status.issue
         sent, failed, pending = (status.count(s) for s in ("sent", "failed", "pending"))
         when = f"{issue.sent_at:%Y-%m-%d %H:%M}" if issue.sent_at else "not finished"
+        stories = count(len(issue.entry_ids), "story", "stories")
         click.echo(
-            f"#{issue.number}  {issue.created_at:%Y-%m-%d}  {len(issue.entry_ids)} stories  "
+            f"#{issue.number}  {issue.created_at:%Y-%m-%d}  {stories}  "
             f"sent {sent}, failed {failed}, pending {pending}  ({when})  {issue.subject}"
         )
         for delivery in status.deliveries:

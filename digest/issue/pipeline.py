@@ -22,6 +22,7 @@ from digest.net.http import client_for
 from digest.state import State
 from digest.text.feed_furniture import post_text
 from digest.text.language import guess_language
+from digest.text.plural import count
 from digest.text.summarize import summarize
 from digest.timings import Timings, measured
 
@@ -142,7 +143,7 @@ def _empty_reason(gathered: Gathered, plan: Plan, after_last_issue: bool) -> str
     entries = gathered.entries
     dropped = sum(report.dropped for report in gathered.reports)
     if not entries and dropped:
-        return f"the include / exclude filters dropped all {dropped} entries"
+        return f"the include / exclude filters dropped all {count(dropped, 'entry', 'entries')}"
     if not entries:
         return "the feeds have no entries"
     newest = max(entries, key=lambda e: e.published)
