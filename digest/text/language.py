@@ -18,7 +18,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "en": _words("the and of to is was that for with are this have from not were but"),
+    "en": _words("the and of to is was that for with are this have from not were but you it"),
     "de": _words("der die und das ist nicht ein eine den dem mit sich auf für von zu wird"),
     "fr": _words("le la les et des est une que pour dans pas sur qui au du avec ce il"),
     "es": _words("el la los las y que es una por para con del se su al como más"),
@@ -29,8 +29,8 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "da": _words("og at det som er en på for med ikke af til har jeg om var"),
     "nb": _words("og at det som er en på for med ikke av til har jeg om var"),
     "fi": _words("ja on ei se että oli kun mutta tai niin myös hän ovat ole"),
-    "pl": _words("i w na nie się z do że to jest jak o po dla od"),
-    "cs": _words("a je se na že v to s do jako pro jsou ale by od"),
+    "pl": _words("nie się że jest jak dla od na po ze być przez oraz tylko już"),
+    "cs": _words("je se na že jako pro jsou ale od které jsem také když být už"),
     "ru": _words("и в не на что с по это как из он она для к о"),
 }
 OPENING_WORDS = 120  # words looked at

@@ -54,6 +54,8 @@ _PERIOD_END = re.compile(rf"\.[.]*{_CLOSE}{_THEN_OPENING}")
 # quotation is no end when the sentence goes on after it (a comma, a lower-case word).
 _QUOTES = {"«": "»", "“": "”", "„": "“", "‚": "‘", "「": "」", "『": "』"}
 _GOES_ON = re.compile(r"\s?[,;:]|\s[a-zß-ÿа-я]")
+# Who said it, in brackets after the quotation: “It works.” (Clemens) — the quote's own.
+_ATTRIBUTION = re.compile(r"\([^()]{1,40}\)\)?(?:[.,;]|\s+[—–-]\s|\s*$)")
 _OTHER_MARKS = "!?…。！？"
 _TERMINAL = re.compile(r"[.!?…。！？:;][\"'”’»)\]]*\s*$")
 _SHORT_LINE_WORDS = 8
@@ -248,6 +250,8 @@ def _split_paragraph(paragraph: str, rules: Rules = _DEFAULT_RULES) -> list[str]
         else:
             stop = end - 1  # "!", "?", "...", or a period inside a closing quote/bracket
         if quoted and _inside_quotation(paragraph, start, end):
+            continue
+        if paragraph.startswith("(", end) and _ATTRIBUTION.match(paragraph, end):
             continue
         sentences.append(paragraph[start:stop])
         start = end
