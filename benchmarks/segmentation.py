@@ -12,8 +12,8 @@ judged by hand, agreement on English news, and speed.
    a boundary and not where there is none.
 2. English news (bbc-summaries, article-deks): agreement of the three, and articles a second.
 
-pysbd has no Swedish, Norwegian or Czech and is given Danish and Slovak for them. Needs pysbd and sentencex
-(the `bench` extra) and the data (see benchmarks/summaries.py).
+pysbd has no Swedish, Norwegian or Czech and is given Danish and Slovak for them. Needs
+pysbd and sentencex (the `bench` extra) and the data (see benchmarks/summaries.py).
 """
 
 from __future__ import annotations
