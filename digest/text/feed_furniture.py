@@ -129,7 +129,10 @@ def _clean_line(line: str) -> str:
         without = _URL.sub(" ", line)
         if len(_WORD.findall(without)) < LINK_LINE_WORDS:
             return ""  # a label and its link: "Follow us on Twitter: https://…"
-        line = _tidy(without)
+        # A sentence around a URL points at it ("More at www.example.com."): without the URL
+        # it is a fragment, so it goes; if every sentence has one, only the URLs go.
+        kept = [s for s in split_sentences(line) if not _URL.search(s)]
+        line = " ".join(kept) if kept else _tidy(without)
     line = without_read_more(line)
     return _RUN_TOGETHER.sub(lambda mark: mark.group(0) + " ", line)
 
