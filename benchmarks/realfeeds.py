@@ -396,6 +396,13 @@ def _matches(
     for index, post in enumerate(theirs):
         if found[index] is None and post.link:
             found[index] = _take(by_link.get(post.link, []))
+    # Neither title nor link to go by (feedparser garbled a title, the feed has no links):
+    # what is left on both sides, in order, when as many are left.
+    left = [s for ss in by_title.values() for s in ss if not s.matched]
+    unmatched = [i for i, story in enumerate(found) if story is None and theirs[i].has_content]
+    if left and len(left) == len(unmatched):
+        for index, story in zip(unmatched, left, strict=True):
+            found[index] = _take([story])
     return found
 
 
