@@ -169,7 +169,9 @@ def floor(feeds: list[Feed]) -> Run:
     return run
 
 
-def build(folder: Path, feeds: list[Feed], base: str) -> tuple[Run, str]:
+def build(
+    folder: Path, feeds: list[Feed], base: str, max_entries: int = 100_000
+) -> tuple[Run, str]:
     config = folder / "config.yaml"
     document = {
         "title": "Real feeds",
@@ -178,7 +180,7 @@ def build(folder: Path, feeds: list[Feed], base: str) -> tuple[Run, str]:
         ],
         "window_days": 36500,
         "window_anchor": "newest",
-        "max_entries": 100_000,
+        "max_entries": max_entries,
         "summary_words": SUMMARY_WORDS,
         "output_dir": str(folder / "out"),
         "state_db": str(folder / "state.sqlite3"),
@@ -488,6 +490,20 @@ def worst(stories_: list[Story], count: int) -> None:
         print(f"- {story.feed} / {story.title[:60]} [{', '.join(classes)}]\n  {story.blurb[:400]}")
 
 
+def screenshot(page: Path, to: Path, height: int = 1800) -> None:
+    """The top of the digest as a reader's mail client shows it: Debian's chromium, 600 px
+    wide (playwright, from the test extra)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        view = browser.new_page(viewport={"width": 640, "height": height})
+        view.goto(page.as_uri())
+        to.parent.mkdir(parents=True, exist_ok=True)
+        view.screenshot(path=str(to), clip={"x": 0, "y": 0, "width": 640, "height": height})
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/real-feeds")
@@ -496,6 +512,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="copy the digest's output here")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each; the fastest counts (a shared machine)"
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, help="a PNG of the digest's top at 600 px (headless chromium)"
     )
     parser.add_argument("--half", choices=("A", "B"), help="examples from this half only")
     parser.add_argument(
@@ -523,6 +542,10 @@ def main() -> None:
                     for part in ("digest.html", "digest.txt"):
                         (args.keep / part).write_bytes((Path(folder) / "out" / part).read_bytes())
         ours = fastest(builds)
+        if args.screenshot:  # an ordinary issue: 30 stories, the feeds taking turns
+            with tempfile.TemporaryDirectory() as folder:
+                build(Path(folder), feeds, base, max_entries=30)
+                screenshot(Path(folder) / "out" / "digest.html", args.screenshot)
     finally:
         server.kill()
     every = stories(text, {f.id for f in feeds})

@@ -89,13 +89,22 @@ class FeedReport:
         return sum(drop.dropped for drop in self.filtered)
 
 
+_ENDS_A_SENTENCE = tuple(".!?…。！？:;\"'”’»)]")
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     sentences: tuple[str, ...]
 
     @property
     def text(self) -> str:
-        return " ".join(self.sentences)
+        """The sentences in a row; one without a final mark (a list item, a heading) is set
+        off from the next by a middle dot, so the two do not read as one sentence."""
+        parts = [
+            s if i == len(self.sentences) - 1 or s.endswith(_ENDS_A_SENTENCE) else s + " ·"
+            for i, s in enumerate(self.sentences)
+        ]
+        return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

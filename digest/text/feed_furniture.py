@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from digest.text.furniture import drop_truncated_tail, strip_furniture
+from digest.text.furniture import is_widget_line, strip_furniture, strip_widgets
 from digest.text.segment import split_sentences
 
 # "Read more" and its kin, in the languages feeds are written in, as the end of a paragraph
@@ -59,7 +59,13 @@ _URL = re.compile(
     r"(?:\bhttps?://|\bwww\.)[^\s<>\"'»”]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,6}/[^\s<>\"'»”]*", re.I
 )
 _WORD = re.compile(r"[^\W\d_]{2,}")
-LINK_LINE_WORDS = 15  # a line with a URL and fewer words than this is a link, not prose
+# A URL with the word that points at it: the pair goes, what it followed stays.
+_POINTER = re.compile(
+    r"\b(?:see|see also|more|more at|more info|details|via|source|link|here|read it|at|on"
+    r"|siehe|mehr|voir|plus|ver|más|vedi|zie|se)\s*:?\s*"
+    r"(?:\bhttps?://|\bwww\.)[^\s<>\"'»”]+",
+    re.I,
+)
 # Left-overs of a removed URL: "(see )", "at .", "here: ." and spaces before punctuation.
 _EMPTY_BRACKETS = re.compile(r"[(\[]\s*[)\]]")
 _DANGLING = re.compile(r"\s*(?:[:\-–—]|\b(?:at|on|via|here|see))\s*(?=[.!?,;]|$)", re.I)
@@ -116,7 +122,8 @@ def post_text(text: str) -> str:
         return article
     if not own.strip():  # nothing but offers: a deals post is all offers, and they are the post
         own = strip_feed_furniture(text, promotions=True)
-    return "\n\n".join(drop_truncated_tail([p for p in own.split("\n\n") if p.strip()]))
+    # Widget lines still go ("Comments", "Share"): a post of link furniture has no text.
+    return "\n\n".join(strip_widgets([p for p in own.split("\n\n") if p.strip()]))
 
 
 def _clean_line(line: str) -> str:
@@ -126,11 +133,12 @@ def _clean_line(line: str) -> str:
     if "{" in line and ":" in line:
         line = _without_css(line)
     if ("/" in line or "www." in line) and _URL.search(line):
+        line = _POINTER.sub(" ", line)  # "See https://…", "More at www.…"
         without = _URL.sub(" ", line)
-        if len(_WORD.findall(without)) < LINK_LINE_WORDS:
+        if len(_WORD.findall(without)) < 3 or is_widget_line(" ".join(without.split())):
             return ""  # a label and its link: "Follow us on Twitter: https://…"
-        # A sentence around a URL points at it ("More at www.example.com."): without the URL
-        # it is a fragment, so it goes; if every sentence has one, only the URLs go.
+        # A sentence around a URL points at it ("Details on the server www.example.com."):
+        # without the URL it is a fragment, so it goes; if every sentence has one, the URLs.
         kept = [s for s in split_sentences(line) if not _URL.search(s)]
         line = " ".join(kept) if kept else _tidy(without)
     line = without_read_more(line)
@@ -222,6 +230,8 @@ _CODE_SIGN = re.compile(
 )
 _TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]{0,80})?/?>")
 _NUMBER = re.compile(r"^[-+]?[\d.,:/%$€£×x]+$")
+# A chat log's speaker: "<nick> what he said" opens the line; it is not markup.
+_SPEAKER = re.compile(r"^<[\w.\-|^\[\]`]{1,30}> ")
 _NUMBERS_IN_A_ROW = re.compile(r" (?=\d)[\d.,:/%]+ [-+$€£]?\d[\d.,:/%]* [-+$€£]?\d")
 
 
@@ -240,8 +250,8 @@ def looks_like_code(sentence: str) -> bool:
     tokens = sentence.split()
     if len(tokens) >= 6 and sum(1 for t in tokens if _NUMBER.match(t)) * 2 >= len(tokens):
         return True  # a table row: numbers with a few labels
-    if "<" in sentence and _TAG.search(sentence):
-        return True  # markup quoted in a sentence is about code
+    if "<" in sentence and (tag := _TAG.search(sentence)) and not _SPEAKER.match(sentence):
+        return tag is not None  # markup quoted in a sentence is about code
     symbols = sum(map(sentence.count, _SYMBOLS))
     if symbols < 3:
         return False
