@@ -29,14 +29,10 @@ import csv
 import html
 import json
 import multiprocessing
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,7 +44,7 @@ import ftfy
 import yaml
 from blurb_checks import JUNK, is_wide, junk_classes, wide_characters
 from extraction_eval import dev_half
-from scale import sample_rss
+from scale import run_sampled
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY_WORDS = 40
@@ -137,20 +133,10 @@ class Run:
 
 
 def measured(command: list[str], name: str) -> Run:
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    peak = [0.0]
-    sampler = threading.Thread(target=sample_rss, args=(process, peak), daemon=True)
-    sampler.start()
-    out, err = process.communicate()
-    wall = time.monotonic() - started
-    sampler.join()
-    if process.returncode != 0:
-        sys.exit(f"{name} failed ({process.returncode}):\n{out[-2000:]}\n{err[-4000:]}")
-    return Run(name, wall, wall, peak[0], out, err)
+    sampled = run_sampled(command)
+    if sampled.returncode != 0:
+        sys.exit(f"{name} failed ({sampled.returncode}):\n{sampled.out[-2000:]}\n{sampled.err}")
+    return Run(name, sampled.wall, sampled.wall, sampled.peak_mb, sampled.out, sampled.err)
 
 
 def fastest(runs: list[Run]) -> Run:

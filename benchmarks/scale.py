@@ -224,6 +224,26 @@ def build(config: Path, name: str) -> Row:
     """`digest build --timings` in its own process; peak RSS of its whole process tree."""
     command = [sys.executable, "-m", "digest", "build", "-c", str(config), "--timings"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sampled = run_sampled(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if sampled.returncode != 0:
+        sys.exit(f"{name} failed ({sampled.returncode}):\n{sampled.out}\n{sampled.err}")
+    first_line = sampled.out.strip().splitlines()[0][:60]
+    return Row(name, sampled.wall, cpu, sampled.peak_mb, _stages(sampled.err), first_line)
+
+
+@dataclass
+class Sampled:
+    wall: float
+    peak_mb: float  # of the whole process tree, sampled every 50 ms
+    out: str
+    err: str
+    returncode: int
+
+
+def run_sampled(command: list[str]) -> Sampled:
+    """Run `command` with the repository on PYTHONPATH; its wall time and peak RSS."""
     started = time.monotonic()
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -235,11 +255,7 @@ def build(config: Path, name: str) -> Row:
     out, err = process.communicate()
     wall = time.monotonic() - started
     sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if process.returncode != 0:
-        sys.exit(f"{name} failed ({process.returncode}):\n{out}\n{err}")
-    return Row(name, wall, cpu, peak[0], _stages(err), out.strip().splitlines()[0][:60])
+    return Sampled(wall, peak[0], out, err, process.returncode)
 
 
 def _stages(err: str) -> dict[str, float]:
