@@ -51,7 +51,7 @@ _READ_MORE = re.compile(
     r"|les mer|læs mere|lue lisää|czytaj dalej|číst dále|čtěte dále|pokračovat|tovább"
     r"|читать далее|подробнее|читати далі|детальніше|devamı|devamını oku)\b"
     r"|続きを読む|阅读全文|閱讀全文|查看全文|더 보기|더보기"
-    r"|\[(?:…|\.\.\.|more|read more)\]|\((?:more|more…|more\.\.\.)\)|(?:»|›|→)\s*$"
+    r"|\[(?:…|\.\.\.|more|read more)\]|\((?:more|more…|more\.\.\.)\)|\s(?:»|›|→)\s*$"
     r"|\bappeared first on\b|\bThe post .{3,200} appeared\b",
     re.I,
 )

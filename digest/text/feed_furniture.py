@@ -79,8 +79,12 @@ _SPONSOR_HEADING = re.compile(
     re.I,
 )
 _HEADING = re.compile(r"^[^.!?]{1,60}:$")
-# Sentences run together where markup separated them, or the feed lost the space.
-_RUN_TOGETHER = re.compile(r"[.!?:;](?<=[a-zà-ÿа-яё]{2}[.!?:;])(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё])")
+# Sentences run together where markup separated them, or the feed lost the space; not a
+# name in code (`strings.Builder`, java.util.List): no backtick, bracket, slash or further
+# dot in the word after it.
+_RUN_TOGETHER = re.compile(
+    r"[.!?:;](?<=[a-zà-ÿа-яё]{2}[.!?:;])(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]+(?:[\s,;:!?)]|\.(?:\s|$)|$))"
+)
 # A style sheet pasted as text: selectors, then a block of property: value pairs.
 _CSS_BODY = re.compile(r"\{[^{}]*?[\w-]+\s*:[^{}]*\}")
 _SELECTOR_TAIL = re.compile(r"[@.#]?[\w\-\[\]=\"':>*,.# ]+$")
@@ -137,12 +141,20 @@ def _clean_line(line: str) -> str:
         without = _URL.sub(" ", line)
         if len(_WORD.findall(without)) < 3 or is_widget_line(" ".join(without.split())):
             return ""  # a label and its link: "Follow us on Twitter: https://…"
-        # A sentence around a URL points at it ("Details on the server www.example.com."):
-        # without the URL it is a fragment, so it goes; if every sentence has one, the URLs.
-        kept = [s for s in split_sentences(line) if not _URL.search(s)]
-        line = " ".join(kept) if kept else _tidy(without)
+        # A sentence around a URL points at it ("See example.com/privacy for details."):
+        # without the URL it is a fragment, so it goes.
+        line = " ".join(s for s in split_sentences(line) if not _URL.search(s))
     line = without_read_more(line)
-    return _RUN_TOGETHER.sub(lambda mark: mark.group(0) + " ", line)
+    return _RUN_TOGETHER.sub(_space_after, line)
+
+
+def _space_after(mark: re.Match[str]) -> str:
+    """A space after the mark, unless it is inside `code` or a dotted name (java.util.List)."""
+    text, at = mark.string, mark.start()
+    word = text[max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1 : at]
+    if "." in word or text.count("`", 0, at) % 2 == 1:
+        return mark.group(0)
+    return mark.group(0) + " "
 
 
 def _tidy(text: str) -> str:
