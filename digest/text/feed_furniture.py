@@ -59,6 +59,8 @@ _URL = re.compile(
     r"(?:\bhttps?://|\bwww\.)[^\s<>\"'»”]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,6}/[^\s<>\"'»”]*", re.I
 )
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_MARK = "URLMARK"  # stands for a URL while sentences are split: a capital, so it can open one
+POINTER_WORDS = 8  # a sentence of fewer words than this around a URL only points at it
 # A URL with the word that points at it: the pair goes, what it followed stays.
 _POINTER = re.compile(
     r"\b(?:see|see also|more|more at|more info|details|via|source|link|here|read it|at|on"
@@ -138,12 +140,20 @@ def _clean_line(line: str) -> str:
         line = _without_css(line)
     if ("/" in line or "www." in line) and _URL.search(line):
         line = _POINTER.sub(" ", line)  # "See https://…", "More at www.…"
-        without = _URL.sub(" ", line)
-        if len(_WORD.findall(without)) < 3 or is_widget_line(" ".join(without.split())):
+        marked = _URL.sub(f" {_MARK} ", line)
+        without = " ".join(marked.replace(_MARK, " ").split())
+        if len(_WORD.findall(without)) < 3 or is_widget_line(without):
             return ""  # a label and its link: "Follow us on Twitter: https://…"
         # A sentence around a URL points at it ("See example.com/privacy for details."):
-        # without the URL it is a fragment, so it goes.
-        line = " ".join(s for s in split_sentences(line) if not _URL.search(s))
+        # without the URL it is a fragment, so it goes. When every sentence holds one, only
+        # the URLs go, unless what is left is a short pointer too.
+        kept = [s for s in split_sentences(marked) if _MARK not in s]
+        if kept:
+            line = " ".join(kept)
+        else:
+            line = _tidy(without)
+            if len(_WORD.findall(line)) < POINTER_WORDS:
+                return ""
     line = without_read_more(line)
     return _RUN_TOGETHER.sub(_space_after, line)
 
