@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from smtp_server import RecordingHandler, Received, SmtpServer, _free_port
+from smtp_server import Received, RecordingHandler, SmtpServer, _free_port
 
 
 def _take(faults: dict[str, int], address: str) -> bool:
