@@ -20,6 +20,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,8 @@ class FaultHandler(RecordingHandler):
     taken_silently: Counter[str] = field(default_factory=Counter)  # what silent_accept kept
     keep_data: bool = True  # the benchmark's sink counts bytes and keeps nothing
     bytes_received: int = 0
+    first_at: float = 0.0  # when the first and the last message were accepted (time.time)
+    last_at: float = 0.0
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -81,6 +84,8 @@ class FaultHandler(RecordingHandler):
             with self.lock:
                 self.received.append(data)
                 self.bytes_received += len(envelope.original_content)
+                self.last_at = time.time()
+                self.first_at = self.first_at or self.last_at
             return "250 2.0.0 Message accepted for delivery"
         return await super().handle_DATA(server, session, envelope)
 
@@ -109,6 +114,8 @@ def _serve(port: int) -> None:
         "recipients": len(copies),
         "duplicates": sum(n - 1 for n in copies.values()),
         "sessions": handler.sessions,
+        "first_at": handler.first_at,
+        "last_at": handler.last_at,
     }
     print(json.dumps(report), flush=True)
 

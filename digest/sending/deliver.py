@@ -10,6 +10,7 @@ stops; ServerRefused is raised once all have), or when it cannot be reached at a
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -70,70 +71,108 @@ def deliver(
     on_result: Callable[[SendResult], None],
 ) -> str:
     """Send `mail` to each reader. Returns why it stopped early ("" when it did not)."""
-    queue = _Queue(iter(readers))
+    work = _Queue(mail, iter(readers))
     pace = Pace(wire.max_per_second, wire.sleep)
-    count = max(1, wire.connections)
-    if count == 1:
-        _work(mail, queue, wire, pace, on_result)
-    else:
-        threads = [
-            threading.Thread(
-                target=_work, args=(mail, queue, wire, pace, on_result), name=f"smtp-{n}"
-            )
-            for n in range(count)
-        ]
-        for thread in threads:
-            thread.start()
+    threads = [
+        threading.Thread(target=_work, args=(work, wire, pace, on_result), name=f"smtp-{n}")
+        for n in range(max(1, wire.connections) - 1)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        _work(work, wire, pace, on_result)  # this thread is the first connection
+    finally:
         for thread in threads:
             thread.join()
-    if queue.refusal is not None:
-        raise queue.refusal
-    return queue.why
+        work.close()
+    if work.refusal is not None:
+        raise work.refusal
+    if work.failure is not None:
+        raise work.failure
+    return work.why
+
+
+Prepared = tuple[Reader, Envelope, bytes]
 
 
 class _Queue:
-    """The readers left, shared by the threads, and why they stopped."""
+    """The readers left, each message filled in ahead by a thread of its own while the
+    connections wait on the server (a few messages ahead, so memory stays flat), and why the
+    connections stopped."""
 
-    def __init__(self, readers: Iterator[Reader]) -> None:
+    AHEAD = 16
+
+    def __init__(self, mail: IssueMail, readers: Iterator[Reader]) -> None:
+        self.mail = mail
         self.readers = readers
+        self.ready: queue.Queue[Prepared | None] = queue.Queue(maxsize=self.AHEAD)
         self.lock = threading.Lock()
         self.why = ""
         self.refusal: ServerRefused | None = None
+        self.failure: Exception | None = None  # filling in failed (a DKIM signature)
+        self.closed = threading.Event()
+        self.filler = threading.Thread(target=self._fill, name="fill-in", daemon=True)
+        self.filler.start()
 
-    def take(self, stop: threading.Event) -> Reader | None:
+    def _fill(self) -> None:
+        try:
+            for reader in self.readers:
+                data = self.mail.for_reader(reader)
+                item = (reader, Envelope(self.mail.envelope_sender(reader), reader.email), data)
+                while not self.closed.is_set():
+                    try:
+                        self.ready.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self.closed.is_set():
+                    return
+        except Exception as exc:  # handed to the caller once the connections stop
+            self.failure = exc
+        self.ready.put(None)
+
+    def take(self, stop: threading.Event) -> Prepared | None:
         with self.lock:
             if self.why or self.refusal is not None:
                 return None
             if stop.is_set():
                 self.why = "stopped on request"
                 return None
-            return next(self.readers, None)
+            item = self.ready.get()
+            if item is None:
+                self.ready.put(None)  # the end, for the other connections too
+            return item
 
     def halt(self, why: str = "", refusal: ServerRefused | None = None) -> None:
         with self.lock:
             self.why = self.why or why
             self.refusal = self.refusal or refusal
 
+    def close(self) -> None:
+        self.closed.set()
+        while self.filler.is_alive():
+            try:
+                self.ready.get(timeout=0.05)
+            except queue.Empty:
+                continue
+
 
 def _work(
-    mail: IssueMail,
-    queue: _Queue,
+    work: _Queue,
     wire: Wire,
     pace: Pace,
     on_result: Callable[[SendResult], None],
 ) -> None:
-    letterhead = mail.letterhead
     with SmtpBatch(wire.smtp, wire.connector, wire.sleep) as batch:
-        while (reader := queue.take(wire.stop)) is not None:
-            data = mail.for_reader(reader)
-            envelope = Envelope(letterhead.envelope_sender(reader), reader.email)
+        while (item := work.take(wire.stop)) is not None:
+            reader, envelope, data = item
             pace.wait()
             try:
                 result = batch.send(reader.address, envelope, data)
             except ServerRefused as refusal:
-                queue.halt(refusal=refusal)
+                work.halt(refusal=refusal)
                 return
             on_result(result)
             if result.status is SendStatus.DEFERRED and result.reply.startswith("connection"):
-                queue.halt(UNREACHABLE)
+                work.halt(UNREACHABLE)
                 return

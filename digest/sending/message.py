@@ -74,11 +74,12 @@ class Reader:
 
     address: str  # as listed: "Name <a@example.org>" or "a@example.org"
     unsubscribe_url: str | None = None
+    email: str = field(init=False)  # the bare address, as in the SMTP envelope
 
-    @property
-    def email(self) -> str:
-        """The bare address, as in the SMTP envelope."""
-        return parseaddr(self.address)[1] or self.address.strip()
+    def __post_init__(self) -> None:
+        plain = "<" not in self.address and " " not in self.address.strip()
+        bare = self.address.strip() if plain else parseaddr(self.address)[1]
+        object.__setattr__(self, "email", bare or self.address.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +111,14 @@ class Letterhead:
     def envelope_sender(self, reader: Reader) -> str:
         """MAIL FROM for this reader: the return path, VERP-encoded when asked (RFC 5321
         allows `=` in a local part; the bounce names the reader even if its body does not)."""
-        base = self.return_path or parseaddr(self.sender)[1]
-        if not self.verp:
-            return base
-        local, _, domain = base.rpartition("@")
-        return f"{local}+{reader.email.replace('@', '=')}@{domain}"
+        return _verp(self.return_path or parseaddr(self.sender)[1], reader, self.verp)
+
+
+def _verp(base: str, reader: Reader, verp: bool) -> str:
+    if not verp:
+        return base
+    local, _, domain = base.rpartition("@")
+    return f"{local}+{reader.email.replace('@', '=')}@{domain}"
 
 
 def default_list_id(title: str, sender: str) -> str:
@@ -166,14 +170,15 @@ def message_id(issue_number: int, reader: Reader, letterhead: Letterhead, varian
     deduplicates by Message-ID drops the copy. A test send passes `variant` so it never shares
     an id with the real issue (Gmail would silently drop the real one). The reader's part is
     keyed by the install id: the id does not reveal the address."""
-    key = letterhead.install_id.encode("utf-8")
-    reader_part = hmac.new(key, reader.email.lower().encode("utf-8"), hashlib.sha256)
     domain = parseaddr(letterhead.sender)[1].rpartition("@")[2] or "localhost"
+    return _message_id(issue_number, reader, letterhead.install_id, domain, variant)
+
+
+def _message_id(number: int, reader: Reader, install_id: str, domain: str, variant: str) -> str:
+    key = install_id.encode("utf-8")
+    reader_part = hmac.new(key, reader.email.lower().encode("utf-8"), hashlib.sha256)
     middle = f"{variant}-" if variant else ""
-    return (
-        f"<digest-issue-{issue_number}-{middle}{reader_part.hexdigest()[:16]}"
-        f".{letterhead.install_id}@{domain}>"
-    )
+    return f"<digest-issue-{number}-{middle}{reader_part.hexdigest()[:16]}.{install_id}@{domain}>"
 
 
 # the issue rendered once ----------------------------------------------------------------------
@@ -191,16 +196,23 @@ class IssueMail:
     text_open: bytes  # boundary, part headers, the plain text before its unsubscribe line
     html_open: bytes  # the text part's end, the HTML part up to its unsubscribe paragraph
     html_close: bytes  # the rest of the HTML, and the closing boundary
+    mailto: str  # the letterhead's, worked out once (parseaddr is slow at 10,000 readers)
+    domain: str  # of the Message-IDs
+    return_path: str  # the envelope sender before VERP
 
     def message_id(self, reader: Reader) -> str:
-        return message_id(self.number, reader, self.letterhead, self.variant)
+        install = self.letterhead.install_id
+        return _message_id(self.number, reader, install, self.domain, self.variant)
+
+    def envelope_sender(self, reader: Reader) -> str:
+        return _verp(self.return_path, reader, self.letterhead.verp)
 
     def for_reader(self, reader: Reader) -> bytes:
         """The whole message for one reader (CRLF line ends, as sent)."""
         web = self.letterhead.web_link(reader)
-        links = [self.letterhead.mailto(), *([web] if web else [])]
+        links = [self.mailto, *([web] if web else [])]
         head = [
-            _to_header(reader.address),
+            _to_header(reader),
             b"Message-ID: " + self.message_id(reader).encode("ascii") + CRLF,
             _list_unsubscribe(links),
         ]
@@ -256,6 +268,9 @@ def render_issue(
         + (CRLF if html_close and not html_close.endswith(CRLF) else b"")
         + dash
         + b"--\r\n",
+        mailto=letterhead.mailto(),
+        domain=parseaddr(letterhead.sender)[1].rpartition("@")[2] or "localhost",
+        return_path=letterhead.return_path or parseaddr(letterhead.sender)[1],
     )
 
 
@@ -305,12 +320,11 @@ def _address(value: str) -> Address:
     return Address(display_name=name, username=user, domain=domain)
 
 
-def _to_header(address: str) -> bytes:
-    name, bare = parseaddr(address)
-    if not name and bare.isascii():
-        return b"To: " + bare.encode("ascii") + CRLF
+def _to_header(reader: Reader) -> bytes:
+    if reader.address.strip() == reader.email and reader.email.isascii():
+        return b"To: " + reader.email.encode("ascii") + CRLF
     header = EmailMessage(policy=MAIL_POLICY)
-    header["To"] = _address(address)
+    header["To"] = _address(reader.address)
     return header.as_bytes(policy=MAIL_POLICY).removesuffix(CRLF)
 
 

@@ -292,8 +292,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def record(state: State, number: int, owner: str, result: SendResult, now: datetime) -> None:
-    """Mark one row right after the server answered, and renew the lease."""
+def record(
+    state: State, number: int, owner: str, result: SendResult, now: datetime, renew: bool = True
+) -> None:
+    """Mark one row right after the server answered; renew the lease when `renew`."""
     status = {SendStatus.SENT: "sent", SendStatus.FAILED: "failed"}.get(result.status, "pending")
     with state.transaction() as conn:
         conn.execute(
@@ -308,10 +310,11 @@ def record(state: State, number: int, owner: str, result: SendResult, now: datet
                 result.recipient,
             ),
         )
-        conn.execute(
-            "UPDATE issues SET claim_expires = ? WHERE number = ? AND claimed_by = ?",
-            ((now + CLAIM_LEASE).isoformat(), number, owner),
-        )
+        if renew:
+            conn.execute(
+                "UPDATE issues SET claim_expires = ? WHERE number = ? AND claimed_by = ?",
+                ((now + CLAIM_LEASE).isoformat(), number, owner),
+            )
 
 
 def settle(state: State, number: int, rows: list[tuple[str, str, str]]) -> None:

@@ -5,6 +5,7 @@ resends and dry runs; the run summary."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,7 @@ from digest.sending.suppress import Bounce, key, record_bounce, suppressions
 from digest.state import State
 
 Clock = Callable[[], datetime]
+LEASE_RENEWAL = 60  # seconds between two renewals of the claim (its lease is 15 minutes)
 
 
 def utc_now() -> datetime:
@@ -242,11 +244,15 @@ def _recorder(
     """Marks each row as soon as the server answered; the state connection is shared by the
     sending threads, so one at a time. A 5xx to RCPT TO is a permanent bounce."""
     lock = threading.Lock()
+    renewed = [time.monotonic()]
 
     def on_result(result: SendResult) -> None:
         with lock:
             now = sending.clock()
-            record(state, issue.number, owner, result, now)
+            renew = time.monotonic() - renewed[0] > LEASE_RENEWAL
+            record(state, issue.number, owner, result, now, renew)
+            if renew:
+                renewed[0] = time.monotonic()
             results.append(result)
             if result.refused_at_rcpt:
                 bounce = Bounce(result.recipient, True, result.reply, issue.number, "smtp")

@@ -163,7 +163,7 @@ class SmtpBatch:
         client, (code, text) = self._mail_from(envelope.sender)
         if code != 250:
             self._answer_to_mail(client, code, text, envelope.sender)
-        code, text = self._guarded(lambda: client.rcpt(envelope.recipient))
+        code, text = self._guarded(lambda: _command(client, "rcpt", f"TO:<{envelope.recipient}>"))
         if code not in (250, 251):
             self._refused(client, code, text, at_rcpt=True)
         code, text = self._guarded(lambda: _data(client, wire))
@@ -174,7 +174,7 @@ class SmtpBatch:
         reused = self.client is not None
         client = self._connected()
         try:
-            return client, client.mail(sender)
+            return client, _command(client, "mail", f"FROM:<{sender}>")
         except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
             if not reused:
                 raise self._dropped(exc) from None
@@ -182,7 +182,7 @@ class SmtpBatch:
         except (smtplib.SMTPException, OSError) as exc:
             raise self._dropped(exc) from None
         client = self._connected()
-        return client, self._guarded(lambda: client.mail(sender))
+        return client, self._guarded(lambda: _command(client, "mail", f"FROM:<{sender}>"))
 
     def _guarded(self, command: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
         try:
@@ -234,6 +234,13 @@ class SmtpBatch:
                     raise self._dropped(exc) from None
                 raise refusal from None
         return self.client
+
+
+def _command(client: smtplib.SMTP, name: str, argument: str) -> tuple[int, bytes]:
+    """MAIL or RCPT with an address checked already (smtplib's mail() and rcpt() parse it
+    again with email.utils.parseaddr: a third of the client's time at 10,000 readers)."""
+    client.putcmd(name, argument)
+    return client.getreply()
 
 
 def _data(client: smtplib.SMTP, wire: bytes) -> tuple[int, bytes]:
