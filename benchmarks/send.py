@@ -135,9 +135,7 @@ def baseline(size: int, connections: int, data: bytes) -> Row:
         smtplib_loop(sink.port, people, data)
     else:
         threads = [
-            threading.Thread(
-                target=smtplib_loop, args=(sink.port, people[n::connections], data)
-            )
+            threading.Thread(target=smtplib_loop, args=(sink.port, people[n::connections], data))
             for n in range(connections)
         ]
         for thread in threads:
@@ -152,6 +150,8 @@ def digest(size: int, connections: int, folder: Path) -> Row:
     sink = Sink()
     config = make_config(folder, sink.port, size, connections)
     database = folder / f"state-{size}-{connections}.sqlite3"
+    for stale in folder.glob(f"{database.name}*"):  # each round a first issue
+        stale.unlink()
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "digest", "send", "-c", str(config)],
@@ -181,13 +181,14 @@ def _issue_bytes(database: Path) -> int:
     """The database's size after one issue (WAL folded in) minus an empty one's."""
     with sqlite3.connect(database) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        used = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute(
-            "PRAGMA freelist_count"
-        ).fetchone()[0]
+        used = (
+            conn.execute("PRAGMA page_count").fetchone()[0]
+            - conn.execute("PRAGMA freelist_count").fetchone()[0]
+        )
         page = conn.execute("PRAGMA page_size").fetchone()[0]
-        feeds = conn.execute(
-            "SELECT COALESCE(SUM(LENGTH(entries_meta)), 0) FROM feeds"
-        ).fetchone()[0]
+        feeds = conn.execute("SELECT COALESCE(SUM(LENGTH(entries_meta)), 0) FROM feeds").fetchone()[
+            0
+        ]
         texts = conn.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM entry_texts").fetchone()[0]
     return int(used * page - feeds - texts)  # the feeds' cache is not the issue's
 
@@ -196,6 +197,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="Rounds, interleaved; each row keeps its best."
+    )
     args = parser.parse_args()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as temp:
@@ -203,15 +207,17 @@ def main() -> None:
         data = one_message(folder)
         print(f"message: {len(data):,} bytes (one reader's, as digest sends it)", file=sys.stderr)
         for size in args.sizes:
-            for run in (
-                lambda: baseline(size, 1, data),
-                lambda: digest(size, 1, folder),
-                lambda: baseline(size, args.connections, data),
-                lambda: digest(size, args.connections, folder),
-            ):
-                row = run()
-                print(f"  {row.name} at {size:,}: {row.rate:,.0f} msg/s", file=sys.stderr)
-                rows.append(row)
+            best: dict[str, Row] = {}
+            for _ in range(args.repeat):  # the machine is shared: rounds interleaved, best kept
+                for connections in (1, args.connections):
+                    for row in (
+                        baseline(size, connections, data),
+                        digest(size, connections, folder),
+                    ):
+                        print(f"  {row.name} at {size:,}: {row.rate:,.0f} msg/s", file=sys.stderr)
+                        if row.name not in best or row.rate > best[row.name].rate:
+                            best[row.name] = row
+            rows += best.values()
     print_table(rows, args.connections)
 
 

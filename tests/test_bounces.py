@@ -124,7 +124,7 @@ def test_digest_bounces_reads_a_maildir_an_mbox_and_stdin_and_counts_each_once(
     code, out = run(
         "bounces", "-c", str(config), stdin=(DATA / "mta" / "microsoft_failed.eml").read_bytes()
     )
-    assert out.startswith("1 messages read: 2 failed addresses recorded, 2 newly suppressed")
+    assert out.startswith("1 message read: 2 failed addresses recorded, 2 newly suppressed")
     code, out = run("suppressed", "-c", str(config))
     listed = [line.split()[0] for line in out.splitlines()]
     assert sorted(listed) == sorted(

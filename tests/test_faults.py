@@ -7,12 +7,8 @@ and before the mark was written); each repeat carries the same Message-ID."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REPO, FeedServer
+from conftest import FeedServer
 from fault_server import FaultHandler, start_fault_server
-from send_helpers import addresses, sending_config, serve_stories
+from send_helpers import addresses, digest_send, outbox_counts, sending_config, serve_stories
 from smtp_server import SmtpServer
 
 
@@ -31,22 +27,6 @@ def faulty() -> Iterator[tuple[SmtpServer, FaultHandler]]:
     controller, server, handler = start_fault_server()
     yield server, handler
     controller.stop()
-
-
-def digest_send(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", "send", "-c", str(config)],
-        cwd=config.parent,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def outbox(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as conn:
-        return dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
 
 
 def copies_and_ids(handler: FaultHandler) -> tuple[Counter[str], dict[str, set[str]]]:
@@ -78,7 +58,7 @@ def test_every_fault_at_once_two_senders_nothing_lost_and_only_unconfirmed_copie
     both = [digest_send(config), digest_send(config)]  # two sends at once
     for process in both:
         process.communicate(timeout=120)
-    assert outbox(tmp_path / "state.sqlite3") == {"sent": 57, "failed": 1, "pending": 2}
+    assert outbox_counts(tmp_path / "state.sqlite3") == {"sent": 57, "failed": 1, "pending": 2}
     handler.temporary.clear()
     last = digest_send(config)
     out, err = last.communicate(timeout=60)
@@ -95,7 +75,7 @@ def test_every_fault_at_once_two_senders_nothing_lost_and_only_unconfirmed_copie
     assert lost == [] and copies[people[0]] == 0
     assert repeated == {people[5]: 2} and handler.taken_silently == Counter({people[5]: 1})
     assert all(len(ids[p]) == 1 for p in copies)  # a repeat has the same Message-ID
-    assert outbox(tmp_path / "state.sqlite3") == {"sent": 59, "failed": 1}
+    assert outbox_counts(tmp_path / "state.sqlite3") == {"sent": 59, "failed": 1}
 
 
 @pytest.mark.slow
@@ -130,4 +110,4 @@ def test_kill_9_at_several_points_over_four_connections_then_a_rerun(
     # a repeat is a message the server had confirmed when the process died, before its mark
     assert repeats <= kills * 4
     assert all(len(ids[p]) == 1 for p in copies)
-    assert outbox(tmp_path / "state.sqlite3") == {"sent": len(people)}
+    assert outbox_counts(tmp_path / "state.sqlite3") == {"sent": len(people)}

@@ -33,7 +33,8 @@ def bounces(config_path: Path | None, source: str, verbose: bool) -> None:
             state, read_source(source, sys.stdin.buffer), limits, datetime.now(UTC)
         )
     click.echo(
-        f"{run.messages:,} messages read: {run.recorded:,} failed addresses recorded, "
+        f"{run.messages:,} {'message' if run.messages == 1 else 'messages'} read: "
+        f"{run.recorded:,} failed addresses recorded, "
         f"{len(run.suppressed):,} newly suppressed, {len(run.unrecognised):,} not bounces, "
         f"{run.repeated:,} read before"
     )
