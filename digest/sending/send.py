@@ -4,6 +4,7 @@ resends and dry runs; the run summary."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import Counter
@@ -210,55 +211,77 @@ def deliver_issue(settings: Settings, state: State, issue: Issue, sending: Sendi
     holder = claim(state, issue.number, owner, sending.clock())
     if holder is not None:
         return SendReport(issue, note=f"issue {issue.number} is being sent by {holder}")
-    results: list[SendResult] = []
     note = error = ""
     settled: list[tuple[str, str, str]] = []
+    marks = _Marks(settings, state, issue, owner)
+    lock = threading.Lock()
+
+    def on_result(result: SendResult) -> None:
+        with lock:  # several connections answer at once
+            marks(result, sending.clock())
+
     try:
         settled = _settle(settings, state, issue, sending)
         mail = render_issue(issue, letterhead(settings, state), sending.clock())
         readers = [Reader(recipient) for recipient in pending(state, issue.number)]
-        note = deliver(
-            mail,
-            readers,
-            wire(settings, sending),
-            _recorder(settings, state, issue, owner, sending, results),
-        )
+        with marks:
+            note = deliver(mail, readers, wire(settings, sending), on_result)
     except ServerRefused as exc:
         error = str(exc)
     finally:
         release(state, issue.number, owner)
         finish(state, issue.number, sending.clock())
     left = tuple(pending(state, issue.number))
-    report = SendReport(get_issue(state, issue.number), tuple(results), note, left, error)
+    report = SendReport(get_issue(state, issue.number), tuple(marks.results), note, left, error)
     return replace(report, settled=tuple(settled))
 
 
-def _recorder(
-    settings: Settings,
-    state: State,
-    issue: Issue,
-    owner: str,
-    sending: Sending,
-    results: list[SendResult],
-) -> Callable[[SendResult], None]:
-    """Marks each row as soon as the server answered; the state connection is shared by the
-    sending threads, so one at a time. A 5xx to RCPT TO is a permanent bounce."""
-    lock = threading.Lock()
-    renewed = [time.monotonic()]
+class _Marks:
+    """Marks each row as soon as the server answered, in a thread of its own: the commit runs
+    while the connection already carries the next message (a mark lags its 250 by one
+    commit, as it did inline, so a kill -9 can repeat at most the messages in flight, each
+    with its Message-ID). A 5xx to RCPT TO is a permanent bounce. Use as a context manager:
+    leaving it waits for every mark."""
 
-    def on_result(result: SendResult) -> None:
-        with lock:
-            now = sending.clock()
-            renew = time.monotonic() - renewed[0] > LEASE_RENEWAL
-            record(state, issue.number, owner, result, now, renew)
+    def __init__(self, settings: Settings, state: State, issue: Issue, owner: str) -> None:
+        self.settings, self.state, self.issue, self.owner = settings, state, issue, owner
+        self.results: list[SendResult] = []
+        self.queue: queue.SimpleQueue[tuple[SendResult, datetime] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._write, name="marks")
+        self.renewed = time.monotonic()
+
+    def __enter__(self) -> _Marks:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.failure is not None:
+            raise self.failure
+
+    failure: BaseException | None = None
+
+    def __call__(self, result: SendResult, now: datetime) -> None:
+        self.results.append(result)
+        self.queue.put((result, now))
+
+    def _write(self) -> None:
+        try:
+            self._write_all()
+        except BaseException as exc:  # raised in the sending thread when the batch ends
+            self.failure = exc
+
+    def _write_all(self) -> None:
+        while (item := self.queue.get()) is not None:
+            result, now = item
+            renew = time.monotonic() - self.renewed > LEASE_RENEWAL
+            record(self.state, self.issue.number, self.owner, result, now, renew)
             if renew:
-                renewed[0] = time.monotonic()
-            results.append(result)
+                self.renewed = time.monotonic()
             if result.refused_at_rcpt:
-                bounce = Bounce(result.recipient, True, result.reply, issue.number, "smtp")
-                record_bounce(state, bounce, settings.bounces.suppress_after, now)
-
-    return on_result
+                bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
+                record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
 
 
 def _settle(
