@@ -9,6 +9,7 @@ tables with new steps in MIGRATIONS.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -113,6 +114,32 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN fresh_until TEXT;
     """,
+    # 8 (issue 19): this database's random install id (in Message-IDs); since when a row is
+    # owed (a deferral ends after smtp.give_up_after); bounces and the suppression list.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ALTER TABLE outbox ADD COLUMN owed_since TEXT;  -- NULL: since the issue was created
+    CREATE TABLE bounces (
+        address TEXT NOT NULL,        -- lower case
+        kind TEXT NOT NULL,           -- permanent | temporary
+        issue INTEGER,                -- the issue it answers, when the bounce says
+        detail TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        source TEXT NOT NULL,         -- dsn | smtp (refused at RCPT during a send)
+        message TEXT                  -- sha256 of the bounce read: read twice, counted once
+    );
+    CREATE INDEX bounces_address ON bounces (address, received_at);
+    CREATE INDEX bounces_message ON bounces (message);
+    CREATE TABLE suppressed (
+        address TEXT PRIMARY KEY,     -- lower case
+        reason TEXT NOT NULL,
+        since TEXT NOT NULL
+    );
+    CREATE TABLE lifted (             -- a person took the address off the list: bounces
+        address TEXT PRIMARY KEY,     -- before then no longer count towards a row
+        since TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -171,6 +198,9 @@ class State:
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             _switch_to_wal(conn)
             conn.execute("PRAGMA busy_timeout=30000")
+            # WAL with NORMAL: a commit survives the process dying (kill -9), only not a power
+            # cut; without an fsync per commit, marking each message sent costs microseconds.
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             _migrate(conn)
         except sqlite3.DatabaseError as exc:
@@ -202,6 +232,20 @@ class State:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def install_id(self) -> str:
+        """This database's random id, made on first use and kept: Message-IDs carry it, so
+        two installs (or two lists) sending issue 1 to one reader never share an id."""
+        query = "SELECT value FROM meta WHERE key = 'install_id'"
+        row = self.conn.execute(query).fetchone()
+        if row is None:
+            with self.transaction() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('install_id', ?)",
+                    (secrets.token_hex(6),),
+                )
+                row = conn.execute(query).fetchone()
+        return str(row[0])
 
     # feeds -------------------------------------------------------------------------------
 

@@ -3,11 +3,15 @@ mails them to the test SMTP server."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from conftest import FeedServer, article_html, rss, rss_item, write_config
+from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
 from smtp_server import SmtpServer
 
 
@@ -63,3 +67,20 @@ def sending_config(
 
 def addresses(count: int) -> list[str]:
     return [f"reader{n:02d}@example.test" for n in range(count)]
+
+
+def digest_send(config: Path) -> subprocess.Popen[str]:
+    """`digest send` in a process of its own (so a test can kill -9 it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "send", "-c", str(config)],
+        cwd=config.parent,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def outbox_counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())

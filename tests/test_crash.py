@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import REPO, FeedServer
-from send_helpers import addresses, sending_config, serve_stories
+from conftest import FeedServer
+from send_helpers import addresses, digest_send, outbox_counts, sending_config, serve_stories
 from smtp_server import SmtpServer
 
 RECIPIENTS = 50
 KILL_AFTER = 15  # messages received before the kill
 MAIL_DELAY = 0.05  # seconds the server takes to answer MAIL FROM: a send takes a while
-
-
-def digest_send(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", "send", "-c", str(config)],
-        cwd=config.parent,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def outbox_counts(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as conn:
-        return dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
 
 
 def test_kill_9_mid_send_then_rerun_delivers_exactly_one_copy_each(

@@ -309,3 +309,45 @@ def test_the_retry_job_sends_what_a_run_left_pending(
     finally:
         scheduler.shutdown(wait=True)
     assert Counter(r for m in smtp_server.handler.received for r in m.rcpt_tos) == Counter(people)
+
+
+def test_a_stop_while_a_run_is_due_hands_nothing_to_the_closed_executor(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The race behind "cannot schedule new futures after shutdown" on SIGINT: the loop
+    thread wakes for a due run just as shutdown() closes the executor. Played here in that
+    order: the due run is handed to nobody, nothing is logged, the run stays due."""
+    import logging
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"feeds:\n  - {{name: A, url: 'https://a.example/f'}}\nstate_db: {tmp_path / 's.sqlite3'}\n"
+    )
+    settings = load_settings(config)
+    scheduler = make_scheduler(settings, config, trigger=at(soon(3600)))
+    scheduler.start(paused=True)
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    scheduler.modify_job(JOB_ID, next_run_time=due)
+    scheduler.shutdown(wait=True)
+    with caplog.at_level(logging.DEBUG, logger="apscheduler"):
+        scheduler._process_jobs()  # what the loop thread does when it wakes now
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert missed_run(settings.state_path, datetime.now(UTC)) is not None  # still owed
+
+
+def test_sigint_while_runs_are_due_stops_without_a_traceback(
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    schedulers: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    config = every_second_config(feed_server, smtp_server, tmp_path, addresses(1))
+    for delay in (0.1, 0.5, 0.9):  # a run is due every second: land near one
+        process = schedulers(config)
+        assert process.stdout is not None and process.stdout.readline()  # the signal handler is in
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err and "cannot schedule" not in err, err
+        assert out.rstrip().endswith("stopped")

@@ -88,7 +88,9 @@ def test_each_recipient_gets_one_correct_multipart_message(
     assert message["To"] == "ana@example.test"
     assert message["MIME-Version"] == "1.0"
     assert message["Date"].datetime == NOW
-    assert re.fullmatch(r"<digest-issue-1-[0-9a-f]{12}@example\.test>", message["Message-ID"])
+    assert re.fullmatch(
+        r"<digest-issue-1-[0-9a-f]{16}\.[0-9a-f]{12}@example\.test>", message["Message-ID"]
+    )
     assert received[1].message["Message-ID"] != message["Message-ID"]
     assert received[1].message["To"].addresses[0].display_name == "Björn"
     assert message["List-Unsubscribe"] == (
@@ -132,7 +134,7 @@ def test_temporary_failures_retry_with_backoff_and_permanent_ones_are_recorded(
     delays: list[float] = []
     with State.open(settings.state_path) as state:
         report = send_to_list(settings, state, sending(delays=delays))
-        status = list_issues(state)[0]
+        status = list_issues(state, rows_of=1)[0]
     assert [(r.recipient, r.status, r.attempts) for r in report.results] == [
         ("ok@example.test", SendStatus.SENT, 1),
         ("busy@example.test", SendStatus.SENT, 3),
@@ -146,7 +148,8 @@ def test_temporary_failures_retry_with_backoff_and_permanent_ones_are_recorded(
     assert gone.status == "failed" and gone.reply is not None
     assert gone.reply.startswith("550 5.1.1 <gone@example.test>: Recipient address rejected")
     assert status.issue.sent_at is not None  # nothing pending: the issue is done
-    lines = report_lines(report)
+    assert report_lines(report)[1:] == ["  who and why: digest issues 1 (or send --verbose)"]
+    lines = report_lines(report, verbose=True)
     assert "  sent to: ok@example.test, busy@example.test" in lines
     assert any(line.startswith("  failed: gone@example.test: 550 5.1.1") for line in lines)
 
@@ -174,17 +177,17 @@ def test_deferred_recipient_stays_pending_and_the_next_run_sends_only_to_them(
     people = ["a@example.test", "slow@example.test", "c@example.test"]
     config = sending_config(tmp_path, url, smtp_server, people, smtp={"attempts": 2})
     smtp_server.handler.temporary["slow@example.test"] = 5
-    code, out, _ = run("send", "-c", str(config))
+    code, out, _ = run("send", "-c", str(config), "--verbose")
     assert code == 4
     assert "deferred: slow@example.test: 451 4.7.1 Please try again later" in out
     assert "left for the next run: 1 (slow@example.test)" in out
     smtp_server.handler.temporary.clear()
-    code, out, _ = run("send", "-c", str(config))
+    code, out, _ = run("send", "-c", str(config), "-v")
     assert code == 0, out
     assert "resumed issue 1" in out and "sent to: slow@example.test" in out
     assert [len(smtp_server.handler.to(p)) for p in people] == [1, 1, 1]
     code, out, _ = run("issues", "-c", str(config))
-    assert code == 0 and "#1 " in out and "sent 3, failed 0, pending 0" in out
+    assert code == 0 and "#1 " in out and "sent 3, failed 0, pending 0, skipped 0" in out
 
 
 def test_unreachable_server_leaves_everyone_pending_with_exit_4(
@@ -194,7 +197,7 @@ def test_unreachable_server_leaves_everyone_pending_with_exit_4(
     config = sending_config(
         tmp_path, url, smtp_server, addresses(3), smtp={"port": 9, "attempts": 2}
     )
-    code, out, _ = run("send", "-c", str(config))
+    code, out, _ = run("send", "-c", str(config), "--verbose")
     assert code == 4
     assert "deferred: reader00@example.test: connection to 127.0.0.1:9:" in out
     assert "left for the next run: 3" in out and "unreachable" in out
@@ -350,6 +353,12 @@ def test_resend_reaches_a_failed_recipient_and_never_repeats_a_delivered_one(
     assert run("send", "-c", str(config))[0] == 4
     smtp_server.handler.permanent.clear()
     settings = load_settings(config)
+    with State.open(settings.state_path) as state:  # a 550 at RCPT suppressed the address
+        refused = resend(settings, state, 1, ["full@example.test"], sending())
+    assert refused.results == () and "suppressed, not sent: full@example.test" in refused.note
+    assert run("suppressed", "remove", "full@example.test", "-c", str(config))[1] == (
+        "lifted: full@example.test\n"
+    )
     with State.open(settings.state_path) as state:
         report = resend(settings, state, 1, None, sending())
     assert [r.recipient for r in report.results] == ["full@example.test"]
@@ -471,12 +480,12 @@ def test_login_with_the_password_from_the_environment(
         login = {"username": "digest", "password_env": "DIGEST_TEST_PW"}
         config = sending_config(tmp_path, url, server, ["a@example.test"], smtp=login)
         monkeypatch.setenv("DIGEST_TEST_PW", "wrong")
-        code, out, _ = run("send", "-c", str(config))
+        code, out, _ = run("send", "-c", str(config), "--verbose")
         assert code == 4 and "error: SMTP server 127.0.0.1:" in out and "refused us: 535" in out
         assert "left for the next run: 1 (a@example.test)" in out
         assert server.handler.count() == 0
         monkeypatch.setenv("DIGEST_TEST_PW", "s3cret")
-        code, out, _ = run("send", "-c", str(config))
+        code, out, _ = run("send", "-c", str(config), "--verbose")
         assert code == 0 and "resumed issue 1" in out and "sent to: a@example.test" in out
         assert server.handler.count() == 1
     finally:

@@ -44,6 +44,8 @@ LAZY_COMMANDS = {
     "send": "digest.cli.send:send",
     "schedule": "digest.cli.send:schedule",
     "issues": "digest.cli.send:issues",
+    "bounces": "digest.cli.bounces:bounces",
+    "suppressed": "digest.cli.bounces:suppressed",
     "preview": "digest.cli.preview:preview",
     "feeds": "digest.cli.feeds:feeds",
     "check": "digest.cli.feeds:check",

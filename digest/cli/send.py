@@ -47,9 +47,14 @@ PREVIEW_RECIPIENT = "reader@example.invalid"
 @click.option("--to", "addresses", multiple=True, help="Send only to this address (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Write the .eml files; send nothing.")
 @click.option("--resend", "resend_number", type=int, help="Send issue N again to who lacks it.")
+@click.option("--verbose", "-v", is_flag=True, help="List who got it, and who did not and why.")
 @reports_errors
 def send(
-    config_path: Path | None, addresses: tuple[str, ...], dry_run: bool, resend_number: int | None
+    config_path: Path | None,
+    addresses: tuple[str, ...],
+    dry_run: bool,
+    resend_number: int | None,
+    verbose: bool,
 ) -> None:
     """Build the next issue and mail it to the list (or only to --to addresses: a test send,
     which leaves the entries unsent)."""
@@ -61,7 +66,7 @@ def send(
             return
         sending = Sending()
         report = _send(settings, state, to, resend_number, sending)
-    for line in report_lines(report):
+    for line in report_lines(report, verbose=verbose):
         click.echo(line)
     for line in feed_lines(sending.feeds):
         click.echo(line, err=True)
@@ -90,11 +95,10 @@ def _dry_run(settings: Settings, state: State, to: list[str], number: int | None
 
 
 def _exit_for(report: SendReport) -> None:
-    if report.error:
-        sys.exit(DeliveryError.exit_code)
-    missed = [r for r in report.results if r.status is not SendStatus.SENT]
-    if missed or report.pending:
-        sys.exit(DeliveryError.exit_code)
+    for one in report.all():
+        missed = [r for r in one.results if r.status is not SendStatus.SENT]
+        if one.error or missed or one.pending:
+            sys.exit(DeliveryError.exit_code)
 
 
 def _checked_address(value: str) -> str:
@@ -129,26 +133,35 @@ def schedule(config_path: Path | None, show_list: bool) -> None:
 
 @click.command()
 @config_option
+@click.argument("number", type=int, required=False)
 @reports_errors
-def issues(config_path: Path | None) -> None:
-    """List past issues and their delivery status."""
+def issues(config_path: Path | None, number: int | None) -> None:
+    """List past issues and their delivery counts; with NUMBER, every reader of that issue,
+    their status and the server's last reply."""
     settings = load_settings(config_path or default_config_path())
     with State.open(settings.state_path) as state:
-        past = list_issues(state)
+        past = list_issues(state, rows_of=number)
+    if number is not None:
+        past = [status for status in past if status.issue.number == number]
+        if not past:
+            raise ConfigError(f"issue {number}: no such issue (see `digest issues`)")
     if not past:
         click.echo("no issue yet")
     for status in past:
         issue = status.issue
-        sent, failed, pending = (status.count(s) for s in ("sent", "failed", "pending"))
+        counts = ", ".join(
+            f"{name} {status.count(name):,}" for name in ("sent", "failed", "pending", "skipped")
+        )
         when = f"{issue.sent_at:%Y-%m-%d %H:%M}" if issue.sent_at else "not finished"
         stories = count(len(issue.entry_ids), "story", "stories")
         click.echo(
             f"#{issue.number}  {issue.created_at:%Y-%m-%d}  {stories}  "
-            f"sent {sent}, failed {failed}, pending {pending}  ({when})  {issue.subject}"
+            f"{counts}  ({when})  {issue.subject}"
         )
-        for delivery in status.deliveries:
-            if delivery.status != "sent":
-                click.echo(f"    {delivery.status}: {delivery.recipient}: {delivery.reply or ''}")
+        if number is not None:
+            for delivery in status.deliveries:
+                reply = f": {delivery.reply}" if delivery.reply else ""
+                click.echo(f"    {delivery.status}: {delivery.recipient}{reply}")
 
 
 # build --eml ----------------------------------------------------------------------------------
@@ -159,7 +172,7 @@ def preview_eml(settings: Settings, state: State, built: Built, now: datetime) -
     last = last_issue(state)
     issue = issue_from(settings, built, (last.number if last else 0) + 1, now)
     recipient = settings.recipients[0] if settings.recipients else PREVIEW_RECIPIENT
-    return build_message(issue, recipient, letterhead(settings), datetime.now(UTC))
+    return build_message(issue, recipient, letterhead(settings, state), datetime.now(UTC))
 
 
 def write_preview(message: EmailMessage, folder: Path) -> Path:

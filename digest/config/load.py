@@ -38,7 +38,7 @@ def settings_from_text(path: Path, raw: str) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc, lines)) from None
     _check_feed_files(path, settings, lines)
-    return settings
+    return _with_dkim_key(path, settings, lines)
 
 
 # libyaml's loader when PyYAML has it (ten times faster on a config of 2,000 feeds).
@@ -143,6 +143,29 @@ def _check_feed_files(path: Path, settings: Settings, lines: dict[Any, int]) -> 
                 f"{path}:{line}: feeds[{index}].url: no such file {feed.url!r} "
                 f"(relative paths are read from {settings.base_dir})"
             )
+
+
+def _with_dkim_key(path: Path, settings: Settings, lines: dict[Any, int]) -> Settings:
+    """Read the DKIM private key once, here, so a missing or bad key is one config error."""
+    if settings.dkim is None:
+        return settings
+    where = f"{path}:{lines.get(('dkim', 'private_key_file'))}: dkim.private_key_file"
+    key_path = settings.path(settings.dkim.private_key_file)
+    try:
+        pem = key_path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {key_path}: {exc.strerror or exc}") from None
+    from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+
+    try:
+        parse_pem_private_key(pem)
+    except (UnparsableKeyError, ValueError, IndexError, TypeError):
+        raise ConfigError(
+            f"{where}: {key_path} is not a PEM RSA private key"
+            " (make one: openssl genrsa -out dkim.pem 2048)"
+        ) from None
+    dkim = settings.dkim.model_copy(update={"private_key": pem})
+    return settings.model_copy(update={"dkim": dkim})
 
 
 def default_config_path() -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
@@ -113,6 +114,19 @@ SUBJECT_FIELDS = {
 }
 
 
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|minutes?|h|hours?|d|days?)\s*$")
+
+
+def parse_duration(value: str) -> timedelta:
+    """'90m', '36h', '3d' (or minutes, hours, days) as a timedelta."""
+    match = DURATION.match(value)
+    if match is None:
+        raise ValueError(f"not a duration like 90m, 36h or 3d: {value!r}")
+    amount, unit = float(match[1]), match[2][0]
+    unit_name = {"m": "minutes", "h": "hours", "d": "days"}[unit]
+    return timedelta(**{unit_name: amount})
+
+
 def check_address(value: str) -> str:
     _, address = parseaddr(value)
     if "\n" in value or "\r" in value or not ADDRESS.match(address):
@@ -134,6 +148,27 @@ class SmtpConfig(_Strict):
     timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server.")
     attempts: int = Field(4, ge=1, le=20, description="Tries per message on temporary failures.")
     retry_delay: float = Field(2.0, ge=0, description="Seconds before the first retry; doubles.")
+    give_up_after: str = Field(
+        "3d",
+        description="A reader still deferred this long after the issue (4xx to the end, server "
+        "down) is marked failed with the server's last reply: 90m, 36h, 3d.",
+    )
+    connections: int = Field(
+        1, ge=1, le=16, description="Parallel connections to the server for one issue."
+    )
+    max_per_second: float = Field(
+        0, ge=0, description="At most this many messages a second (a relay's limit); 0: no limit."
+    )
+
+    @field_validator("give_up_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def give_up(self) -> timedelta:
+        return parse_duration(self.give_up_after)
 
     @field_validator("sender")
     @classmethod
@@ -167,6 +202,45 @@ class UnsubscribeConfig(_Strict):
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError(f"must be an http(s) URL (got {value!r})")
         return value
+
+
+class DkimConfig(_Strict):
+    """DKIM signing (issue 19): these three key names are a contract."""
+
+    domain: str = Field(min_length=1, description="Signing domain (d=), e.g. example.org.")
+    selector: str = Field(
+        min_length=1, description="Selector (s=): the key is published at SELECTOR._domainkey."
+    )
+    private_key_file: Path = Field(
+        description="PEM RSA private key, relative to this file; read once when loaded."
+    )
+    private_key: bytes = Field(b"", exclude=True, repr=False, description="(read by the loader)")
+
+    @field_validator("domain", "selector")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?", value):
+            raise ValueError(f"not a DNS name: {value!r}")
+        return value
+
+
+class BouncesConfig(_Strict):
+    return_path: str | None = Field(
+        None, description="Envelope sender (Return-Path) where bounces go; default: smtp.from."
+    )
+    verp: bool = Field(
+        False,
+        description="One return path per reader (bounces+ana=example.org@...), so every "
+        "bounce names its reader.",
+    )
+    suppress_after: int = Field(
+        3, ge=1, description="Temporary failures in a row (4.x.x) that suppress an address."
+    )
+
+    @field_validator("return_path")
+    @classmethod
+    def _return_path_is_address(cls, value: str | None) -> str | None:
+        return None if value is None else parseaddr(check_address(value))[1]
 
 
 class ScheduleConfig(_Strict):
@@ -242,6 +316,20 @@ class Settings(_Strict):
         default_factory=UnsubscribeConfig,
         description="List-Unsubscribe targets; default: mailto the From address.",
     )
+    list_id: str = Field(
+        "",
+        description="List-Id header, 'Name <id.example.org>'; empty: from the title and the "
+        "sender's domain.",
+    )
+    feedback_id: str = Field(
+        "",
+        description="Feedback-ID header (Gmail's feedback loop), e.g. '{number}:digest:news:"
+        "example.org'; {number} is the issue's. Empty: none.",
+    )
+    dkim: DkimConfig | None = Field(None, description="DKIM signing; unset: not signed.")
+    bounces: BouncesConfig = Field(
+        default_factory=BouncesConfig, description="Return-Path, VERP, and when to suppress."
+    )
     send_when_empty: bool = Field(False, description="Send an issue even with no new stories.")
     schedule: ScheduleConfig = Field(
         default_factory=ScheduleConfig, description="When `digest schedule` sends."
@@ -287,6 +375,13 @@ class Settings(_Strict):
         except (KeyError, IndexError, ValueError) as exc:
             known = " ".join("{" + name + "}" for name in SUBJECT_FIELDS)
             raise ValueError(f"bad placeholder {exc} in the subject (known: {known})") from None
+        return value
+
+    @field_validator("list_id")
+    @classmethod
+    def _valid_list_id(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[^<>\r\n]*<[A-Za-z0-9._-]+\.[A-Za-z0-9.-]+>", value):
+            raise ValueError(f"must look like 'Name <id.example.org>', got {value!r}")
         return value
 
     @field_validator("archive_url")

@@ -42,7 +42,7 @@ def starter_config() -> str:
     return "\n".join(lines)
 
 
-NESTED = ("unsubscribe", "schedule")  # sending settings written out key by key
+NESTED = ("unsubscribe", "bounces", "schedule")  # sending settings written out key by key
 EXAMPLES = {
     "smtp": [
         "# smtp:",
@@ -52,6 +52,15 @@ EXAMPLES = {
         "#   username: digest",
         "#   password_env: DIGEST_SMTP_PASSWORD   # the variable's name, not the password",
         "#   from: The Weekly Digest <digest@example.org>",
+        "#   connections: 1               # parallel connections for one issue",
+        "#   max_per_second: 0            # a relay's limit; 0: none",
+        "#   give_up_after: 3d            # a reader deferred this long is marked failed",
+    ],
+    "dkim": [
+        "# dkim:                           # sign every message (publish the public key first)",
+        "#   domain: example.org",
+        "#   selector: news2026           # TXT record at news2026._domainkey.example.org",
+        "#   private_key_file: dkim.pem   # openssl genrsa -out dkim.pem 2048",
     ],
     "recipients": ["recipients: []  # e.g. [reader@example.org]"],
     "include": ["include: []  # e.g. [climate, energy]: entries must match one (title or text)"],

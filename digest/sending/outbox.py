@@ -5,8 +5,11 @@ Sending an issue to the list is two steps with a commit between them:
 1. *Create*: build the digest of everything not yet sent since the last issue, render it, and
    in ONE transaction store the issue, its entries and one `pending` outbox row per recipient.
    From that commit on the issue's entries count as sent: the outbox owes the issue to every
-   row until each is `sent` or `failed` (a 5xx), so the next issue starts where this one ended
-   and never repeats an entry.
+   row until each is `sent`, `failed` (a 5xx, or deferred past smtp.give_up_after) or
+   `skipped` (the reader left the list, or their address was suppressed), so the next issue
+   starts where this one ended and never repeats an entry. Suppressed addresses get no row.
+   Issues are independent: a reader still pending on an older issue does not hold back the
+   next one for anybody.
 2. *Deliver*: claim the issue (a lease in the database, so a second process cannot send it
    too), then send each pending row and mark it `sent` right after the server accepts it.
    A crash loses at most the mark of the message in flight; a re-run sends only what is
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,6 +33,7 @@ from digest.issue.pipeline import Built
 from digest.models import Entry, Issue
 from digest.net.urls import canonical_url
 from digest.sending.smtp import SendResult, SendStatus
+from digest.sending.suppress import key, suppressed_keys
 from digest.state import State
 
 CLAIM_LEASE = timedelta(minutes=15)  # renewed after every message; outlives one slow message
@@ -37,7 +42,7 @@ CLAIM_LEASE = timedelta(minutes=15)  # renewed after every message; outlives one
 @dataclass(frozen=True, slots=True)
 class Delivery:
     recipient: str
-    status: str  # pending | sent | failed
+    status: str  # pending | sent | failed | skipped
     attempts: int
     reply: str | None
     sent_at: datetime | None
@@ -46,10 +51,11 @@ class Delivery:
 @dataclass(frozen=True, slots=True)
 class IssueStatus:
     issue: Issue
-    deliveries: tuple[Delivery, ...]
+    counts: dict[str, int]  # outbox rows by status
+    deliveries: tuple[Delivery, ...] = ()  # loaded when asked for
 
     def count(self, status: str) -> int:
-        return sum(1 for d in self.deliveries if d.status == status)
+        return self.counts.get(status, 0)
 
 
 # the store ----------------------------------------------------------------------------------
@@ -65,18 +71,31 @@ def get_issue(state: State, number: int) -> Issue | None:
     return _issue(state, row) if row else None
 
 
-def unfinished_issue(state: State) -> Issue | None:
-    """The oldest issue some recipient is still owed."""
-    row = state.conn.execute(
+def unfinished_issues(state: State) -> list[Issue]:
+    """Every issue some reader is still owed, oldest first."""
+    rows = state.conn.execute(
         f"{_ISSUE_SELECT} WHERE number IN (SELECT issue FROM outbox WHERE status = 'pending')"
-        " ORDER BY number LIMIT 1"
-    ).fetchone()
-    return _issue(state, row) if row else None
+        " ORDER BY number"
+    ).fetchall()
+    return [_issue(state, row) for row in rows]
 
 
-def list_issues(state: State) -> list[IssueStatus]:
-    rows = state.conn.execute(f"{_ISSUE_SELECT} ORDER BY number").fetchall()
-    return [IssueStatus(_issue(state, row), deliveries(state, row[0])) for row in rows]
+def list_issues(state: State, rows_of: int | None = None) -> list[IssueStatus]:
+    """Every issue with its counts; the rows of issue `rows_of` too."""
+    counts: dict[int, dict[str, int]] = {}
+    for number, status, count in state.conn.execute(
+        "SELECT issue, status, COUNT(*) FROM outbox GROUP BY issue, status"
+    ):
+        counts.setdefault(number, {})[status] = count
+    issues = [_issue(state, row) for row in state.conn.execute(f"{_ISSUE_SELECT} ORDER BY number")]
+    return [
+        IssueStatus(
+            issue,
+            counts.get(issue.number, {}),
+            deliveries(state, issue.number) if issue.number == rows_of else (),
+        )
+        for issue in issues
+    ]
 
 
 def deliveries(state: State, number: int) -> tuple[Delivery, ...]:
@@ -157,8 +176,9 @@ class Draft:
 
 
 def create_issue(state: State, draft: Draft, recipients: Iterable[str]) -> Issue | None:
-    """Store the issue, its entries and its outbox in one transaction. None when another
-    process created an issue since the draft was made (the draft is then stale)."""
+    """Store the issue, its entries and its outbox in one transaction (no row for a
+    suppressed address). None when another process created an issue since the draft was made
+    (the draft is then stale)."""
     issue = draft.issue
     links = {item.entry.id: item.entry.link for item in draft.built.digest.items}
     with state.transaction() as conn:
@@ -185,7 +205,7 @@ def create_issue(state: State, draft: Draft, recipients: Iterable[str]) -> Issue
                 for position, entry_id in enumerate(issue.entry_ids)
             ],
         )
-        _add_rows(conn, issue.number, recipients)
+        _add_rows(conn, issue.number, _not_suppressed(state, recipients), issue.created_at)
     return issue
 
 
@@ -193,24 +213,38 @@ def _canonical(link: str) -> str:
     return canonical_url(link) if link else ""
 
 
-def _add_rows(conn: object, number: int, recipients: Iterable[str]) -> None:
-    conn.executemany(  # type: ignore[attr-defined]
-        "INSERT OR IGNORE INTO outbox (issue, recipient) VALUES (?, ?)",
-        [(number, recipient) for recipient in recipients],
+def _not_suppressed(state: State, recipients: Iterable[str]) -> list[str]:
+    blocked = suppressed_keys(state)
+    return [r for r in recipients if key(r) not in blocked]
+
+
+def _add_rows(conn: sqlite3.Connection, number: int, recipients: list[str], now: datetime) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO outbox (issue, recipient, owed_since) VALUES (?, ?, ?)",
+        [(number, recipient, now.isoformat()) for recipient in recipients],
     )
 
 
-def reopen(state: State, number: int, recipients: Iterable[str]) -> list[str]:
-    """Owe issue `number` again to these recipients: add missing rows, turn `failed` rows back
-    to `pending`. Rows already `sent` stay sent (never twice); they are returned."""
-    wanted = list(recipients)
+@dataclass(frozen=True, slots=True)
+class Reopened:
+    already_sent: list[str]  # never sent twice
+    suppressed: list[str]  # never queued while suppressed
+
+
+def reopen(state: State, number: int, recipients: Iterable[str], now: datetime) -> Reopened:
+    """Owe issue `number` again to these recipients: add missing rows, turn `failed` and
+    `skipped` rows back to `pending`. Rows already `sent` stay sent, and suppressed addresses
+    get nothing; both are returned."""
+    asked = list(recipients)
+    wanted = _not_suppressed(state, asked)
+    blocked = [r for r in asked if r not in wanted]
     with state.transaction() as conn:
-        _add_rows(conn, number, wanted)
+        _add_rows(conn, number, wanted, now)
         marks = ",".join("?" * len(wanted))
         conn.execute(
-            f"UPDATE outbox SET status = 'pending', attempts = 0 WHERE issue = ?"
-            f" AND status = 'failed' AND recipient IN ({marks})",
-            (number, *wanted),
+            f"UPDATE outbox SET status = 'pending', attempts = 0, owed_since = ? WHERE issue = ?"
+            f" AND status IN ('failed', 'skipped') AND recipient IN ({marks})",
+            (now.isoformat(), number, *wanted),
         )
         conn.execute(
             "UPDATE issues SET sent_at = NULL WHERE number = ? AND EXISTS"
@@ -222,7 +256,7 @@ def reopen(state: State, number: int, recipients: Iterable[str]) -> list[str]:
             f" AND recipient IN ({marks})",
             (number, *wanted),
         ).fetchall()
-    return [recipient for (recipient,) in already]
+    return Reopened([recipient for (recipient,) in already], blocked)
 
 
 # claiming -----------------------------------------------------------------------------------
@@ -276,40 +310,67 @@ def _alive(pid: int) -> bool:
 
 
 def record(
-    state: State, number: int, owner: str, result: SendResult, message_id: str, now: datetime
+    state: State, number: int, owner: str, result: SendResult, now: datetime, renew: bool = True
 ) -> None:
-    """Mark one row right after the server answered, and renew the lease."""
+    """Mark one row right after the server answered; renew the lease when `renew`."""
     status = {SendStatus.SENT: "sent", SendStatus.FAILED: "failed"}.get(result.status, "pending")
     with state.transaction() as conn:
         conn.execute(
-            "UPDATE outbox SET status = ?, attempts = attempts + ?, reply = ?, sent_at = ?,"
-            " message_id = ? WHERE issue = ? AND recipient = ?",
+            "UPDATE outbox SET status = ?, attempts = attempts + ?, reply = ?, sent_at = ?"
+            " WHERE issue = ? AND recipient = ?",
             (
                 status,
                 result.attempts,
-                result.reply,
+                None if status == "sent" else result.reply,  # 10,000 x "250 accepted" saved
                 now.isoformat() if status == "sent" else None,
-                message_id,
                 number,
                 result.recipient,
             ),
         )
-        conn.execute(
-            "UPDATE issues SET claim_expires = ? WHERE number = ? AND claimed_by = ?",
-            ((now + CLAIM_LEASE).isoformat(), number, owner),
-        )
-        (left,) = conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE issue = ? AND status = 'pending'", (number,)
-        ).fetchone()
-        if not left:
+        if renew:
             conn.execute(
-                "UPDATE issues SET sent_at = ? WHERE number = ?", (now.isoformat(), number)
+                "UPDATE issues SET claim_expires = ? WHERE number = ? AND claimed_by = ?",
+                ((now + CLAIM_LEASE).isoformat(), number, owner),
             )
 
 
-def pending(state: State, number: int) -> list[str]:
+def settle(state: State, number: int, rows: list[tuple[str, str, str]]) -> None:
+    """Close rows without sending: (recipient, status, why), status failed or skipped."""
+    with state.transaction() as conn:
+        conn.executemany(
+            "UPDATE outbox SET status = ?, reply = ? WHERE issue = ? AND recipient = ?"
+            " AND status = 'pending'",
+            [(status, why, number, recipient) for recipient, status, why in rows],
+        )
+
+
+def finish(state: State, number: int, now: datetime) -> None:
+    """Stamp the issue done when no row is pending any more."""
+    with state.transaction() as conn:
+        conn.execute(
+            "UPDATE issues SET sent_at = ? WHERE number = ? AND sent_at IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM outbox WHERE issue = ? AND status = 'pending')",
+            (now.isoformat(), number, number),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A pending row: who, since when, and what the server last said."""
+
+    recipient: str
+    since: datetime | None
+    reply: str | None
+
+
+def pending_rows(state: State, number: int) -> list[Owed]:
     rows = state.conn.execute(
-        "SELECT recipient FROM outbox WHERE issue = ? AND status = 'pending' ORDER BY rowid",
+        "SELECT recipient, owed_since, reply FROM outbox WHERE issue = ? AND status = 'pending'"
+        " ORDER BY rowid",
         (number,),
     )
-    return [recipient for (recipient,) in rows]
+    return [Owed(recipient, _when(since), reply) for recipient, since, reply in rows]
+
+
+def pending(state: State, number: int) -> list[str]:
+    return [row.recipient for row in pending_rows(state, number)]

@@ -89,10 +89,36 @@ def _echo(line: str) -> None:
     print(f"digest: {line}", flush=True)
 
 
+class GatedScheduler(BackgroundScheduler):  # type: ignore[misc]  # APScheduler 3 is untyped
+    """A BackgroundScheduler whose shutdown waits for the loop to finish handing due jobs to
+    the executor, and after which the loop hands over nothing. APScheduler's own lets the
+    loop thread submit a due job to an executor shutdown() just closed: a stop (SIGINT)
+    while a run is due printed "RuntimeError: cannot schedule new futures after shutdown"
+    with its traceback. The job is not lost: it stays due in the job store for the next
+    start."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._gate = threading.Lock()
+        self._closing = False
+        super().__init__(*args, **kwargs)
+
+    def _process_jobs(self) -> float | None:
+        with self._gate:
+            if self._closing:
+                return None
+            wait: float | None = super()._process_jobs()
+            return wait
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._gate:
+            self._closing = True
+        super().shutdown(wait)
+
+
 def make_scheduler(
     settings: Any,
     config_path: Path,
-    scheduler_class: type[BaseScheduler] = BackgroundScheduler,
+    scheduler_class: type[BaseScheduler] = GatedScheduler,
     trigger: BaseTrigger | None = None,
     now: datetime | None = None,
     retry_trigger: BaseTrigger | None = None,

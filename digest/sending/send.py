@@ -1,10 +1,13 @@
 """Sending issues: the next issue drafted from the feeds, created in the outbox (outbox.py),
-and delivered over SMTP (smtp.py) one message per recipient (message.py), under a claim; test
-sends, resends and dry runs; the run summary."""
+rendered once (message.py) and delivered (deliver.py, smtp.py) under a claim; test sends,
+resends and dry runs; the run summary."""
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,33 +20,47 @@ from digest.errors import ConfigError
 from digest.issue.archive import archive_sent, issue_url
 from digest.issue.pipeline import Built, build_digest
 from digest.models import FeedReport, Issue
-from digest.sending.message import Letterhead, build_message, subject_line, write_eml
+from digest.sending.deliver import Wire, deliver
+from digest.sending.message import (
+    DkimKey,
+    Letterhead,
+    Reader,
+    default_list_id,
+    render_issue,
+    subject_line,
+    write_eml,
+)
 from digest.sending.outbox import (
     Draft,
+    Owed,
     claim,
     create_issue,
+    finish,
     get_issue,
     last_issue,
     new_owner,
     pending,
+    pending_rows,
     record,
     release,
     reopen,
     sent_entry_check,
-    unfinished_issue,
+    settle,
+    unfinished_issues,
 )
 from digest.sending.smtp import (
     Connector,
     SendResult,
     SendStatus,
     ServerRefused,
-    SmtpBatch,
     SmtpSettings,
     connect,
 )
+from digest.sending.suppress import Bounce, key, record_bounce, suppressions
 from digest.state import State
 
 Clock = Callable[[], datetime]
+LEASE_RENEWAL = 60  # seconds between two renewals of the claim (its lease is 15 minutes)
 
 
 def utc_now() -> datetime:
@@ -52,7 +69,8 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class SendReport:
-    """What one `send` did: for the run summary."""
+    """What one `send` did to one issue, for the run summary; `earlier` holds what the same
+    run did to older issues that still owed someone."""
 
     issue: Issue | None
     results: tuple[SendResult, ...] = ()
@@ -60,6 +78,11 @@ class SendReport:
     pending: tuple[str, ...] = ()  # recipients left for the next run
     error: str = ""  # the server refused the session: exit 4 after the summary
     test: bool = False
+    settled: tuple[tuple[str, str, str], ...] = ()  # (recipient, failed|skipped, why), unsent
+    earlier: tuple[SendReport, ...] = ()
+
+    def all(self) -> tuple[SendReport, ...]:
+        return (*self.earlier, self)
 
 
 @dataclass
@@ -73,17 +96,25 @@ class Sending:
     stop: threading.Event = field(default_factory=threading.Event)
     client: httpx.Client | None = None
     feeds: list[FeedReport] = field(default_factory=list)  # what each feed did, for the summary
+    allowed: frozenset[str] | None = None  # besides the list, who may still be sent (--to)
 
 
 # settings -> the pieces mail and deliver need -------------------------------------------------
 
 
-def letterhead(settings: Settings) -> Letterhead:
+def letterhead(settings: Settings, state: State | None = None) -> Letterhead:
     smtp = _smtp_config(settings)
+    dkim = settings.dkim
     return Letterhead(
         sender=smtp.sender,
         unsubscribe_mailto=settings.unsubscribe.mailto,
         unsubscribe_url=settings.unsubscribe.url,
+        list_id=settings.list_id or default_list_id(settings.title, smtp.sender),
+        feedback_id=settings.feedback_id,
+        return_path=settings.bounces.return_path or "",
+        verp=settings.bounces.verp,
+        dkim=DkimKey(dkim.domain, dkim.selector, dkim.private_key) if dkim else None,
+        install_id=state.install_id() if state is not None else "local",
     )
 
 
@@ -93,12 +124,23 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
         host=smtp.host,
         port=smtp.port,
         security=smtp.security,
-        sender=smtp.sender,
         username=smtp.username,
         password=smtp.password(),
         timeout=smtp.timeout,
         attempts=smtp.attempts,
         retry_delay=smtp.retry_delay,
+    )
+
+
+def wire(settings: Settings, sending: Sending) -> Wire:
+    smtp = _smtp_config(settings)
+    return Wire(
+        smtp_settings(settings),
+        connections=smtp.connections,
+        max_per_second=smtp.max_per_second,
+        connector=sending.connector,
+        stop=sending.stop,
+        **({"sleep": sending.sleep} if sending.sleep else {}),
     )
 
 
@@ -162,70 +204,155 @@ def issue_from(settings: Settings, built: Built, number: int, now: datetime) -> 
 
 
 def deliver_issue(settings: Settings, state: State, issue: Issue, sending: Sending) -> SendReport:
-    """Send issue `issue` to its pending rows, under a claim. Stops between two messages when
-    `sending.stop` is set; what is left stays pending for the next run."""
+    """Send issue `issue` to its pending rows, under a claim. Rows of readers no longer on the
+    list, or suppressed, are skipped; a row deferred past smtp.give_up_after fails. Stops
+    between two messages when `sending.stop` is set; what is left stays pending."""
     owner = new_owner()
     holder = claim(state, issue.number, owner, sending.clock())
     if holder is not None:
         return SendReport(issue, note=f"issue {issue.number} is being sent by {holder}")
-    results: list[SendResult] = []
     note = error = ""
+    settled: list[tuple[str, str, str]] = []
+    marks = _Marks(settings, state, issue, owner)
+    lock = threading.Lock()
+
+    def on_result(result: SendResult) -> None:
+        with lock:  # several connections answer at once
+            marks(result, sending.clock())
+
     try:
-        head, smtp = letterhead(settings), smtp_settings(settings)
-        with SmtpBatch(
-            smtp, sending.connector, *([sending.sleep] if sending.sleep else [])
-        ) as batch:
-            for recipient in pending(state, issue.number):
-                if sending.stop.is_set():
-                    note = "stopped on request"
-                    break
-                message = build_message(issue, recipient, head, sending.clock())
-                result = batch.send(recipient, message)
-                record(state, issue.number, owner, result, message["Message-ID"], sending.clock())
-                results.append(result)
-                if result.status is SendStatus.DEFERRED and result.reply.startswith("connection"):
-                    note = "the SMTP server is unreachable"
-                    break
+        settled = _settle(settings, state, issue, sending)
+        mail = render_issue(issue, letterhead(settings, state), sending.clock())
+        readers = [Reader(recipient) for recipient in pending(state, issue.number)]
+        with marks:
+            note = deliver(mail, readers, wire(settings, sending), on_result)
     except ServerRefused as exc:
         error = str(exc)
     finally:
         release(state, issue.number, owner)
+        finish(state, issue.number, sending.clock())
     left = tuple(pending(state, issue.number))
-    return SendReport(get_issue(state, issue.number), tuple(results), note, left, error)
+    report = SendReport(get_issue(state, issue.number), tuple(marks.results), note, left, error)
+    return replace(report, settled=tuple(settled))
+
+
+class _Marks:
+    """Marks each row as soon as the server answered, in a thread of its own: the commit runs
+    while the connection already carries the next message (a mark lags its 250 by one
+    commit, as it did inline, so a kill -9 can repeat at most the messages in flight, each
+    with its Message-ID). A 5xx to RCPT TO is a permanent bounce. Use as a context manager:
+    leaving it waits for every mark."""
+
+    def __init__(self, settings: Settings, state: State, issue: Issue, owner: str) -> None:
+        self.settings, self.state, self.issue, self.owner = settings, state, issue, owner
+        self.results: list[SendResult] = []
+        self.queue: queue.SimpleQueue[tuple[SendResult, datetime] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._write, name="marks")
+        self.renewed = time.monotonic()
+
+    def __enter__(self) -> _Marks:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.failure is not None:
+            raise self.failure
+
+    failure: BaseException | None = None
+
+    def __call__(self, result: SendResult, now: datetime) -> None:
+        self.results.append(result)
+        self.queue.put((result, now))
+
+    def _write(self) -> None:
+        try:
+            self._write_all()
+        except BaseException as exc:  # raised in the sending thread when the batch ends
+            self.failure = exc
+
+    def _write_all(self) -> None:
+        while (item := self.queue.get()) is not None:
+            result, now = item
+            renew = time.monotonic() - self.renewed > LEASE_RENEWAL
+            record(self.state, self.issue.number, self.owner, result, now, renew)
+            if renew:
+                self.renewed = time.monotonic()
+            if result.refused_at_rcpt:
+                bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
+                record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
+
+
+def _settle(
+    settings: Settings, state: State, issue: Issue, sending: Sending
+) -> list[tuple[str, str, str]]:
+    """Close the pending rows that must not be sent: the reader left the list (issue 19: they
+    still got the issue an earlier failed run owed them), the address is suppressed, or the
+    deferral outlasted smtp.give_up_after."""
+    on_list = {key(r) for r in settings.recipients} | (sending.allowed or frozenset())
+    blocked = {s.address: s.reason for s in suppressions(state)}
+    give_up = _smtp_config(settings).give_up
+    now = sending.clock()
+    closed: list[tuple[str, str, str]] = []
+    for row in pending_rows(state, issue.number):
+        address = key(row.recipient)
+        if address in blocked:
+            closed.append((row.recipient, "skipped", f"suppressed: {blocked[address]}"))
+        elif address not in on_list:
+            closed.append((row.recipient, "skipped", "no longer in recipients"))
+        elif now - (row.since or issue.created_at) > give_up:
+            closed.append((row.recipient, "failed", _gave_up(settings, row)))
+    if closed:
+        settle(state, issue.number, closed)
+    return closed
+
+
+def _gave_up(settings: Settings, row: Owed) -> str:
+    last = row.reply or "never reached"
+    return f"still deferred after {_smtp_config(settings).give_up_after}; last reply: {last}"
 
 
 def send_to_list(
     settings: Settings, state: State, sending: Sending, recipients: list[str] | None = None
 ) -> SendReport:
-    """The scheduled job and `digest send`: finish an unfinished issue if there is one, else
-    create the next issue and send it to every recipient (the list, or `recipients` when they
-    include the whole list)."""
+    """The scheduled job and `digest send`: send what older issues still owe, then create the
+    next issue and send it to every recipient (the list, or `recipients` when they include
+    the whole list). Issues are independent: one reader's endless 451 on an older issue does
+    not hold the next one back from anybody."""
     recipients = recipients or _recipients(settings)
     smtp_settings(settings)  # fail on a missing smtp: or password before building anything
+    sending.allowed = frozenset(key(r) for r in recipients) | (sending.allowed or frozenset())
+    earlier = tuple(_resume(settings, state, owed, sending) for owed in unfinished_issues(state))
+    if any(report.error for report in earlier) or sending.stop.is_set():
+        return replace(earlier[-1], earlier=earlier[:-1])
     for _ in range(3):  # a draft goes stale only if another process created an issue meanwhile
-        owed = unfinished_issue(state)
-        if owed is not None:
-            archived = archive_sent(settings, owed)  # issue 6: in case a crash came first
-            report = deliver_issue(settings, state, owed, sending)
-            resumed = (
-                f"resumed issue {owed.number}, unfinished since {owed.created_at:%Y-%m-%d %H:%M}"
-            )
-            return replace(report, note=_join(resumed, report.note, archived))
         draft = draft_issue(settings, state, sending.clock(), sending)
         if draft is None:
+            if earlier:
+                return replace(earlier[-1], earlier=earlier[:-1])
             return SendReport(None, note=_nothing_new(state))
         issue = create_issue(state, draft, recipients)
         if issue is not None:
             archived = archive_sent(settings, issue, draft.built)  # issue 6: links resolve
             report = deliver_issue(settings, state, issue, sending)
-            return replace(report, note=_join(report.note, archived)) if archived else report
-    return SendReport(None, note="other processes keep creating issues; try again")
+            return replace(report, note=_join(report.note, archived), earlier=earlier)
+    return SendReport(None, note="other processes keep creating issues; try again", earlier=earlier)
+
+
+def _resume(settings: Settings, state: State, owed: Issue, sending: Sending) -> SendReport:
+    archived = archive_sent(settings, owed)  # issue 6: in case a crash came first
+    report = deliver_issue(settings, state, owed, sending)
+    resumed = f"resumed issue {owed.number}, unfinished since {owed.created_at:%Y-%m-%d %H:%M}"
+    return replace(report, note=_join(resumed, report.note, archived))
 
 
 def resume_unfinished(settings: Settings, state: State, sending: Sending) -> SendReport | None:
-    """Send what an unfinished issue still owes; None when nothing is owed."""
-    owed = unfinished_issue(state)
-    return None if owed is None else deliver_issue(settings, state, owed, sending)
+    """Send what unfinished issues still owe; None when nothing is owed."""
+    reports = tuple(
+        deliver_issue(settings, state, owed, sending) for owed in unfinished_issues(state)
+    )
+    return replace(reports[-1], earlier=reports[:-1]) if reports else None
 
 
 def send_test(
@@ -236,17 +363,12 @@ def send_test(
     draft = draft_issue(settings, state, sending.clock(), sending)
     if draft is None:
         return SendReport(None, note=_nothing_new(state), test=True)
-    head, smtp = letterhead(settings), smtp_settings(settings)
     variant = f"test{int(sending.clock().timestamp())}"
+    mail = render_issue(draft.issue, letterhead(settings, state), sending.clock(), variant)
     results: list[SendResult] = []
     error = ""
     try:
-        with SmtpBatch(
-            smtp, sending.connector, *([sending.sleep] if sending.sleep else [])
-        ) as batch:
-            for address in addresses:
-                message = build_message(draft.issue, address, head, sending.clock(), variant)
-                results.append(batch.send(address, message))
+        deliver(mail, [Reader(a) for a in addresses], wire(settings, sending), results.append)
     except ServerRefused as exc:
         error = str(exc)
     return SendReport(draft.issue, tuple(results), error=error, test=True)
@@ -256,16 +378,21 @@ def resend(
     settings: Settings, state: State, number: int, addresses: list[str] | None, sending: Sending
 ) -> SendReport:
     """Owe issue `number` again to `addresses` (default: the list) and send what is owed.
-    Whoever already got it is skipped: resend is for failures and new readers."""
+    Whoever already got it is skipped: resend is for failures and new readers; so is a
+    suppressed address (lift it first: `digest suppressed remove`)."""
     issue = get_issue(state, number)
     if issue is None:
         raise ConfigError(f"--resend {number}: no such issue (see `digest issues`)")
-    already = reopen(state, number, addresses or _recipients(settings))
+    wanted = addresses or _recipients(settings)
+    sending.allowed = frozenset(key(a) for a in wanted) | (sending.allowed or frozenset())
+    reopened = reopen(state, number, wanted, sending.clock())
     report = deliver_issue(settings, state, issue, sending)
-    if already:
-        skipped = f"already sent to {', '.join(already)}: not sent again"
-        return replace(report, note=_join(report.note, skipped))
-    return report
+    notes = [report.note]
+    if reopened.already_sent:
+        notes.append(f"already sent to {', '.join(reopened.already_sent)}: not sent again")
+    if reopened.suppressed:
+        notes.append(f"suppressed, not sent: {', '.join(reopened.suppressed)}")
+    return replace(report, note=_join(*notes))
 
 
 def dry_run(
@@ -286,21 +413,18 @@ def dry_run(
         if draft is None:
             return None, []
         issue = draft.issue
-    head = letterhead(settings)
+    mail = render_issue(issue, letterhead(settings, state), sending.clock())
     target = folder / f"issue-{issue.number}"
     paths = [
-        write_eml(
-            build_message(issue, address, head, sending.clock()),
-            target / f"{_file_name(address)}.eml",
-        )
+        write_eml(mail.for_reader(Reader(address)), target / f"{_file_name(address)}.eml")
         for address in addresses or _recipients(settings)
     ]
     return issue, paths
 
 
 def is_whole_list(settings: Settings, addresses: list[str]) -> bool:
-    wanted = {a.lower() for a in addresses}
-    return bool(settings.recipients) and wanted >= {a.lower() for a in settings.recipients}
+    wanted = {key(a) for a in addresses}
+    return bool(settings.recipients) and wanted >= {key(a) for a in settings.recipients}
 
 
 def _file_name(address: str) -> str:
@@ -319,28 +443,45 @@ def _join(*parts: str) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def report_lines(report: SendReport) -> list[str]:
-    """The run summary: who got it, who did not and why, what is left for the next run."""
+def report_lines(report: SendReport, verbose: bool = False) -> list[str]:
+    """The run summary: per issue, how many got it, did not, or were skipped, and what is
+    left for the next run. Addresses only when `verbose` (at 10,000 readers a list of them is
+    no summary); `digest issues N` lists them."""
+    lines: list[str] = []
+    for one in report.all():
+        lines += _issue_lines(one, verbose)
+    return lines
+
+
+def _issue_lines(report: SendReport, verbose: bool) -> list[str]:
     lines: list[str] = []
     if report.issue is not None:
         kind = "test send of the next issue" if report.test else f"issue {report.issue.number}"
-        by_status = {
-            status: [r for r in report.results if r.status is status] for status in SendStatus
-        }
-        counts = ", ".join(f"{len(by_status[s])} {s}" for s in SendStatus if by_status[s])
+        tally = Counter(str(r.status) for r in report.results)
+        tally.update("gave up" if status == "failed" else status for _, status, _ in report.settled)
+        order = ["sent", "failed", "deferred", "gave up", "skipped"]
+        counts = ", ".join(f"{tally[name]:,} {name}" for name in order if tally[name])
         lines.append(f"{kind} «{report.issue.subject}»: {counts or 'no message sent this run'}")
-        if by_status[SendStatus.SENT]:
-            lines.append("  sent to: " + ", ".join(r.recipient for r in by_status[SendStatus.SENT]))
-        for result in by_status[SendStatus.FAILED]:
-            lines.append(f"  failed: {result.recipient}: {result.reply}")
-        for result in by_status[SendStatus.DEFERRED]:
-            lines.append(f"  deferred: {result.recipient}: {result.reply}")
+        if verbose:
+            lines += _who(report)
+        elif any(tally[name] for name in order[1:]) and not report.test:
+            lines.append(f"  who and why: digest issues {report.issue.number} (or send --verbose)")
     if report.pending:
-        lines.append(
-            f"  left for the next run: {len(report.pending)} ({', '.join(report.pending)})"
-        )
+        who = f" ({', '.join(report.pending)})" if verbose else ""
+        lines.append(f"  left for the next run: {len(report.pending):,}{who}")
     if report.note:
         lines.append(report.note if report.issue is None else f"  note: {report.note}")
     if report.error:
         lines.append(f"  error: {report.error}")
+    return lines
+
+
+def _who(report: SendReport) -> list[str]:
+    sent = [r.recipient for r in report.results if r.status is SendStatus.SENT]
+    lines = ["  sent to: " + ", ".join(sent)] if sent else []
+    for result in report.results:
+        if result.status is not SendStatus.SENT:
+            lines.append(f"  {result.status}: {result.recipient}: {result.reply}")
+    for recipient, status, why in report.settled:
+        lines.append(f"  {'gave up' if status == 'failed' else status}: {recipient}: {why}")
     return lines

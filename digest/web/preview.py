@@ -213,7 +213,7 @@ def next_issue(settings: Settings, state: State, now: datetime, fetch: bool) -> 
         # nothing failed: say what `digest send` would do, and show the feeds' health
         return {"built": built, "notice": _nothing_new(settings, last)}
     try:
-        sender = letterhead(settings)
+        sender = letterhead(settings, state)
     except ConfigError as exc:
         note = f"{exc}. Without it these are the headers the build decides."
         return {"built": built, "message_note": note}
