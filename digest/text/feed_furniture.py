@@ -85,7 +85,7 @@ _HEADING = re.compile(r"^[^.!?]{1,60}:$")
 # name in code (`strings.Builder`, java.util.List): no backtick, bracket, slash or further
 # dot in the word after it.
 _RUN_TOGETHER = re.compile(
-    r"[.!?:;](?<=[a-zà-ÿа-яё]{3}[.!?:;])(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]+(?:[\s,;:!?)]|\.(?:\s|$)|$))"
+    r"[.!?:;](?<=[a-zà-ÿа-яё]{2}[.!?:;])(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]+(?:[\s,;:!?)]|\.(?:\s|$)|$))"
 )
 # A style sheet pasted as text: selectors, then a block of property: value pairs.
 _CSS_BODY = re.compile(r"\{[^{}]*?[\w-]+\s*:[^{}]*\}")
