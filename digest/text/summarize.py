@@ -9,7 +9,11 @@ headings, bylines, datelines and captions the text starts with. With a word budg
 picks are kept while they fit. A sentence that opens with a dangling reference ("He said",
 "This") is only used together with the sentence before it; one that opens with a mere
 connective ("But", "However,") is rewritten without it when the sentence before is not in
-the summary.
+the summary. Code, equations and tables are never picked (feed_furniture.unfit_sentences);
+in scripts without spaces the budget is reading time in characters (reading.py).
+
+One job in one module, over 500 lines: the rules, their weights and the picker share the
+Article record and are read and tuned together.
 """
 
 from __future__ import annotations
@@ -332,16 +336,12 @@ def explain_sentences(
 def _texts(
     chosen: Sequence[int], notes: dict[int, str], art: Article, words: int | None
 ) -> tuple[str, ...]:
-    """The chosen sentences' texts. A lone sentence in a script without spaces that is
-    longer than the budget is cut after its last clause that fits (such scripts chain
-    clauses with commas into sentences of a hundred characters and more)."""
+    """The chosen sentences' texts; a lone one in a script without spaces, over the budget,
+    cut after its last clause that fits (reading.cut_to_reading)."""
     texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
-    if words is not None and art.reading is not None and len(texts) == 1:
-        cut = cut_to_reading(texts[0], words)
-        if cut != texts[0]:
-            notes[chosen[0]] = "cut after the last clause that fits the budget"
-        return (cut,)
-    return texts
+    if words is None or art.reading is None or len(texts) != 1:
+        return texts
+    return (cut_to_reading(texts[0], words),)
 
 
 def _totals(art: Article) -> list[float]:
