@@ -45,7 +45,7 @@ def test_broken_feed_beside_good_ones_still_builds_and_names_the_failure(
     )
     code, out, err = run("build", "-c", str(config), "--as-of", "2026-11-25")
     assert code == 0
-    assert out.startswith("1 entries from 1 feeds ok, 1 failed -> ")
+    assert out.startswith("1 entry from 1 feed ok, 1 failed -> ")
     assert re.search(r"failed: Broken: malformed feed \(", err)
     html = (tmp_path / "out" / "digest.html").read_text()
     assert "Harbour reopens" in html

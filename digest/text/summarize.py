@@ -9,7 +9,11 @@ headings, bylines, datelines and captions the text starts with. With a word budg
 picks are kept while they fit. A sentence that opens with a dangling reference ("He said",
 "This") is only used together with the sentence before it; one that opens with a mere
 connective ("But", "However,") is rewritten without it when the sentence before is not in
-the summary.
+the summary. Code, equations and tables are never picked (feed_furniture.unfit_sentences);
+in scripts without spaces the budget is reading time in characters (reading.py).
+
+One job in one module, over 500 lines: the rules, their weights and the picker share the
+Article record and are read and tuned together.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from dataclasses import dataclass, field
 from itertools import chain, compress, pairwise
 
 from digest.models import Summary
+from digest.text.feed_furniture import unfit_sentences
 from digest.text.opening import opening
+from digest.text.reading import cut_to_reading, is_wide, reading_words
 from digest.text.segment import QUOTE_CLOSERS, SENTENCE_FINAL, Sentence, segment
 from digest.text.words import article_words, content_words
 
@@ -107,6 +113,10 @@ class Article:
     title_words: frozenset[str]
     shared: tuple[int, ...]  # each sentence's sum over its stems of the sentences holding them
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
+    unfit: frozenset[int] = frozenset()  # code, tables, promotions: never picked
+    # Each sentence's reading time in words (digest/text/reading.py): its number of words,
+    # except in scripts written without spaces. None: the lengths are the reading times.
+    reading: tuple[float, ...] | None = None
     # Sentence -> its content stems as a set, made when first asked for: only the picker's
     # candidates need one, and a set per sentence would cost more than the rules.
     _word_sets: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
@@ -287,19 +297,26 @@ class Explanation:
         return rules + self.redundancy.get(index, 0.0)
 
 
-def summarize(text: str, title: str = "", sentences: int = 3, words: int | None = None) -> Summary:
+def summarize(
+    text: str,
+    title: str = "",
+    sentences: int = 3,
+    words: int | None = None,
+    language: str = "",
+) -> Summary:
     """The `sentences` best sentences of `text`, in document order; with `words`, no more
-    sentences than fit in that many words (none is cut)."""
-    art = analyse(segment(text), title)
+    sentences than fit in that many words (none is cut). `language` (ISO 639-1) tells the
+    sentence splitter its abbreviations and ordinals."""
+    art = analyse(segment(text, language), title)
     chosen, _, notes = pick(_totals(art), art, sentences, words)
-    return Summary(tuple(_final_text(i, chosen, notes, art) for i in chosen))
+    return Summary(_texts(chosen, notes, art, words))
 
 
 def explain(
-    text: str, title: str = "", sentences: int = 3, words: int | None = None
+    text: str, title: str = "", sentences: int = 3, words: int | None = None, language: str = ""
 ) -> Explanation:
     """Score every sentence of `text` by every rule, pick the summary, and say why."""
-    return explain_sentences(segment(text), title, sentences, words)
+    return explain_sentences(segment(text, language), title, sentences, words)
 
 
 def explain_sentences(
@@ -312,8 +329,19 @@ def explain_sentences(
     for column in scores.values():
         totals = list(map(operator.add, totals, column))
     chosen, penalties, notes = pick(totals, art, k, words)
-    texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
+    texts = _texts(chosen, notes, art, words)
     return Explanation(tuple(sents), scores, penalties, chosen, notes, Summary(texts))
+
+
+def _texts(
+    chosen: Sequence[int], notes: dict[int, str], art: Article, words: int | None
+) -> tuple[str, ...]:
+    """The chosen sentences' texts; a lone one in a script without spaces, over the budget,
+    cut after its last clause that fits (reading.cut_to_reading)."""
+    texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
+    if words is None or art.reading is None or len(texts) != 1:
+        return texts
+    return (cut_to_reading(texts[0], words),)
 
 
 def _totals(art: Article) -> list[float]:
@@ -338,6 +366,8 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
     words = article_words(texts)
     content = tuple(words.stems)
     start = opening(sents, words.lengths, content)
+    whole = " ".join(texts)
+    reading = tuple(map(reading_words, texts)) if is_wide(whole) else None
     return Article(
         tuple(sents),
         texts,
@@ -346,6 +376,8 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
         content_words(title),
         tuple(words.shared),
         start,
+        unfit_sentences(texts, whole),
+        reading,
     )
 
 
@@ -397,10 +429,11 @@ class _Picker:
         chosen_words = [words(c) for c in chosen]
         weight = WEIGHTS["redundancy"]
         best: tuple[float, int, float] | None = None
+        unfit = self.art.unfit
         for i in self.order:
             if best is not None and bounds[i] <= best[0]:
                 break
-            if i in chosen:
+            if i in chosen or i in unfit:
                 continue
             overlap = redundancy(words(i), chosen_words)
             if overlap >= _NEAR_DUPLICATE:
@@ -411,7 +444,7 @@ class _Picker:
                 if best is not None and value <= best[0] and paired <= best[0]:
                     continue  # cannot win either way: spare the dangling-opener test
                 if self.dangling(i):
-                    if room < 2:
+                    if room < 2 or i - 1 in unfit:
                         continue
                     value = paired  # the pair competes as one pick
             if best is None or value > best[0]:
@@ -423,12 +456,14 @@ class _Picker:
         left out, not replaced by a weaker sentence: a budget trims a summary, never pads it
         (and a sentence that leans on a left-out one goes too)."""
         kept: list[int] = []
+        room: float = words
+        lengths: Sequence[float] = self.art.reading or self.art.lengths
         for pick in self.picks:
-            length = sum(self.art.lengths[i] for i in pick)
-            if kept and (length > words or (self.dangling(pick[0]) and pick[0] - 1 not in kept)):
+            length = sum(lengths[i] for i in pick)
+            if kept and (length > room or (self.dangling(pick[0]) and pick[0] - 1 not in kept)):
                 continue
             kept.extend(pick)
-            words -= length
+            room -= length
         return kept
 
     def take(self, best: tuple[int, float]) -> None:
