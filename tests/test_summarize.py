@@ -183,7 +183,12 @@ def test_opens_with_dangling_reference(sentence: str, dangling: bool) -> None:
 
 
 def test_pick_returns_document_order_and_k_sentences() -> None:
-    art = article("Alpha one.", "Beta two.", "Gamma three.", "Delta four.")
+    art = article(
+        "Alpha one is the first of the four.",
+        "Beta two is the second of the four.",
+        "Gamma three is the third of the four.",
+        "Delta four is the last of the four.",
+    )
     chosen, _, _ = pick([0.1, 0.9, 0.2, 0.8], art, 2)
     assert chosen == (1, 3)
 
