@@ -56,7 +56,7 @@ _REPORTING_WORDS = _wordset(
     charged charges sentenced convicted pleaded accused accuses dropped approved approves
     rejected rejects agreed signed signs voted elected resigned resigns sued ruled banned
     warned warns urged urges blamed blames admitted denied claimed claims investigating
-    investigated investigates"""
+    investigated investigates scored defeated drew clinched secured sealed edged"""
 )
 _REPORTING_PHRASES = ("according to", "plans to", "plan to", "set to", "became the", "become the")
 _PERFECT = re.compile(r"\bha(?:s|ve|d) (?:been|[a-z]+ed)\b")

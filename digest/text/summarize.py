@@ -88,10 +88,12 @@ _INNER_CAPITAL = re.compile(r"(?<= )[A-ZÀ-ÖØ-ÞА-ЯЁ]")
 # "WASHINGTON (AP) — ", "ST. JOSEPH, Mich. (AP) — ", "(Reuters) — ", "(CNN) ", "LONDON — ":
 # where and from whom the story was filed; a blurb starts with the story.
 _DATELINE = re.compile(
-    r"^(?:[A-Z][A-Z.'’ -]{1,30}(?:,\s[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?\s)?"
+    r"^(?:[A-Z][A-Z.'’ -]{1,30}(?:,\s[A-Z][\w.]*(?:\s[A-Z][\w.]*){0,2})?\s)?"
     r"(?:\([A-Z][\w.&' ]{0,24}\)\s*(?:[—–-]+\s+)?|[—–-]+\s+)(?=[\"“‘]?[A-Z0-9])"
 )
 _DATELINE_PLACE = re.compile(r"^[A-Z][A-Z.'’ -]{1,30}(?:,|\s[—–-]|\s\()")
+# A footnote or reference marker before the full stop: "... in the United States (1)."
+_FOOTNOTE = re.compile(r"\s?(?:\(\d{1,3}\)|\[\d{1,3}\])(?=[.!?][\"'”’)]*$)")
 
 
 # --- The rules: each returns one value per sentence. ---
@@ -326,12 +328,16 @@ def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -
 
 
 def _final_text(i: int, chosen: Sequence[int], notes: dict[int, str], art: Article) -> str:
-    """The sentence as the blurb shows it: without a dateline ("WASHINGTON (AP) —"), and
-    without a leading connective when the sentence it leans on is not in the summary."""
+    """The sentence as the blurb shows it: without a dateline ("WASHINGTON (AP) —") or a
+    footnote marker ("(1)."), and without a leading connective when the sentence it leans on
+    is not in the summary."""
     text = art.texts[i]
     if (dateline := _DATELINE.match(text)) and (text[0] == "(" or _DATELINE_PLACE.match(text)):
         text = text[dateline.end() :]
         notes[i] = "rewritten: dropped the dateline"
+    if (text[-2:-1] == ")" or text[-2:-1] == "]") and (footnote := _FOOTNOTE.search(text)):
+        text = text[: footnote.start()] + text[footnote.end() :]
+        notes[i] = "rewritten: dropped a footnote marker"
     if i - 1 in chosen:
         return text
     rewritten = without_connective(text)
