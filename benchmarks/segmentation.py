@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pysbd
-from summaries import find_data_dir  # this script's folder is on sys.path
+from dev_data import find_data_dir  # this script's folder is on sys.path
 
 from digest.text.segment import split_paragraphs, split_sentences
 

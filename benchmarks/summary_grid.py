@@ -28,16 +28,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dev_data import Article, find_data_dir, half_of, load
 from rouge_score import rouge_scorer, tokenizers
-from summaries import (
-    Article,
-    f1,
-    find_data_dir,
-    half_of,
-    in_reference,
-    load,
-    reference_key,
-)
+from summaries import f1, in_reference, reference_key
 
 from digest.text import summarize as summarizer
 from digest.text.segment import split_sentences

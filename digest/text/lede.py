@@ -129,13 +129,25 @@ def headline_words(title_stems: frozenset[str]) -> frozenset[str]:
     return prefixes if len(prefixes) >= _MIN_TITLE_WORDS else frozenset()
 
 
-def _prefix(stem: str) -> str:
-    """A stem without -ed or -ing, cut to its first letters: "warned" meets "warns"."""
-    if len(stem) > 5 and stem.endswith("ed"):
-        stem = stem[:-2]
-    elif len(stem) > 6 and stem.endswith("ing"):
-        stem = stem[:-3]
-    return stem[:_PREFIX]
+class _Prefixes(dict[str, str]):
+    """Stem -> the stem without -ed or -ing, cut to its first letters ("warned" meets
+    "warns"), worked out once per stem: stems repeat from article to article."""
+
+    _LIMIT = 100_000
+
+    def __missing__(self, stem: str) -> str:
+        if len(self) > self._LIMIT:
+            self.clear()
+        word = stem
+        if len(word) > 5 and word.endswith("ed"):
+            word = word[:-2]
+        elif len(word) > 6 and word.endswith("ing"):
+            word = word[:-3]
+        self[stem] = prefix = word[:_PREFIX]
+        return prefix
+
+
+_prefix = _Prefixes().__getitem__
 
 
 def _title_share(stems: Sequence[str], title: frozenset[str]) -> float:

@@ -58,7 +58,7 @@ _VERBS = _wordset(
     hung shot struck swore tore wore woke slept fled dealt"""
 )
 _SUBJECTS = _wordset("i you he she it we they who which that")
-_VERBLESS_LOWERCASE = 3  # a verbless line this short in small words is a label, not a clause
+_VERBLESS_LOWERCASE = 4  # a verbless line this short in small words is a label, not a clause
 # Words a verb does not follow: after these, a word in -s is a plural noun.
 _NOT_BEFORE_VERBS = _wordset(
     """the a an of to in on for with and or by at from his her their its our your my some many
@@ -88,6 +88,14 @@ _PHONE = re.compile(r"(?:\+|\b)\d{2,4}[ ()./-]{1,2}\d{3,4}[ ./-]\d{3,4}\b")
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\.?|GMT|UTC|BST|[ECMP][SD]T)(?!\w)", re.I)
 _DATE_OR_TIME = re.compile(
     r"\b\d{1,2}:\d{2}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.? \d{1,2}\b", re.I
+)
+_TIMESTAMP_WORDS = 8
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_DATE_WORDS = _wordset(
+    """updated published posted modified last at on am pm gmt utc bst est edt cst cdt pst pdt
+    jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june
+    july august september october november december monday tuesday wednesday thursday friday
+    saturday sunday"""
 )
 _HASHTAG = re.compile(r"(?:^|\s)#[^\W\d_][\w]*")
 _TRAILING_HASHTAG = re.compile(r"#[^\W\d_]\w*\W*$")
@@ -171,10 +179,19 @@ def flaws(text: str, english: Callable[[], bool]) -> tuple[str, ...]:
     widget = n_words <= _WIDGET_WORDS and is_widget_line(text)
     if widget or opens_with_call_to_action(text):
         found.append("a call to action or page widget")
-    if n_words <= _SHORT_WORDS and english() and _verbless(text, text.split()):
-        timestamp = digits and (_TIME.search(text) or _DATE_OR_TIME.search(text))
-        found.append("a timestamp" if timestamp else "no verb")
+    if digits and n_words <= _TIMESTAMP_WORDS and _is_timestamp(text):
+        found.append("a timestamp")
+    elif n_words <= _SHORT_WORDS and english() and _verbless(text, text.split()):
+        found.append("no verb")
     return tuple(found)
+
+
+def _is_timestamp(text: str) -> bool:
+    """A time or date and hardly a word besides: "10 p.m.", "Updated Nov. 19, 10:32 GMT"."""
+    if not (_TIME.search(text) or _DATE_OR_TIME.search(text)):
+        return False
+    words = [w for w in _LETTERS.findall(text.lower()) if w not in _DATE_WORDS]
+    return len(words) <= 1
 
 
 def _is_sponsor_note(text: str) -> bool:

@@ -33,6 +33,11 @@ _DEICTIC_TIMES = (
     "week|weekend|month|year|morning|afternoon|evening|night|season|spring|summer|autumn|"
     "fall|winter|time|day|days|weeks|months|years"
 )
+# The first words of the patterns below: a sentence opening with any other word is decided
+# without them.
+_OPENERS = frozenset(
+    word.split()[0] for word in f"{_CONNECTIVES}|{_REFERENCES}|{_DEMONSTRATIVES}".split("|")
+)
 # The connective must be followed by a comma or a space: "So-called" is not "So".
 _LEADING_CONNECTIVE = re.compile(r"^([\"“‘]?)(?:" + _CONNECTIVES + r")(?:,\s*|\s+)", re.IGNORECASE)
 _LEADING_REFERENCE = re.compile(
@@ -78,20 +83,33 @@ _NOT_FIRST_NAMES = _wordset(
 )
 
 
+def _first_word(text: str) -> str:
+    """The first word, lower case, without an opening quotation mark or a comma."""
+    end = text.find(" ", 0, 40)
+    return text[: end if end > 0 else 40].lstrip('"“‘').rstrip(",").lower()
+
+
 def opens_with_dangling_reference(sentence: str) -> bool:
     """True when `sentence` leans on the one before it ("But ...", "He said ...")."""
+    if _first_word(sentence) not in _OPENERS:
+        return False  # most sentences: decided without the patterns
     return bool(_LEADING_CONNECTIVE.match(sentence) or _LEADING_REFERENCE.match(sentence))
 
 
 def leans_back(text: str) -> bool:
     """A pronoun, demonstrative or epithet opener, once any connective is dropped: the
     sentence needs the one before it."""
+    first = _first_word(text)
+    if first not in _OPENERS and first != "the":
+        return False
     bare = without_connective(text)
     return bool(_LEADING_REFERENCE.match(bare) or _EPITHET_OPENER.match(bare))
 
 
 def without_connective(text: str) -> str:
     """`text` without a leading "But", "However," or "For example,"."""
+    if _first_word(text) not in _OPENERS:
+        return text
     match = _LEADING_CONNECTIVE.match(text)
     if not match or match.end() >= len(text):
         return text
@@ -107,6 +125,8 @@ class Names:
         self.texts = texts
         self.title = frozenset(word.lower() for word in _CAPITALISED.findall(title))
         self._references: dict[int, tuple[Reference, ...]] = {}
+        # surname -> (sentences read, its introduction among them)
+        self._first: dict[str, tuple[int, tuple[int, str] | None]] = {}
 
     def references(self, index: int) -> tuple[Reference, ...]:
         """Surnames in sentence `index` whose full name only an earlier sentence gives (and
@@ -119,6 +139,9 @@ class Names:
             word = match.group()
             if word in _NOT_FIRST_NAMES or word.lower() in self.title:
                 continue
+            end = match.end()
+            if text[end : end + 1] == " " and text[end + 1 : end + 2].isupper():
+                continue  # a first name ("Rod" of "Rod Eddington"), not a surname alone
             if _inside_a_name(text, match.start()):
                 continue  # "Australian Open" is not "Open" from "French Open"
             intro = self._introduction(word, index)
@@ -128,9 +151,19 @@ class Names:
         return refs
 
     def _introduction(self, surname: str, before: int) -> tuple[int, str] | None:
-        """The first sentence before `before` that gives `surname` after a first name."""
+        """The first sentence before `before` that gives `surname` after a first name. The
+        sentences are read once per surname, as far as asked (the picks come early)."""
+        read, found = self._first.get(surname, (0, None))
+        if found is None and read < before:
+            found = self._first_full(surname, read, before)
+            self._first[surname] = (before, found)
+        return found if found is not None and found[0] < before else None
+
+    def _first_full(self, surname: str, start: int, stop: int) -> tuple[int, str] | None:
+        """The first sentence from `start` to `stop` that gives `surname` after a first name,
+        and the full name."""
         needle = " " + surname
-        for i in range(before):
+        for i in range(start, min(stop, len(self.texts))):
             text = self.texts[i]
             at = text.find(needle)
             while at > 0:
