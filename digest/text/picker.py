@@ -21,6 +21,7 @@ from digest.text.standalone import leans_back
 NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
 SHORT_BLURB = 0.5  # a blurb under this share of its word budget goes on with the next sentence
 MIN_ADDED = 5  # words: a shorter sentence after the first is a quip ("Wait, what?"), not news
+QUIP_CHARACTERS = 25  # ... when it is this short in characters too
 
 
 def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float:
@@ -87,6 +88,11 @@ class Picker:
     def usable(self, i: int) -> bool:
         return self.allow_flawed or not self.art.flaws(i)
 
+    def quip(self, i: int) -> bool:
+        """Too short to add news after the first sentence: "Wait, what?", "Sigh." (Han and
+        kana have no spaces: their length in characters counts too.)"""
+        return self.art.lengths[i] < MIN_ADDED and len(self.art.texts[i]) < QUIP_CHARACTERS
+
     def stray_question(self, i: int, told: Sequence[int]) -> bool:
         """A question belongs with what comes before it: only the opening, or the sentence
         right after a chosen opening, may be one ("Stadia launches today. Is it...?")."""
@@ -126,7 +132,7 @@ class Picker:
                 paired = (value + totals[i - 1]) / 2 if i > 0 and i - 1 not in chosen else value
                 if paired <= best[0]:
                     continue  # cannot win alone or as a pair: spare the tests below
-            if self.stray_question(i, chosen) or (chosen and self.art.lengths[i] < MIN_ADDED):
+            if self.stray_question(i, chosen) or (chosen and self.quip(i)):
                 continue
             need = self.needs(i, chosen)
             if need is not None:
@@ -180,7 +186,7 @@ class Picker:
             return None
         if not self.usable(after) or self.stray_question(after, kept):
             return None
-        if art.lengths[after] < MIN_ADDED:
+        if self.quip(after):
             return None
         if self.needs(after, kept) is not None or self.unexplained(after, kept):
             return None
