@@ -166,7 +166,7 @@ def flaws(text: str, english: Callable[[], bool]) -> tuple[str, ...]:
         found.append("cut off or a 'read more' link")
     elif not final:
         found.append("no terminal punctuation")
-    figures = _FIGURES.findall(text)
+    figures = _FIGURES.findall(text) if _DIGITS.search(text) else []
     digits = bool(figures)
     if len(figures) >= _ROW_DIGITS and _is_row(text.split()):
         found.append("a table or ticker row")
