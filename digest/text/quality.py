@@ -73,6 +73,7 @@ _VERB_EXCEPTIONS = _wordset(
 _CONTRACTION = re.compile(r"\w(?:n['’]t|['’](?:re|ve|ll|m|d))\b", re.I)
 _DIGITS = re.compile(r"\d")
 _FIGURES = re.compile(r"\d+")
+_SUSPECT = re.compile(r"[\d#@/:]")  # what rows, links, hashtags, labels and times hold
 _PHONE_DIGITS = 8  # digits a phone number has at least
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _LINK = re.compile(
@@ -166,6 +167,10 @@ def flaws(text: str, english: Callable[[], bool]) -> tuple[str, ...]:
         found.append("cut off or a 'read more' link")
     elif not final:
         found.append("no terminal punctuation")
+    elif n_words > _SPONSOR_WORDS and _SUSPECT.search(text) is None and "www." not in text:
+        # A long whole sentence without a figure, link, hashtag or label: plain prose,
+        # unless it opens with a call to action (most sentences end here).
+        return ("a call to action or page widget",) if opens_with_call_to_action(text) else ()
     figures = _FIGURES.findall(text) if _DIGITS.search(text) else []
     digits = bool(figures)
     if len(figures) >= _ROW_DIGITS and _is_row(text.split()):
