@@ -415,6 +415,8 @@ def test_cli_takes_the_heading_as_title_before_cutting_furniture() -> None:
         ("LONDON — Britain's Conservative Party was accused on Wednesday.", "Britain's"),
         ("NASA - the agency - announced five new partners on Monday.", "NASA - the"),
         ("US-China trade talks resumed in Beijing on Monday morning.", "US-China"),
+        ("PanARMENIAN.Net - Verified footage shows the killings, Amnesty said.", "Verified"),
+        ("Node.js - the runtime - got a new release on Monday.", "Node.js - the"),
     ],
 )
 def test_a_dateline_is_dropped_from_the_blurb(lede: str, shown: str) -> None:

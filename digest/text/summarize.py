@@ -92,6 +92,8 @@ _DATELINE = re.compile(
     r"(?:\([A-Z][\w.&' ]{0,24}\)\s*(?:[—–-]+\s+)?|[—–-]+\s+)(?=[\"“‘]?[A-Z0-9])"
 )
 _DATELINE_PLACE = re.compile(r"^[A-Z][A-Z.'’ -]{1,30}(?:,|\s[—–-]|\s\()")
+# A site credited before the story: "PanARMENIAN.Net - ", "Example.com — ".
+_SOURCE = re.compile(r"^[A-Za-z][\w-]*(?:\.[A-Za-z]{2,6}){1,2}\s[—–-]+\s+(?=[\"“‘]?[A-Z0-9])")
 # A footnote or reference marker before the full stop: "... in the United States (1)."
 _FOOTNOTE = re.compile(r"\s?(?:\(\d{1,3}\)|\[\d{1,3}\])(?=[.!?][\"'”’)]*$)")
 
@@ -328,13 +330,16 @@ def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -
 
 
 def _final_text(i: int, chosen: Sequence[int], notes: dict[int, str], art: Article) -> str:
-    """The sentence as the blurb shows it: without a dateline ("WASHINGTON (AP) —") or a
-    footnote marker ("(1)."), and without a leading connective when the sentence it leans on
-    is not in the summary."""
+    """The sentence as the blurb shows it: without a dateline ("WASHINGTON (AP) —"), a
+    source credit ("Example.com - ") or a footnote marker ("(1)."), and without a leading
+    connective when the sentence it leans on is not in the summary."""
     text = art.texts[i]
     if (dateline := _DATELINE.match(text)) and (text[0] == "(" or _DATELINE_PLACE.match(text)):
         text = text[dateline.end() :]
         notes[i] = "rewritten: dropped the dateline"
+    elif source := _SOURCE.match(text):
+        text = text[source.end() :]
+        notes[i] = "rewritten: dropped the source credit"
     if (text[-2:-1] == ")" or text[-2:-1] == "]") and (footnote := _FOOTNOTE.search(text)):
         text = text[: footnote.start()] + text[footnote.end() :]
         notes[i] = "rewritten: dropped a footnote marker"
