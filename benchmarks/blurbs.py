@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dev_data import BLURB_WORDS as BUDGET
-from dev_data import Article, find_data_dir, half_of, load
+from dev_data import Article, data_dir_or_say_so, half_of, load
 
 from digest.text.article import Article as Analysed
 from digest.text.article import analyse
@@ -171,9 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--half", choices=("a", "b", "all"), default="all")
     parser.add_argument("--show", type=int, default=0, help="print N differing blurbs a half")
     args = parser.parse_args(argv)
-    data = find_data_dir()
+    data = data_dir_or_say_so()
     if data is None:
-        print("no data: set DIGEST_DATA or put shared/data beside the repo", file=sys.stderr)
         return 2
     for name in ("article-deks", "bbc-summaries"):
         print(report(data, name, args.half, args.show), end="\n\n")

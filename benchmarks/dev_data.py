@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,14 @@ def find_data_dir() -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+def data_dir_or_say_so() -> Path | None:
+    """`find_data_dir()`, or None after saying on stderr where the data should be."""
+    data = find_data_dir()
+    if data is None:
+        print("no data: set DIGEST_DATA or put shared/data beside the repo", file=sys.stderr)
+    return data
 
 
 @dataclass(frozen=True, slots=True)

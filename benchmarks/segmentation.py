@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pysbd
-from dev_data import find_data_dir  # this script's folder is on sys.path
+from dev_data import data_dir_or_say_so  # this script's folder is on sys.path
 
 from digest.text.segment import split_paragraphs, split_sentences
 
@@ -79,9 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     args = parser.parse_args(argv)
-    data = find_data_dir()
+    data = data_dir_or_say_so()
     if data is None:
-        print("no data: set DIGEST_DATA or put shared/data beside the repo", file=sys.stderr)
         return 2
     for name in ("bbc-summaries", "article-deks"):
         print(compare(data / name / "dev.jsonl", args.limit))

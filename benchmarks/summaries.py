@@ -29,7 +29,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import blurbs
-from dev_data import BLURB_WORDS, Article, find_data_dir, load
+from dev_data import BLURB_WORDS, Article, data_dir_or_say_so, load
 from rouge_score import rouge_scorer, tokenizers
 from sumy.models.dom import ObjectDocumentModel, Paragraph
 from sumy.models.dom import Sentence as SumySentence
@@ -283,9 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--half", choices=("a", "b", "all"), default="all", help="one half of each data set"
     )
     args = parser.parse_args(argv)
-    data = find_data_dir()
+    data = data_dir_or_say_so()
     if data is None:
-        print("no data: set DIGEST_DATA or put shared/data beside the repo", file=sys.stderr)
         return 2
     started = time.perf_counter()
     print(
