@@ -8,12 +8,15 @@ set: ROUGE-1/2/Lsum F1 (rouge-score, with stemming), sentence precision where th
 is extractive, the share of summaries opening with a dangling reference, and articles per
 second (ours includes segmentation; the others run on pre-split text). Ours and LEAD also
 run under a budget of 45 words (whole sentences that fit, at most K; LEAD: the leading
-sentences that fit; both take a first sentence longer than the budget whole).
+sentences that fit; both take a first sentence longer than the budget whole). Then, per
+data set and half, what an editor would strike in those 45-word blurbs, ours beside LEAD
+(benchmarks/blurbs.py: scene-setting ledes and the nut grafs taken instead, sentences
+without final punctuation or a verb, clutter, dangling references).
 
 `--half a` or `--half b` keeps one half of each data set, split by a stable hash of the
-article id (`half_of`): rules are tuned on half a and checked on half b.
+article id (`dev_data.half_of`): rules are tuned on half a and checked on half b.
 Needs the `bench` extra (rouge-score, sumy). Data: $DIGEST_DATA or a `shared/data` folder
-beside the repository (see `find_data_dir`).
+beside the repository (see `dev_data.find_data_dir`).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ _NUT_WORDS = (10, 50)  # a nut graf's length in words
 _LONG_NUT = 35  # words: a longer nut graf is a mouthful for a blurb
 _MIN_TITLE_WORDS = 2  # a one-word title ("Newsletter") says nothing about the story
 _PREFIX = 6  # letters that stand for a word when matching the headline ("hibernat-")
+_SUFFIXES = ("ed", "ing")
 
 # Words only the opening of a piece for the reader uses, outside quotation marks.
 _READER = re.compile(r"\b(?:you|your|you're|you’re|you've|you’ve|imagine|picture this)\b", re.I)
@@ -129,32 +130,23 @@ def headline_words(title_stems: frozenset[str]) -> frozenset[str]:
     return prefixes if len(prefixes) >= _MIN_TITLE_WORDS else frozenset()
 
 
-class _Prefixes(dict[str, str]):
-    """Stem -> the stem without -ed or -ing, cut to its first letters ("warned" meets
-    "warns"), worked out once per stem: stems repeat from article to article."""
-
-    _LIMIT = 100_000
-
-    def __missing__(self, stem: str) -> str:
-        if len(self) > self._LIMIT:
-            self.clear()
-        word = stem
-        if len(word) > 5 and word.endswith("ed"):
-            word = word[:-2]
-        elif len(word) > 6 and word.endswith("ing"):
-            word = word[:-3]
-        self[stem] = prefix = word[:_PREFIX]
-        return prefix
-
-
-_prefix = _Prefixes().__getitem__
+def _prefix(stem: str) -> str:
+    """The stem without -ed or -ing, cut to its first letters: "warned" meets "warns"."""
+    if len(stem) > 5 and stem.endswith("ed"):
+        stem = stem[:-2]
+    elif len(stem) > 6 and stem.endswith("ing"):
+        stem = stem[:-3]
+    return stem[:_PREFIX]
 
 
 def _title_share(stems: Sequence[str], title: frozenset[str]) -> float:
-    """The share of the headline's words the sentence holds."""
+    """The share of the headline's words the sentence holds. (Most stems need no -ed or
+    -ing taken off: their first letters are looked up as they are, the others cut.)"""
     if not title:
         return 0.0
-    return len(title.intersection(map(_prefix, stems))) / len(title)
+    held = {stem[:_PREFIX] for stem in stems}
+    held.update(_prefix(stem) for stem in stems if stem.endswith(_SUFFIXES))
+    return len(title.intersection(held)) / len(title)
 
 
 def _traits(text: str, stems: Sequence[str], title: frozenset[str]) -> _Traits:

@@ -79,7 +79,7 @@ class Picker:
 
     def needs(self, i: int, told: Sequence[int]) -> int | None:
         """The sentence before `i` when `i` leans on it and it is not among `told`."""
-        return i - 1 if self.leaning(i) and i - 1 not in told else None
+        return i - 1 if i - 1 not in told and self.leaning(i) else None
 
     def unexplained(self, i: int, told: Sequence[int]) -> bool:
         """A surname in `i` whose full name only a sentence not among `told` gives."""

@@ -102,16 +102,20 @@ def leans_back(text: str) -> bool:
     """A pronoun, demonstrative or epithet opener, once any connective is dropped: the
     sentence needs the one before it."""
     first = _first_word(text)
-    if first not in _OPENERS and first != "the":
+    if first == "the":
+        return bool(_EPITHET_OPENER.match(text))
+    if first not in _OPENERS:
         return False
-    bare = without_connective(text)
+    bare = _drop_connective(text)
     return bool(_LEADING_REFERENCE.match(bare) or _EPITHET_OPENER.match(bare))
 
 
 def without_connective(text: str) -> str:
     """`text` without a leading "But", "However," or "For example,"."""
-    if _first_word(text) not in _OPENERS:
-        return text
+    return _drop_connective(text) if _first_word(text) in _OPENERS else text
+
+
+def _drop_connective(text: str) -> str:
     match = _LEADING_CONNECTIVE.match(text)
     if not match or match.end() >= len(text):
         return text
