@@ -42,8 +42,9 @@ _PREFIX = 6  # letters that stand for a word when matching the headline ("hibern
 _SUFFIXES = ("ed", "ing")
 
 # Words only the opening of a piece for the reader uses, outside quotation marks.
-_READER = re.compile(r"\b(?:you|your|you're|you’re|you've|you’ve|imagine|picture this)\b", re.I)
-_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|[Mm]y|[Mm]e|[Ww]e|[Oo]ur|us|Us)\b")
+_READER = _wordset("you your you're you’re you've you’ve yourself imagine")  # lower case
+_FIRST_PERSON = _wordset("I I'm I’m I've I’ve my My me Me we We our Our us Us")
+_TOKEN_STRIP = "\"'“”‘’«»()[]{}.,;:!?…—–-*"
 _QUOTED = re.compile(r"[\"“”][^\"“”]*[\"“”]|‘[^‘’]*’")
 _QUOTE_OPENER = frozenset('"“‘«„')
 # A reporting or result verb: what a news sentence has and a scene rarely does. Looked up
@@ -178,9 +179,10 @@ def scene_traits(text: str, title_share: float) -> tuple[str, ...]:
         found.append("opens with a quotation")
     if text.rstrip("\"'”’)").endswith("?"):
         found.append("a question")
-    if _READER.search(unquoted):
+    words = {word.strip(_TOKEN_STRIP) for word in unquoted.split()}
+    if not _READER.isdisjoint(word.lower() for word in words) or "picture this" in text.lower():
         found.append("addresses the reader")
-    if _FIRST_PERSON.search(unquoted):
+    if not _FIRST_PERSON.isdisjoint(words):
         found.append("in the first person")
     if opens_with_dangling_reference(text):
         found.append(_LEANS)
@@ -198,8 +200,8 @@ def _nut_candidate(text: str, n_words: int) -> bool:
         return False
     if text.rstrip("\"'”’)")[-1:] not in ".!" or leans_back(text):
         return False
-    unquoted = _QUOTED.sub("", text)
-    return not (_READER.search(unquoted) or _FIRST_PERSON.search(unquoted))
+    words = {word.strip(_TOKEN_STRIP) for word in _QUOTED.sub("", text).split()}
+    return _READER.isdisjoint(word.lower() for word in words) and _FIRST_PERSON.isdisjoint(words)
 
 
 def judge_lede(
