@@ -60,7 +60,9 @@ _TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
 @click.option(
     "--explain",
     is_flag=True,
-    help="Plain text only: print every sentence's score by rule; '*' marks the chosen ones.",
+    help="Plain text only: print every sentence's score by rule ('*' marks the chosen ones), "
+    "why a sentence was left out or rewritten, and whether the opening was judged news or "
+    "scene-setting (and which sentence was taken instead).",
 )
 def summarize(
     file: TextIO, sentences: int, words: int | None, title: str | None, jsonl: bool,

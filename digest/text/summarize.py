@@ -2,14 +2,16 @@
 
 Every rule is a small function that looks at the whole article once and returns one value
 per sentence, usually in [0, 1]. `WEIGHTS` is the one table that says how much each rule
-counts; a sentence's score is the weighted sum. Sentences are then picked greedily, each
-pick penalised by its overlap with those already chosen (`redundancy`), and returned in
-document order. The position rules count from the article's opening (`opening`), past any
-headings, bylines, datelines and captions the text starts with. With a word budget, the
-picks are kept while they fit. A sentence that opens with a dangling reference ("He said",
-"This") is only used together with the sentence before it; one that opens with a mere
-connective ("But", "However,") is rewritten without it when the sentence before is not in
-the summary.
+counts; a sentence's score is the weighted sum. Sentences are then picked greedily
+(`digest.text.picker`), each pick penalised by its overlap with those already chosen
+(`redundancy`), and returned in document order. The position rules count from the
+article's opening (`digest.text.opening`), past any headings, bylines, datelines and
+captions the text starts with; the lede rules count from the sentence that states the
+point (`digest.text.lede`): the opening of a news story, the nut graf after a scene-setting
+one. Only sentences fit for a blurb are picked (`digest.text.quality`), and only ones that
+stand alone or come with what they lean on (`digest.text.standalone`). With a word budget,
+the picks are kept while they fit. The sentence shown drops a dateline, a site credit, a
+footnote marker, and a leading connective when the sentence before is not in the summary.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ __all__ = [
 # R-1 points in every density tertile), so it would only detect the yardstick.
 # Dropped later, since neither half of the deks gained from them: `quote` (-0.2; BBC R-1
 # +0.3 without it) and skipping a first sentence that opens like a dangling reference as a
-# lost opening (it fired on 13 clean BBC ledes, mostly wrongly).
+# lost opening (it fired on 13 clean BBC ledes, mostly wrongly). Since issue 21 the lede
+# rules count from `Article.point` (digest.text.lede: such an opening gives way only to a
+# sentence at least as pointed that stands alone), and the weights are unchanged.
 WEIGHTS: dict[str, float] = {
     "lead": 3.0,  # the opening sentence says what happened: nearly always in
     "early": 0.8,  # news comes first: decays with the position in the article
