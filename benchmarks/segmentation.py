@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pysbd
 import sentencex
+from dev_data import data_dir_or_say_so  # this script's folder is on sys.path
 from extraction_eval import dev_half
-from summaries import find_data_dir  # this script's folder is on sys.path
 
 from digest.feeds.parse import parse_feed
 from digest.models import FeedSource
@@ -159,9 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles")
     args = parser.parse_args(argv)
-    data = find_data_dir()
+    data = data_dir_or_say_so()
     if data is None:
-        print("no data: set DIGEST_DATA or put shared/data beside the repo", file=sys.stderr)
         return 2
     print(judged(data / "real-feeds"))
     for name in ("bbc-summaries", "article-deks"):

@@ -20,7 +20,8 @@ HOSTILE_ITEM = rss_item(
     '<p onclick="alert(2)">Text <a href="javascript:alert(3)">click</a></p>'
     '<script>alert("body")</script><iframe src="https://evil.example/"></iframe>'
     '<form action="https://evil.example/"><input name="q"></form>'
-    '<p style="position:fixed;top:0;left:0;width:100%;height:100%">Overlay story body. '
+    '<p style="position:fixed;top:0;left:0;width:100%;height:100%">'
+    "Overlay story body is plain text. "
     "It carries enough words to be summarized in one sentence.</p>"
     '<svg onload="alert(4)"></svg><style>body{display:none}</style>',
 )

@@ -33,7 +33,10 @@ def test_a_long_cjk_sentence_is_cut_after_the_last_clause_that_fits() -> None:
 def test_cjk_summaries_keep_to_the_budget_in_characters() -> None:
     summary = summarize(CHINESE * 10, "地铁", sentences=3, words=40)
     assert len(summary.text) <= 40 * 255 / 228 + 1
-    text = "The council met. Rain fell in the valley. Ferries ran late. Schools reopened."
+    text = (
+        "The council met on Monday night. Rain fell in the valley all week. The ferries "
+        "ran late on Tuesday. Schools reopened after the floods."
+    )
     english = summarize(text, "t", 3, 40)
     assert len(english.sentences) == 3  # words are still words
 

@@ -69,7 +69,7 @@ _NEXT_WORD = re.compile(r"[" + re.escape(_OPENERS) + r"]*(\w+)")
 _NEVER_FINAL = _wordset(
     """mr mrs ms dr prof sr jr st mt ft gen sen rep gov lt col capt cmdr sgt adm maj rev hon
     messrs mme mlle jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e cf vs viz al
-    approx nos fig figs vol vols pp ch dept est ca"""
+    approx nos fig figs vol vols pp ch dept est ca v"""
 )
 # Abbreviations that end a sentence only when a typical sentence opener follows.
 _MAYBE_FINAL = _wordset("inc ltd co corp plc bros llc etc jnr snr no")
