@@ -32,10 +32,21 @@ from digest.text.feed_furniture import looks_like_code, post_text, strip_feed_fu
             "It rained in April. Previously, it was dry.",
         ),
         ("Editor’s note:The Speed Read is back.", "Editor’s note: The Speed Read is back."),
-        (
+        (  # a dotted name stays whole; Markdown's backticks become quotes
             "use `strings.Builder`, not java.util.List.",
-            "use `strings.Builder`, not java.util.List.",
+            "use “strings.Builder”, not java.util.List.",
         ),
+        ("Use an io.ReadSeeker, not an io.Reader.", "Use an io.ReadSeeker, not an io.Reader."),
+        (
+            "It opens at 10.30 am.Senior citizens go free.",
+            "It opens at 10.30 am. Senior citizens go free.",
+        ),
+        (
+            "Studio Apt,Full size Kitchen,Walk-in Closet.(Water is Paid)Laundry on site.",
+            "Studio Apt, Full size Kitchen, Walk-in Closet. (Water is Paid) Laundry on site.",
+        ),
+        ("It costs 1,000 euros (about $1,100).", "It costs 1,000 euros (about $1,100)."),
+        ("<dsmirnov> the server is down again", "dsmirnov: the server is down again"),
         ("p { color: red; } .x{margin:0} The text starts here.", "The text starts here."),
         (
             "Show notes.\n\nSponsored by:\n\nAcme: a thing.\n\nBeta: Use code X for 10% off.",
@@ -75,3 +86,27 @@ def test_looks_like_code(sentence: str, code: bool) -> None:
 def test_list_items_picked_together_are_set_apart() -> None:
     summary = Summary(("Does it work?", "Google wanted in too", "Is it worth it? (via Ann)"))
     assert summary.text == "Does it work? Google wanted in too · Is it worth it? (via Ann)"
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        (  # a commit message: the title, then the text without a full stop between them
+            "Use crypto.GenerateRandomBytes instead of doing it by hand",
+            "Use crypto.GenerateRandomBytes instead of doing it by hand\nThis makes the code "
+            "a bit shorter.",
+            "This makes the code a bit shorter.",
+        ),
+        ("Support System - Up", "Support System - Up", "Support System - Up"),  # nothing else
+        ("Short", "Short news today. More to come.", "Short news today. More to come."),
+        (  # the title only opens the first sentence: it is not a repeat
+            "The bridge opened",
+            "The bridge opened to traffic on Friday after two years of work.",
+            "The bridge opened to traffic on Friday after two years of work.",
+        ),
+    ],
+)
+def test_a_text_that_opens_with_its_title_starts_after_it(
+    title: str, text: str, expected: str
+) -> None:
+    assert post_text(text, title) == expected

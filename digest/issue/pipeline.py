@@ -130,7 +130,7 @@ def _summarizer(settings: Settings, entries: Sequence[Entry]) -> Callable[[Entry
 def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
     """The article's own text only: summaries and reading times must not count feed or page
     furniture."""
-    return [replace(e, content_text=post_text(e.content_text)) for e in entries]
+    return [replace(e, content_text=post_text(e.content_text, e.title)) for e in entries]
 
 
 def _every_feed_failed(reports: tuple[FeedReport, ...]) -> str:

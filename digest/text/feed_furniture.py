@@ -85,8 +85,53 @@ _HEADING = re.compile(r"^[^.!?]{1,60}:$")
 # name in code (`strings.Builder`, java.util.List): no backtick, bracket, slash or further
 # dot in the word after it.
 _RUN_TOGETHER = re.compile(
-    r"[.!?:;](?<=[a-zà-ÿа-яё]{2}[.!?:;])(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]+(?:[\s,;:!?)]|\.(?:\s|$)|$))"
+    r"[.!?:;](?<=[a-zà-ÿа-яё]{2}[.!?:;])(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]{2,}(?:[\s,;:!?)]|\.(?:\s|$)|$))"
 )
+# The same with a comma or a closing bracket ("Apt,Full size", "Paid)Laundry"), and an
+# opening bracket after a full stop ("Area.(Water"): a feed's own missing spaces.
+_RUN_TOGETHER_LIST = re.compile(
+    r"(?<=[a-zà-ÿа-яё]{2}),(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]{2,})"
+    r"|(?<=[a-zà-ÿа-яё]\))(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]{2,})"
+    r"|(?<=[a-zà-ÿа-яё]{2}\.)(?=\([A-ZÀ-ÞА-ЯЁ])"
+)
+# Two-letter words that end sentences ("at 10.30 am.Senior"); any other two letters before the
+# mark are more likely a name's part: "io.Reader", "Mail.Ru".
+_SHORT_ENDINGS = frozenset(
+    [
+        "am",
+        "pm",
+        "us",
+        "it",
+        "is",
+        "be",
+        "do",
+        "go",
+        "no",
+        "so",
+        "up",
+        "me",
+        "he",
+        "we",
+        "on",
+        "in",
+        "at",
+        "to",
+        "of",
+        "by",
+        "or",
+        "an",
+        "as",
+        "if",
+        "my",
+        "ok",
+        "tv",
+        "uk",
+        "eu",
+    ]
+)
+# `code` in Markdown, and an IRC line's speaker ("<nick> hi"): shown as plain text.
+_INLINE_CODE = re.compile(r"`([^`\n]{1,80})`")
+_IRC_SPEAKER = re.compile(r"^<([\w.\-|^\[\]]{1,30})> ")
 # A style sheet pasted as text: selectors, then a block of property: value pairs.
 _CSS_BODY = re.compile(r"\{[^{}]*?[\w-]+\s*:[^{}]*\}")
 _SELECTOR_TAIL = re.compile(r"[@.#]?[\w\-\[\]=\"':>*,.# ]+$")
@@ -117,12 +162,13 @@ def strip_feed_furniture(text: str, promotions: bool = False) -> str:
     return "\n\n".join(paragraphs)
 
 
-def post_text(text: str) -> str:
+def post_text(text: str, title: str = "") -> str:
     """The text a feed entry's summary is made of: feed furniture cut, then page furniture.
     When page furniture's rules leave nothing (a short post of unpunctuated lines, a list),
     the post is what it is: only the feed furniture goes, and a text cut short loses the
-    sentence it stops in."""
-    own = strip_feed_furniture(text)
+    sentence it stops in. A text that opens by repeating the title (a commit message, a
+    status update) starts after it."""
+    own = strip_feed_furniture(without_title(text, title))
     article = strip_furniture(own)
     if article.strip():
         return article
@@ -130,6 +176,26 @@ def post_text(text: str) -> str:
         own = strip_feed_furniture(text, promotions=True)
     # Widget lines still go ("Comments", "Share"): a post of link furniture has no text.
     return "\n\n".join(strip_widgets([p for p in own.split("\n\n") if p.strip()]))
+
+
+# Where a repeated title ends: the text's end, a line break, a mark, or a new sentence's capital
+# ("The bridge opened to traffic" only opens with the title's words).
+_TITLE_END = r"[.!?:;,—–-]*(?=$|\n|[\s.!?:;—–-]+[^\W\d_](?<=[^\W\d_a-zß-ÿа-я]))"
+
+
+def without_title(text: str, title: str) -> str:
+    """`text` without the title it opens with (the headline again, often with no full stop
+    before the text runs on), when more text follows it."""
+    head = " ".join(title.split()).rstrip(".!?:;,—–- ").casefold()
+    if len(head) < 12:
+        return text
+    body = text.lstrip()
+    words = head.split()
+    prefix = re.match(r"\s*".join(map(re.escape, words)) + _TITLE_END, body, re.IGNORECASE)
+    if prefix is None:
+        return text
+    rest = body[prefix.end() :].lstrip(" .!?:;,—–-\n\t")
+    return rest if len(_WORD.findall(rest)) >= 3 else text
 
 
 def _clean_line(line: str) -> str:
@@ -155,16 +221,35 @@ def _clean_line(line: str) -> str:
             if len(_WORD.findall(line)) < POINTER_WORDS:
                 return ""
     line = without_read_more(line)
-    return _RUN_TOGETHER.sub(_space_after, line)
+    line = _RUN_TOGETHER_LIST.sub(_space_in_list, _RUN_TOGETHER.sub(_space_after, line))
+    return _as_prose(line)
 
 
 def _space_after(mark: re.Match[str]) -> str:
-    """A space after the mark, unless it is inside `code` or a dotted name (java.util.List)."""
+    """A space after the mark, unless it is inside `code`, a dotted name (java.util.List) or
+    a name after two letters that end no sentence (io.Reader)."""
     text, at = mark.string, mark.start()
     word = text[max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1 : at]
     if "." in word or text.count("`", 0, at) % 2 == 1:
         return mark.group(0)
+    if len(word) == 2 and word.lower() not in _SHORT_ENDINGS:
+        return mark.group(0)
     return mark.group(0) + " "
+
+
+def _space_in_list(mark: re.Match[str]) -> str:
+    """A space where a feed left none between a comma or bracket and the next word."""
+    text, at = mark.string, mark.start()
+    return mark.group(0) if text.count("`", 0, at) % 2 == 1 else mark.group(0) + " "
+
+
+def _as_prose(line: str) -> str:
+    """Markdown's `code` spans and an IRC speaker's <nick> as a reader would write them."""
+    if "`" in line:
+        line = _INLINE_CODE.sub(r"“\1”", line)
+    if line.startswith("<"):
+        line = _IRC_SPEAKER.sub(r"\1: ", line)
+    return line
 
 
 def _tidy(text: str) -> str:
