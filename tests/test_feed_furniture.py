@@ -110,3 +110,15 @@ def test_a_text_that_opens_with_its_title_starts_after_it(
     title: str, text: str, expected: str
 ) -> None:
     assert post_text(text, title) == expected
+
+
+def test_a_title_repeated_without_a_break_before_the_text() -> None:
+    title = "Use crypto.GenerateRandomBytes instead of doing it by hand"
+    text = f"{title} This makes the code a bit shorter."
+    assert post_text(text, title) == "This makes the code a bit shorter."
+    assert post_text(text.lower(), title) == text.lower()  # "this" goes on the sentence
+    listed = "Speed the sanitizer up - allow www in URLs - use a builder for the output"
+    assert (
+        post_text(listed, "Speed the sanitizer up")
+        == "allow www in URLs - use a builder for the output"
+    )

@@ -178,9 +178,9 @@ def post_text(text: str, title: str = "") -> str:
     return "\n\n".join(strip_widgets([p for p in own.split("\n\n") if p.strip()]))
 
 
-# Where a repeated title ends: the text's end, a line break, a mark, or a new sentence's capital
-# ("The bridge opened to traffic" only opens with the title's words).
-_TITLE_END = r"[.!?:;,—–-]*(?=$|\n|[\s.!?:;—–-]+[^\W\d_](?<=[^\W\d_a-zß-ÿа-я]))"
+# Where a repeated title ends: the text's end, a line break, a list's bullet, or a mark or a
+# new sentence's capital ("The bridge opened to traffic" only opens with the title's words).
+_TITLE_END = r"[.!?:;,—–-]*(?=$|\n|\s+[-*•]\s|[\s.!?:;—–-]+[^\W\d_](?<=[^\W\d_a-zß-ÿа-я]))"
 
 
 def without_title(text: str, title: str) -> str:
@@ -191,7 +191,8 @@ def without_title(text: str, title: str) -> str:
         return text
     body = text.lstrip()
     words = head.split()
-    prefix = re.match(r"\s*".join(map(re.escape, words)) + _TITLE_END, body, re.IGNORECASE)
+    # the title in any case; what follows it in its own case (a capital opens a sentence)
+    prefix = re.match("(?i:" + r"\s*".join(map(re.escape, words)) + ")" + _TITLE_END, body)
     if prefix is None:
         return text
     rest = body[prefix.end() :].lstrip(" .!?:;,—–-\n\t")
