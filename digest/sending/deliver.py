@@ -1,16 +1,17 @@
 """Putting one issue on the wire: readers over `smtp.connections` connections (one thread
 each, one SmtpBatch each), at most `smtp.max_per_second` messages a second across them.
 
-Each message is filled in from the issue rendered once (message.py) and reported to
-`on_result` as soon as the server answered, in the thread that sent it: the caller marks the
-row then, so a crash loses at most the marks of the messages in flight. The run stops early,
-between two messages, when `stop` is set, when the server refuses the session (every thread
-stops; ServerRefused is raised once all have), or when it cannot be reached at all.
+Each message is filled in from the issue rendered once (message.py) by the connection that
+sends it, while the server is still reading the message before (the wire never waits for
+the filling), and reported to `on_result` as soon as the server answered, in the thread that
+sent it: the caller marks the row then, so a crash loses at most the marks of the messages in
+flight. The run stops early, between two messages, when `stop` is set, when the server
+refuses the session (every thread stops; ServerRefused is raised once all have), or when it
+cannot be reached at all.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -71,20 +72,19 @@ def deliver(
     on_result: Callable[[SendResult], None],
 ) -> str:
     """Send `mail` to each reader. Returns why it stopped early ("" when it did not)."""
-    work = _Queue(mail, iter(readers))
+    work = _Work(mail, iter(readers))
     pace = Pace(wire.max_per_second, wire.sleep)
     threads = [
-        threading.Thread(target=_work, args=(work, wire, pace, on_result), name=f"smtp-{n}")
+        threading.Thread(target=_connection, args=(work, wire, pace, on_result), name=f"smtp-{n}")
         for n in range(max(1, wire.connections) - 1)
     ]
     for thread in threads:
         thread.start()
     try:
-        _work(work, wire, pace, on_result)  # this thread is the first connection
+        _connection(work, wire, pace, on_result)  # this thread is the first connection
     finally:
         for thread in threads:
             thread.join()
-        work.close()
     if work.refusal is not None:
         raise work.refusal
     if work.failure is not None:
@@ -92,87 +92,87 @@ def deliver(
     return work.why
 
 
-Prepared = tuple[Reader, Envelope, bytes]
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One reader's message, filled in and ready for the wire."""
+
+    reader: Reader
+    envelope: Envelope
+    data: bytes
 
 
-class _Queue:
-    """The readers left, each message filled in ahead by a thread of its own while the
-    connections wait on the server (a few messages ahead, so memory stays flat), and why the
-    connections stopped."""
-
-    AHEAD = 16
+class _Work:
+    """The readers left, shared by the connections, and why they stopped. Each message is
+    filled in by the connection that sends it, while the server is still reading the one
+    before it (so the filling costs the wire nothing, and no thread waits on another)."""
 
     def __init__(self, mail: IssueMail, readers: Iterator[Reader]) -> None:
         self.mail = mail
         self.readers = readers
-        self.ready: queue.Queue[Prepared | None] = queue.Queue(maxsize=self.AHEAD)
         self.lock = threading.Lock()
         self.why = ""
         self.refusal: ServerRefused | None = None
         self.failure: Exception | None = None  # filling in failed (a DKIM signature)
-        self.closed = threading.Event()
-        self.filler = threading.Thread(target=self._fill, name="fill-in", daemon=True)
-        self.filler.start()
 
-    def _fill(self) -> None:
-        try:
-            for reader in self.readers:
-                data = self.mail.for_reader(reader)
-                item = (reader, Envelope(self.mail.envelope_sender(reader), reader.email), data)
-                while not self.closed.is_set():
-                    try:
-                        self.ready.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self.closed.is_set():
-                    return
-        except Exception as exc:  # handed to the caller once the connections stop
-            self.failure = exc
-        self.ready.put(None)
-
-    def take(self, stop: threading.Event) -> Prepared | None:
+    def next(self, stop: threading.Event) -> Prepared | None:
+        """The next reader's message; None when there is none, or the run must stop."""
         with self.lock:
-            if self.why or self.refusal is not None:
+            if self.why or self.refusal is not None or self.failure is not None:
                 return None
             if stop.is_set():
                 self.why = "stopped on request"
                 return None
-            item = self.ready.get()
-            if item is None:
-                self.ready.put(None)  # the end, for the other connections too
-            return item
+            reader = next(self.readers, None)
+        if reader is None:
+            return None
+        try:
+            data = self.mail.for_reader(reader)
+        except Exception as exc:
+            self.fail(exc)
+            return None
+        return Prepared(reader, Envelope(self.mail.envelope_sender(reader), reader.email), data)
+
+    def fail(self, exc: Exception) -> None:
+        """Filling in or marking failed (a DKIM signature, the database): every connection
+        stops, and the caller gets the exception once they have."""
+        with self.lock:
+            self.failure = self.failure or exc
 
     def halt(self, why: str = "", refusal: ServerRefused | None = None) -> None:
         with self.lock:
             self.why = self.why or why
             self.refusal = self.refusal or refusal
 
-    def close(self) -> None:
-        self.closed.set()
-        while self.filler.is_alive():
-            try:
-                self.ready.get(timeout=0.05)
-            except queue.Empty:
-                continue
 
-
-def _work(
-    work: _Queue,
+def _connection(
+    work: _Work,
     wire: Wire,
     pace: Pace,
     on_result: Callable[[SendResult], None],
 ) -> None:
+    """One connection's loop: send a message, fill in the next while the server reads it."""
+    ahead: list[Prepared] = []
+
+    def fill_next() -> None:
+        if not ahead and (following := work.next(wire.stop)) is not None:
+            ahead.append(following)
+
     with SmtpBatch(wire.smtp, wire.connector, wire.sleep) as batch:
-        while (item := work.take(wire.stop)) is not None:
-            reader, envelope, data = item
+        fill_next()
+        while ahead:
+            item = ahead.pop()
             pace.wait()
             try:
-                result = batch.send(reader.address, envelope, data)
+                result = batch.send(item.reader.address, item.envelope, item.data, fill_next)
             except ServerRefused as refusal:
                 work.halt(refusal=refusal)
                 return
-            on_result(result)
+            try:
+                on_result(result)
+            except Exception as exc:  # the mark could not be written: stop, say why
+                work.fail(exc)
+                return
             if result.status is SendStatus.DEFERRED and result.reply.startswith("connection"):
                 work.halt(UNREACHABLE)
                 return
+            fill_next()  # the message never reached DATA (a refused reader): fill in now

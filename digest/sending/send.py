@@ -4,7 +4,6 @@ resends and dry runs; the run summary."""
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import Counter
@@ -224,8 +223,7 @@ def deliver_issue(settings: Settings, state: State, issue: Issue, sending: Sendi
         settled = _settle(settings, state, issue, sending)
         mail = render_issue(issue, letterhead(settings, state), sending.clock())
         readers = [Reader(recipient) for recipient in pending(state, issue.number)]
-        with marks:
-            note = deliver(mail, readers, wire(settings, sending), on_result)
+        note = deliver(mail, readers, wire(settings, sending), on_result)
     except ServerRefused as exc:
         error = str(exc)
     finally:
@@ -237,51 +235,25 @@ def deliver_issue(settings: Settings, state: State, issue: Issue, sending: Sendi
 
 
 class _Marks:
-    """Marks each row as soon as the server answered, in a thread of its own: the commit runs
-    while the connection already carries the next message (a mark lags its 250 by one
-    commit, as it did inline, so a kill -9 can repeat at most the messages in flight, each
-    with its Message-ID). A 5xx to RCPT TO is a permanent bounce. Use as a context manager:
-    leaving it waits for every mark."""
+    """Marks each row as soon as the server answered, before the connection's next command:
+    a kill -9 can repeat only the message whose 250 had arrived and whose mark had not been
+    committed yet, with its Message-ID. A 5xx to RCPT TO is a permanent bounce. Called under
+    the caller's lock when several connections answer at once."""
 
     def __init__(self, settings: Settings, state: State, issue: Issue, owner: str) -> None:
         self.settings, self.state, self.issue, self.owner = settings, state, issue, owner
         self.results: list[SendResult] = []
-        self.queue: queue.SimpleQueue[tuple[SendResult, datetime] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._write, name="marks")
         self.renewed = time.monotonic()
-
-    def __enter__(self) -> _Marks:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.failure is not None:
-            raise self.failure
-
-    failure: BaseException | None = None
 
     def __call__(self, result: SendResult, now: datetime) -> None:
         self.results.append(result)
-        self.queue.put((result, now))
-
-    def _write(self) -> None:
-        try:
-            self._write_all()
-        except BaseException as exc:  # raised in the sending thread when the batch ends
-            self.failure = exc
-
-    def _write_all(self) -> None:
-        while (item := self.queue.get()) is not None:
-            result, now = item
-            renew = time.monotonic() - self.renewed > LEASE_RENEWAL
-            record(self.state, self.issue.number, self.owner, result, now, renew)
-            if renew:
-                self.renewed = time.monotonic()
-            if result.refused_at_rcpt:
-                bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
-                record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
+        renew = time.monotonic() - self.renewed > LEASE_RENEWAL
+        record(self.state, self.issue.number, self.owner, result, now, renew)
+        if renew:
+            self.renewed = time.monotonic()
+        if result.refused_at_rcpt:
+            bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
+            record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
 
 
 def _settle(

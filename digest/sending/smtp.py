@@ -140,16 +140,23 @@ class SmtpBatch:
             _close(self.client)
             self.client = None
 
-    def send(self, label: str, envelope: Envelope, data: bytes) -> SendResult:
+    def send(
+        self,
+        label: str,
+        envelope: Envelope,
+        data: bytes,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> SendResult:
         """Deliver `data` (CRLF line ends) to one reader, retrying temporary failures.
-        Raises ServerRefused only."""
+        `meanwhile` runs while the server reads the message (the caller fills in the next
+        one); it may run once per try. Raises ServerRefused only."""
         reply = ""
         wire = _dot_stuffed(data)
         for attempt in range(1, self.settings.attempts + 1):
             if attempt > 1:
                 self.sleep(self.settings.retry_delay * 2 ** (attempt - 2))
             try:
-                self._transaction(envelope, wire)
+                self._transaction(envelope, wire, meanwhile)
                 return SendResult(label, SendStatus.SENT, attempt, "250 accepted")
             except _Outcome as outcome:
                 if outcome.status is not None:
@@ -159,14 +166,16 @@ class SmtpBatch:
                 reply = outcome.reply
         return SendResult(label, SendStatus.DEFERRED, self.settings.attempts, reply)
 
-    def _transaction(self, envelope: Envelope, wire: bytes) -> None:
+    def _transaction(
+        self, envelope: Envelope, wire: bytes, meanwhile: Callable[[], None] | None = None
+    ) -> None:
         client, (code, text) = self._mail_from(envelope.sender)
         if code != 250:
             self._answer_to_mail(client, code, text, envelope.sender)
         code, text = self._guarded(lambda: _command(client, "rcpt", f"TO:<{envelope.recipient}>"))
         if code not in (250, 251):
             self._refused(client, code, text, at_rcpt=True)
-        code, text = self._guarded(lambda: _data(client, wire))
+        code, text = self._guarded(lambda: _data(client, wire, meanwhile))
         if code != 250:
             self._refused(client, code, text)
 
@@ -243,13 +252,18 @@ def _command(client: smtplib.SMTP, name: str, argument: str) -> tuple[int, bytes
     return client.getreply()
 
 
-def _data(client: smtplib.SMTP, wire: bytes) -> tuple[int, bytes]:
-    """DATA with bytes already dot-stuffed and CRLF-terminated."""
+def _data(
+    client: smtplib.SMTP, wire: bytes, meanwhile: Callable[[], None] | None = None
+) -> tuple[int, bytes]:
+    """DATA with bytes already dot-stuffed and CRLF-terminated; `meanwhile` runs while the
+    server reads them, before its answer is read."""
     client.putcmd("data")
     code, text = client.getreply()
     if code != 354:
         return code, text
     client.send(wire + b".\r\n")
+    if meanwhile is not None:
+        meanwhile()
     return client.getreply()
 
 
