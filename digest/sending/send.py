@@ -170,7 +170,7 @@ def draft_issue(settings: Settings, state: State, now: datetime, sending: Sendin
         on_feed=sending.feeds.append,
         already_sent=sent_entry_check(state),
         allow_empty=True,  # nothing new is not an error here: the caller says so
-        web_url=issue_url(settings.archive_url, number),  # issue 6: its page in the archive
+        web_url=issue_url(settings.web_archive_url, number),  # issue 6: its page in the archive
     )
     if not built.digest.items and not settings.send_when_empty:
         return None
