@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from html import escape
 
 from digest.config.settings import Settings
 from digest.sending.links import Links
@@ -50,31 +51,26 @@ def letter_message(
 ) -> bytes:
     """Subject, plain text and a small HTML part for one letter to `email`."""
     title = settings.title
+    asked = f"Someone, we hope you, asked to subscribe {email} to {title}."
     if letter.kind == "confirm":
         link = links.confirm(letter.subscriber, letter.created_at)
         hours = round(links.confirm_lifetime.total_seconds() / 3600)
         subject = f"Confirm your subscription to {title}"
-        lines = [
-            f"Someone, we hope you, asked to subscribe {email} to {title}.",
-            "",
-            "To confirm, open this link and press the button on the page:",
-            link,
-            "",
-            f"The link works for {hours} hours. If it was not you, ignore this message:",
-            "you will not hear from us again.",
+        before = [asked]
+        action = "To confirm, open this link and press the button on the page:"
+        after = [
+            f"The link works for {hours} hours. If it was not you, ignore this message: "
+            "you will not hear from us again."
         ]
         button = "Confirm my subscription"
     else:
         link = links.preferences(letter.subscriber)
         subject = f"You are subscribed to {title}"
-        lines = [
-            f"Someone, we hope you, asked to subscribe {email} to {title}.",
-            "This address is on the list already: nothing changed.",
-            "",
-            "To choose your sections, pause or unsubscribe:",
-            link,
-        ]
+        before = [asked, "This address is on the list already: nothing changed."]
+        action = "To choose your sections, pause or unsubscribe:"
+        after = []
         button = "Your preferences"
+    text = "\n\n".join([*before, f"{action}\n{link}", *after]) + "\n"
     message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = head.sender
     message["To"] = email
@@ -83,27 +79,23 @@ def letter_message(
     domain = parseaddr(head.sender)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<digest-letter-{letter.id}.{head.install_id}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to it
-    message.set_content("\n".join(lines) + "\n")
-    message.add_alternative(_html(lines, link, button), subtype="html")
+    message.set_content(text)
+    message.add_alternative(_html(before, after, link, button), subtype="html")
     return signed(message.as_bytes(policy=MAIL_POLICY), head.dkim)
 
 
-def _html(lines: list[str], link: str, button: str) -> str:
-    from html import escape
+def _html(before: list[str], after: list[str], link: str, button: str) -> str:
+    def paragraphs(lines: list[str]) -> str:
+        return "".join(f"<p>{escape(line)}</p>\n" for line in lines)
 
-    paragraphs = "\n".join(
-        f"<p>{escape(line)}</p>"
-        for line in lines
-        if line and line != link and not line.endswith(":")
-    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
         '<body style="font-family:Arial,sans-serif;font-size:16px;line-height:1.5;color:#1f2328;">'
-        f"{paragraphs}\n"
+        f"{paragraphs(before)}"
         f'<p><a href="{escape(link)}" style="display:inline-block;padding:10px 18px;'
         'background:#0b5cad;color:#ffffff;text-decoration:none;border-radius:4px;">'
-        f"{escape(button)}</a></p>\n"
+        f"{escape(button)}</a></p>\n{paragraphs(after)}"
         f'<p style="font-size:13px;color:#57606a;">Or open: {escape(link)}</p>'
         "</body></html>\n"
     )

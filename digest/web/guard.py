@@ -1,0 +1,161 @@
+"""What keeps the public pages safe, apart from the pages themselves:
+
+- `SecurityHeaders`: every response carries a Content-Security-Policy with no script at all
+  (our pages: styles inline, forms to ourselves; the archive: its issues' https images),
+  nosniff, no referrer (a token in the URL never leaks to a linked site), no framing; pages
+  that carry a token are never cached.
+- `Csrf`: every browser form carries a token that is the HMAC of a random cookie
+  (SameSite=Strict, HttpOnly): a page on another site can neither read nor send it. A POST
+  with an Origin that is not ours is refused the same way. The RFC 8058 one-click POST is the
+  one exception, by the RFC (no cookie, no context): its signed URL is its authority.
+- `ClientLimiter`: at most N subscribe requests an hour from one client address (what a
+  trusted proxy says it is, else the peer's), kept in memory per process.
+- `read_form`: a urlencoded or multipart form within bounds, or a clear 4xx.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from digest.sending.tokens import CSRF, Signer
+
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+ARCHIVE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+PRIVATE_PREFIXES = ("/u/", "/p/", "/confirm/")  # pages whose URL is a reader's key
+CSRF_COOKIE = "digest_csrf"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+MAX_BODY = 16 * 1024  # a subscribe or preferences form is a few hundred bytes
+
+
+class SecurityHeaders:
+    """Pure ASGI (no per-request task): the headers are added as the response starts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        csp = (ARCHIVE_CSP if path.startswith("/archive") else PAGE_CSP).encode()
+        private = path.startswith(PRIVATE_PREFIXES)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = [
+                    (b"content-security-policy", csp),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if private:
+                    extra.append((b"cache-control", b"no-store"))
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class Csrf:
+    """Tokens for browser forms: the form's token is the HMAC of the visitor's cookie."""
+
+    def __init__(self, signer: Signer, origin: str, secure: bool) -> None:
+        self.signer = signer
+        self.origin = origin  # scheme://host[:port] of public_url
+        self.secure = secure
+
+    def cookie_of(self, request: Request) -> str | None:
+        value = request.cookies.get(CSRF_COOKIE)
+        return value if value and len(value) <= 64 and value.isascii() else None
+
+    def issue(self, request: Request) -> tuple[str, str | None]:
+        """(the form's token, a new cookie value to set, or None when it has one)."""
+        cookie = self.cookie_of(request)
+        fresh = None if cookie else secrets.token_urlsafe(16)
+        return self.signer.mac(CSRF, cookie or fresh or ""), fresh
+
+    def set_cookie(self, response: Response, fresh: str | None) -> None:
+        if fresh:
+            response.set_cookie(
+                CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=self.secure, path="/"
+            )
+
+    def valid(self, request: Request, form: FormData) -> bool:
+        origin = request.headers.get("origin")
+        if origin is not None and origin != self.origin and origin != _own_origin(request):
+            return False
+        cookie = self.cookie_of(request)
+        token = form.get("csrf")
+        return bool(cookie and isinstance(token, str) and self.signer.valid(token, CSRF, cookie))
+
+
+def _own_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class ClientLimiter:
+    """At most `per_hour` hits a client in any hour (a sliding window). Bounded memory: the
+    oldest clients are forgotten beyond `clients`."""
+
+    def __init__(self, per_hour: int, clients: int = 100_000) -> None:
+        self.per_hour = per_hour
+        self.clients = clients
+        self.hits: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, client: str, now: float | None = None) -> float:
+        """0 when allowed (and counted); else the seconds until the client may try again."""
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            hits = self.hits.pop(client, deque())
+            while hits and hits[0] <= now - 3600:
+                hits.popleft()
+            self.hits[client] = hits  # newest last: dicts keep insertion order
+            if len(hits) >= self.per_hour:
+                return max(1.0, hits[0] + 3600 - now)
+            hits.append(now)
+            while len(self.hits) > self.clients:
+                del self.hits[next(iter(self.hits))]
+            return 0.0
+
+
+async def read_form(request: Request) -> FormData:
+    """The request's form: urlencoded or multipart, no files, a few small fields. Anything
+    else is a 415 or 400 with a reason (a 413 when the body is over MAX_BODY)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in FORM_TYPES:
+        raise HTTPException(415, "This address takes a web form (urlencoded or multipart).")
+    return await request.form(max_files=0, max_fields=64, max_part_size=4096)
+
+
+def text_field(form: Mapping[str, object], name: str, limit: int = 400) -> str:
+    value = form.get(name)
+    if not isinstance(value, str):
+        return ""
+    return value[:limit]
