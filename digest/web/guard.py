@@ -77,6 +77,34 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class BodyLimit:
+    """Bodies over `limit` bytes: a Content-Length over it is answered at once with
+    `too_large` (our page), a body streamed past it raises a 413 where it is read."""
+
+    def __init__(self, app: ASGIApp, limit: int, too_large: ASGIApp) -> None:
+        self.app, self.limit, self.too_large = app, limit, too_large
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.limit:
+            await self.too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413)
+            return message
+
+        await self.app(scope, counted, send)
+
+
 class Csrf:
     """Tokens for browser forms: the form's token is the HMAC of the visitor's cookie."""
 

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from digest.config.settings import Settings
 from digest.sending import signup
@@ -43,6 +44,7 @@ from digest.sending.subscribers import AddressError, Subscriber, get, parse_addr
 from digest.state import State
 from digest.web.guard import (
     MAX_BODY,
+    BodyLimit,
     ClientLimiter,
     Csrf,
     SecurityHeaders,
@@ -217,8 +219,10 @@ class Pages:
         return self.render("sent.html", email=email[:320], hours=hours)
 
     def _chosen(self, form: FormData) -> list[str]:
+        """The sections ticked; every section when the form offered none (a form on another
+        site that asks only for `email`)."""
         known = self.site.settings.section_titles()
-        if len(known) <= 1:
+        if len(known) <= 1 or form.get("choosing") != "sections":
             return known
         asked = {value for value in form.getlist("sections") if isinstance(value, str)}
         return [section for section in known if section in asked]
@@ -398,11 +402,17 @@ def make_app(site: Site) -> Starlette:
             response.headers[name] = value
         return response
 
+    async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await error_page(Request(scope, receive), HTTPException(413))
+        await response(scope, receive, send)
+
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, limit=MAX_BODY, too_large=too_large),
+        ],
         exception_handlers={HTTPException: error_page, Exception: error_page},
-        max_body_size=MAX_BODY,
     )
 
 
