@@ -79,7 +79,7 @@ def _sections_option(settings: Settings, value: str | None) -> tuple[str, ...] |
 @config_option
 @click.argument("addresses", nargs=-1, required=True)
 @click.option("--sections", help="Only these sections, comma-separated (default: all).")
-@click.option("--force", is_flag=True, help="Also add back readers who unsubscribed themselves.")
+@click.option("--force", is_flag=True, help="Also make active readers who left or paused.")
 @click.pass_context
 @reports_errors
 def add(
@@ -104,7 +104,7 @@ def _report_added(done: signup.Added) -> None:
     for email in done.already:
         click.echo(f"already on the list: {email}")
     for email in done.refused:
-        click.echo(f"not added: {email} unsubscribed themselves (--force to add them anyway)")
+        click.echo(f"not added: {email} left or paused by their own choice (--force overrides)")
 
 
 @subscribers.command("remove")
@@ -131,7 +131,7 @@ def remove(ctx: click.Context, config_path: Path | None, addresses: tuple[str, .
 @subscribers.command("import")
 @config_option
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Also add back readers who unsubscribed themselves.")
+@click.option("--force", is_flag=True, help="Also make active readers who left or paused.")
 @click.pass_context
 @reports_errors
 def import_(ctx: click.Context, config_path: Path | None, path: Path, force: bool) -> None:
@@ -144,7 +144,7 @@ def import_(ctx: click.Context, config_path: Path | None, path: Path, force: boo
         done = signup.add(state, read.rows, "import", datetime.now(UTC), force)
     click.echo(
         f"{path}: {len(done.added):,} added, {len(done.already):,} already on the list, "
-        f"{len(done.refused):,} unsubscribed themselves (not added), "
+        f"{len(done.refused):,} left or paused by their own choice (not added), "
         f"{len(read.problems):,} bad rows"
     )
     _report_refused(done.refused)

@@ -150,7 +150,7 @@ def _config_address(text: str) -> Address:
 class Added:
     added: list[str]  # new, or back on the list
     already: list[str]  # active already
-    refused: list[str]  # they unsubscribed themselves: not resubscribed without --force
+    refused: list[str]  # they left or paused themselves: not made active without --force
 
 
 def add(
@@ -161,7 +161,8 @@ def add(
     force: bool = False,
 ) -> Added:
     """Addresses added by a person (`subscribers add`, `import`): active at once, the person
-    vouching for their consent. One who unsubscribed themselves is left out unless `force`."""
+    vouching for their consent. One who left or paused by their own choice is left as they
+    are unless `force`."""
     done = Added([], [], [])
     with state.transaction() as conn:
         for address, sections in addresses:
@@ -171,7 +172,8 @@ def add(
                 done.added.append(address.email)
                 continue
             subscriber, status, _ = row
-            if status == "unsubscribed" and not force and _left_by_choice(conn, subscriber):
+            by_choice = status in ("unsubscribed", "paused") and _left_by_choice(conn, subscriber)
+            if by_choice and not force:
                 done.refused.append(address.email)
                 continue
             if sections is not None:
