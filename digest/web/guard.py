@@ -2,11 +2,13 @@
 
 - `SecurityHeaders`: every response carries a Content-Security-Policy with no script at all
   (our pages: styles inline, forms to ourselves; the archive: its issues' https images),
-  nosniff, no referrer (a token in the URL never leaks to a linked site), no framing; pages
+  nosniff, no referrer to other sites (a token in the URL never leaks to a linked site; our
+  own forms still carry their Origin), no framing; pages
   that carry a token are never cached.
 - `Csrf`: every browser form carries a token that is the HMAC of a random cookie
   (SameSite=Strict, HttpOnly): a page on another site can neither read nor send it. A POST
-  with an Origin that is not ours is refused the same way. The RFC 8058 one-click POST is the
+  with an Origin that is another site's is refused the same way ("null", which privacy
+  settings send, is left to the token). The RFC 8058 one-click POST is the
   one exception, by the RFC (no cookie, no context): its signed URL is its authority.
 - `ClientLimiter`: at most N subscribe requests an hour from one client address (what a
   trusted proxy says it is, else the peer's), kept in memory per process.
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -29,6 +32,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.sending.tokens import CSRF, Signer
+
+log = logging.getLogger(__name__)
 
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -45,7 +50,9 @@ MAX_BODY = 16 * 1024  # a subscribe or preferences form is a few hundred bytes
 
 
 class SecurityHeaders:
-    """Pure ASGI (no per-request task): the headers are added as the response starts."""
+    """Pure ASGI (no per-request task): the headers are added as the response starts. It
+    wraps the whole app, Starlette's error page included; an error that reaches it was
+    answered with that page already, and is logged in one line."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,7 +72,7 @@ class SecurityHeaders:
                 extra = [
                     (b"content-security-policy", csp),
                     (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
+                    (b"referrer-policy", b"same-origin"),
                     (b"x-frame-options", b"DENY"),
                 ]
                 if private:
@@ -74,7 +81,10 @@ class SecurityHeaders:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception as exc:  # answered already (a 500 page): one line, not a traceback
+            log.error("%s %s: %s: %s", scope.get("method"), path, type(exc).__name__, exc)
 
 
 class BodyLimit:
@@ -131,7 +141,7 @@ class Csrf:
 
     def valid(self, request: Request, form: FormData) -> bool:
         origin = request.headers.get("origin")
-        if origin is not None and origin != self.origin and origin != _own_origin(request):
+        if origin not in (None, "null", self.origin, _own_origin(request)):
             return False
         cookie = self.cookie_of(request)
         token = form.get("csrf")

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from digest.config.settings import Settings
 from digest.sending import signup
@@ -371,9 +371,18 @@ def _leave(state: State, subscriber: int, via: str, now: datetime) -> Subscriber
     return get(state, subscriber)
 
 
-def make_app(site: Site) -> Starlette:
+class Archive(StaticFiles):
+    """The folder `digest send` writes; before the first issue it does not exist: a 404."""
+
+    async def check_config(self) -> None:
+        if self.directory is None or not Path(self.directory).is_dir():
+            raise HTTPException(404, "No issue has been published yet.")
+        await super().check_config()
+
+
+def make_app(site: Site) -> ASGIApp:
     pages = Pages(site)
-    archive = StaticFiles(directory=site.settings.archive_path, html=True, check_dir=False)
+    archive = Archive(directory=site.settings.archive_path, html=True, check_dir=False)
     routes = [
         Route("/", pages.home, methods=["GET"]),
         Route("/subscribe", pages.subscribe_form, methods=["GET"]),
@@ -406,14 +415,12 @@ def make_app(site: Site) -> Starlette:
         response = await error_page(Request(scope, receive), HTTPException(413))
         await response(scope, receive, send)
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(SecurityHeaders),
-            Middleware(BodyLimit, limit=MAX_BODY, too_large=too_large),
-        ],
+        middleware=[Middleware(BodyLimit, limit=MAX_BODY, too_large=too_large)],
         exception_handlers={HTTPException: error_page, Exception: error_page},
     )
+    return SecurityHeaders(app)
 
 
 def _heading(status: int) -> str:
