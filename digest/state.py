@@ -159,14 +159,14 @@ MIGRATIONS: list[str] = [
         created_via TEXT NOT NULL,
         confirmed_at TEXT                 -- when the double opt-in was completed
     );
-    CREATE INDEX subscribers_status ON subscribers (status);
     CREATE TABLE subscriber_events (      -- every change of status, once: the consent record
         subscriber INTEGER NOT NULL REFERENCES subscribers(id),
         status TEXT NOT NULL,
         via TEXT NOT NULL,
         at TEXT NOT NULL
     );
-    CREATE INDEX subscriber_events_by ON subscriber_events (subscriber, at);
+    -- No index on status or on the events: an unsubscribe writes two table pages, not four;
+    -- what reads them (a send's list, `digest subscribers`) scans once per run.
     CREATE TABLE letters (                -- one-off mail owed (a confirmation), sent once
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,               -- confirm | subscribed (already on the list)

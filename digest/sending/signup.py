@@ -88,9 +88,9 @@ def confirm(state: State, subscriber: int, expires: int, now: datetime) -> Confi
 def unsubscribe(state: State, subscriber: int, via: str, now: datetime) -> bool | None:
     """True: unsubscribed now; False: had already left; None: no such subscriber."""
     with state.transaction() as conn:
-        if store.status_row(conn, subscriber) is None:
-            return None
-        return store.change_status(conn, subscriber, "unsubscribed", via, now)
+        if store.change_status(conn, subscriber, "unsubscribed", via, now):
+            return True
+        return False if store.status_row(conn, subscriber) is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,25 +9,23 @@
     GET  /archive/             the archive `digest send` writes: issues, index, Atom feed
     GET  /healthz              "ok": for a load balancer (and the benchmark's bare endpoint)
 
-Tokens are signed (digest/sending/tokens.py): no address in any URL. Database work runs in
-worker threads, one connection each, one transaction per action (digest/sending/signup.py),
-so a slow disk or a lock held by `digest send` never stalls the event loop. Every error is a
+Tokens are signed (digest/sending/tokens.py): no address in any URL. Each action is one short
+transaction (digest/sending/signup.py); a lock held by `digest send` or another server is
+waited for on a thread of its own (`Database`), never on the event loop. Every error is a
 page with a 4xx status and a sentence; nothing a visitor sends can crash the server.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -42,6 +40,7 @@ from digest.sending import signup
 from digest.sending.links import CONFIRM, PREFERENCES, UNSUBSCRIBE, Links
 from digest.sending.subscribers import AddressError, Subscriber, get, parse_address
 from digest.state import State
+from digest.web.database import Database
 from digest.web.guard import (
     MAX_BODY,
     BodyLimit,
@@ -75,8 +74,8 @@ BAD_LINK = (
 
 @dataclass
 class Site:
-    """What the pages need: the settings, the links, the database (a connection per worker
-    thread), the clock, the per-client limit, and `wake` to tell the postman a letter waits."""
+    """What the pages need: the settings, the links, the database, the clock, the
+    per-client limit, and `wake` to tell the postman a letter waits."""
 
     settings: Settings
     links: Links
@@ -85,28 +84,10 @@ class Site:
     limiter: ClientLimiter
     csrf: Csrf
     pages: jinja2.Environment
-    local: threading.local = field(default_factory=threading.local)
-    opened: list[State] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def state(self) -> State:
-        state: State | None = getattr(self.local, "state", None)
-        if state is None:
-            state = State.open(self.settings.state_path)
-            self.local.state = state
-            with self.lock:
-                self.opened.append(state)
-        return state
+    db: Database
 
     def close(self) -> None:
-        with self.lock:
-            for state in self.opened:
-                state.close()
-            self.opened.clear()
-
-    async def db(self, work: Callable[[State], T]) -> T:
-        """`work` on this thread's connection, in a worker thread."""
-        return await run_in_threadpool(lambda: work(self.state()))
+        self.db.close()
 
     @property
     def title(self) -> str:
@@ -119,7 +100,10 @@ class Site:
 def page_environment() -> jinja2.Environment:
     folder = Path(__file__).parent / "templates"
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder), autoescape=True, undefined=jinja2.StrictUndefined
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # the pages ship with the package: no stat() per request
     )
 
 
@@ -206,7 +190,7 @@ class Pages:
         every = set(chosen) == set(self.site.settings.section_titles())
         sections = None if every else chosen
         now = self.site.clock()
-        asked = await self.site.db(
+        asked = await self.site.db.write(
             lambda state: signup.request_subscription(state, address, sections, now)
         )
         log.info("subscribe: %s", asked)
@@ -248,7 +232,9 @@ class Pages:
         if not self.site.csrf.valid(request, form):
             raise HTTPException(403, "Press the button on the confirmation page to confirm.")
         now = self.site.clock()
-        done = await self.site.db(lambda state: signup.confirm(state, subscriber, expires, now))
+        done = await self.site.db.write(
+            lambda state: signup.confirm(state, subscriber, expires, now)
+        )
         if done is signup.Confirmed.GONE:
             raise HTTPException(400, GONE)
         if done is signup.Confirmed.EXPIRED:
@@ -269,7 +255,9 @@ class Pages:
 
     async def _reader(self, request: Request) -> Subscriber:
         subscriber = self.site.links.signer.read_manage(request.path_params["token"])
-        found = None if subscriber is None else await self.site.db(lambda s: get(s, subscriber))
+        found = (
+            None if subscriber is None else await self.site.db.read(lambda s: get(s, subscriber))
+        )
         if found is None:
             raise HTTPException(400, BAD_LINK)
         return found
@@ -291,19 +279,26 @@ class Pages:
 
     async def one_click(self, request: Request) -> Response:
         """RFC 8058: the body is List-Unsubscribe=One-Click; answer 200, no redirect, no
-        cookie, nothing else asked. The page's own button posts the same."""
+        cookie, nothing else asked. The page's own button posts the same and gets a page; a
+        mailbox provider, which shows nobody the answer, a line of text."""
         subscriber = self.site.links.signer.read_manage(request.path_params["token"])
         if subscriber is None:
             raise HTTPException(400, BAD_LINK)
-        form = await read_form(request)
-        if form.get("List-Unsubscribe") != "One-Click":
+        if not await _is_one_click(request):
             raise HTTPException(
                 400, "An unsubscribe is a POST of List-Unsubscribe=One-Click (RFC 8058)."
             )
         same_site = request.headers.get("sec-fetch-site") == "same-origin"
         via = "page" if same_site else "one-click"
         now = self.site.clock()
-        left = await self.site.db(lambda state: _leave(state, subscriber, via, now))
+        if "text/html" not in request.headers.get("accept", ""):  # a mailbox provider
+            done = await self.site.db.write(
+                lambda state: signup.unsubscribe(state, subscriber, via, now)
+            )
+            if done is None:
+                raise HTTPException(400, BAD_LINK)
+            return PlainTextResponse(f"Unsubscribed: no more issues of {self.site.title}.\n")
+        left = await self.site.db.write(lambda state: _leave(state, subscriber, via, now))
         if left is None:
             raise HTTPException(400, BAD_LINK)
         return self.render("unsubscribed.html", **self._own_links(left))
@@ -347,7 +342,7 @@ class Pages:
         every = set(chosen) == set(self.site.settings.section_titles())
         choice = signup.Choice(None if every else tuple(chosen), form.get("receive") != "no")
         now = self.site.clock()
-        saved = await self.site.db(
+        saved = await self.site.db.write(
             lambda state: signup.set_preferences(state, subscriber.id, choice, now)
         )
         if saved is None:
@@ -363,6 +358,20 @@ class Pages:
 
     async def home(self, request: Request) -> Response:
         return await self.subscribe_form(request)
+
+
+ONE_CLICK = b"List-Unsubscribe=One-Click"
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+async def _is_one_click(request: Request) -> bool:
+    """The body RFC 8058 prescribes: as every provider sends it (compared as bytes), or in any
+    other form encoding (read as a form)."""
+    urlencoded = request.headers.get("content-type", "").startswith(URLENCODED)
+    if urlencoded and (await request.body()).strip() == ONE_CLICK:
+        return True
+    form = await read_form(request)
+    return form.get("List-Unsubscribe") == "One-Click"
 
 
 def _leave(state: State, subscriber: int, via: str, now: datetime) -> Subscriber | None:
@@ -383,14 +392,14 @@ class Archive(StaticFiles):
 def make_app(site: Site) -> ASGIApp:
     pages = Pages(site)
     archive = Archive(directory=site.settings.archive_path, html=True, check_dir=False)
-    routes = [
+    routes = [  # the one-click first: the route a mailbox provider's burst hits
+        Route(f"/{UNSUBSCRIBE}{{token}}", pages.one_click, methods=["POST"]),
+        Route(f"/{UNSUBSCRIBE}{{token}}", pages.unsubscribe_page, methods=["GET"]),
         Route("/", pages.home, methods=["GET"]),
         Route("/subscribe", pages.subscribe_form, methods=["GET"]),
         Route("/subscribe", pages.subscribe, methods=["POST"]),
         Route(f"/{CONFIRM}{{token}}", pages.confirm_page, methods=["GET"]),
         Route(f"/{CONFIRM}{{token}}", pages.confirm, methods=["POST"]),
-        Route(f"/{UNSUBSCRIBE}{{token}}", pages.unsubscribe_page, methods=["GET"]),
-        Route(f"/{UNSUBSCRIBE}{{token}}", pages.one_click, methods=["POST"]),
         Route(f"/{PREFERENCES}{{token}}", pages.preferences, methods=["GET"]),
         Route(f"/{PREFERENCES}{{token}}", pages.save_preferences, methods=["POST"]),
         Route("/archive", lambda r: RedirectResponse(site.url("archive/"), 308)),
@@ -456,4 +465,5 @@ def site_for(
         limiter=ClientLimiter(settings.serve.subscribes_per_hour),
         csrf=Csrf(links.signer, origin_of(links.public_url), links.public_url.startswith("https:")),
         pages=page_environment(),
+        db=Database(settings.state_path),
     )
