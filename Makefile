@@ -24,6 +24,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/extraction.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/serve.py  # needs Debian's wrk (apt-get install wrk)
 
 $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)

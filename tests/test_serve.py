@@ -535,3 +535,19 @@ def test_answers_are_not_held_back_for_the_clients_ack() -> None:
 
     asyncio.run(accept_one())
     assert options and options[0] != 0
+
+
+def test_serve_with_schedule_sends_the_issue_on_time_and_stops_cleanly(
+    tmp_path: Path, smtp_server: SmtpServer, port: int
+) -> None:
+    config = serve_config(tmp_path, smtp_server, port, schedule={"cron": "*/2 * * * * *"})
+    on_the_list(tmp_path, "ana@example.test")
+    served = start_serve(config, port, "--schedule")
+    try:
+        (issue,) = wait_for_mail(smtp_server, "ana@example.test", seconds=30)
+        assert "/u/" in str(issue.message["List-Unsubscribe"])
+        assert httpx.get(served.url("archive/issues/1.html")).status_code == 200
+    finally:
+        code, out, err = served.stop()
+    assert code == 0 and "sending each issue on schedule" in out and "stopped" in out
+    assert "Traceback" not in err
