@@ -69,8 +69,13 @@ class Served:
         return self.base + path.lstrip("/")
 
     def ended(self, timeout: float = 20) -> tuple[int, str, str]:
-        """Wait for it to exit by itself (a refused start)."""
-        out, err = self.process.communicate(timeout=timeout)
+        """Wait for it to exit by itself (a refused start); killed if it does not."""
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise AssertionError(f"digest serve still running after {timeout} s") from None
         return self.process.returncode, out, err
 
     def stop(self, timeout: float = 20) -> tuple[int, str, str]:

@@ -145,7 +145,7 @@ def import_(ctx: click.Context, config_path: Path | None, path: Path, force: boo
     click.echo(
         f"{path}: {len(done.added):,} added, {len(done.already):,} already on the list, "
         f"{len(done.refused):,} left or paused by their own choice (not added), "
-        f"{len(read.problems):,} bad rows"
+        f"{len(read.problems):,} bad {'row' if len(read.problems) == 1 else 'rows'}"
     )
     _report_refused(done.refused)
     if read.problems:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 from apscheduler.schedulers.base import BaseScheduler
@@ -65,6 +66,14 @@ def where(settings: Settings, host: str | None, port: int | None) -> Where:
         )
     shown = f"[{host}]" if ":" in host else host
     return Where(host, port, f"http://{shown}:{port}/")
+
+
+def _elsewhere_on_loopback(place: Where) -> bool:
+    """A loopback public_url on another port than the one listened on: no proxy in between
+    can be meant (a local try with --port), so the links would lead nowhere."""
+    parts = urlsplit(place.public_url)
+    local = parts.scheme == "http" and _loopback(parts.hostname or "")
+    return local and (parts.port or 80) != place.port
 
 
 def _loopback(host: str) -> bool:
@@ -200,6 +209,8 @@ def serve(
     scheduler = _scheduler(settings, config_path) if schedule else None
     postman.start()
     echo(f"serving {place.public_url} on {place.host}:{place.port} (Ctrl-C or SIGTERM stops)")
+    if _elsewhere_on_loopback(place):
+        echo(f"  note: public_url is {place.public_url}: the links in mail lead there, not here")
     if scheduler is not None:
         echo(f"and sending each issue on schedule: {settings.schedule.cron} ({settings.timezone})")
     try:
