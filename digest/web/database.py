@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +35,7 @@ class Database:
         self.waiting: State | None = None  # the thread's connection, made on that thread
         self.inline: State | None = None
         self.queue: list[Queued] = []
-        self.commits = 0
+        self.checkpointed = time.monotonic()
 
     def _loop_state(self) -> State:
         if self.inline is None:
@@ -79,8 +80,8 @@ class Database:
         for done, value in results:
             if not done.cancelled():
                 done.set_result(value)
-        self.commits += 1
-        if self.commits % CHECKPOINT_EVERY == 0:
+        if time.monotonic() - self.checkpointed > CHECKPOINT_SECONDS:
+            self.checkpointed = time.monotonic()
             asyncio.get_running_loop().run_in_executor(self.executor, self._on_thread, _checkpoint)
 
     def _on_the_thread(
@@ -144,7 +145,7 @@ def _settle(done: asyncio.Future[Any], source: asyncio.Future[Any]) -> None:
     source.add_done_callback(copy)
 
 
-CHECKPOINT_EVERY = 256  # actions on the loop between two checkpoints of the WAL
+CHECKPOINT_SECONDS = 2.0  # at most this long between two checkpoints of the WAL while writing
 
 
 def _checkpoint(state: State) -> None:

@@ -11,6 +11,7 @@ from `serve.trusted_proxies`.
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -208,6 +209,7 @@ def serve(
     )
     scheduler = _scheduler(settings, config_path) if schedule else None
     postman.start()
+    gc.freeze()  # what is loaded by now lives as long as the server: no collection rescans it
     echo(f"serving {place.public_url} on {place.host}:{place.port} (Ctrl-C or SIGTERM stops)")
     if _elsewhere_on_loopback(place):
         echo(f"  note: public_url is {place.public_url}: the links in mail lead there, not here")
