@@ -44,6 +44,7 @@ class LetterRun:
     deferred: int = 0
     error: str = ""  # the server refused the session: every letter stays pending
     failures: list[str] = field(default_factory=list)
+    last_reply: str = ""  # of a deferred letter: why it waits
 
 
 def letter_message(
@@ -155,6 +156,7 @@ def _send_one(
     else:
         mark_letter(state, letter.id, "pending", result.attempts, result.reply, now)
         run.deferred += 1
+        run.last_reply = result.reply
 
 
 def _not_owed(letter: Letter, status: str | None) -> str:

@@ -29,7 +29,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from digest.config.settings import Settings
 from digest.errors import ConfigError, DigestError
-from digest.sending.letters import deliver_letters
+from digest.sending.letters import CLAIM, deliver_letters
 from digest.sending.links import Links, links_for
 from digest.sending.message import Letterhead
 from digest.sending.send import letterhead, smtp_settings
@@ -156,6 +156,14 @@ class Postman:
             return
         if run.error:
             log.error("letters: %s", run.error)
+        if run.deferred:
+            minutes = CLAIM.total_seconds() / 60
+            log.warning(
+                "letters: %d waiting (%s); tried again in %g minutes",
+                run.deferred,
+                run.last_reply,
+                minutes,
+            )
         for failure in run.failures:
             log.warning("letter failed: %s", failure)
 
