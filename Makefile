@@ -22,6 +22,8 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/summaries.py
 	$(BIN)/python benchmarks/summary_grid.py
 	$(BIN)/python benchmarks/extraction.py
+	$(BIN)/python benchmarks/segmentation.py
+	$(BIN)/python benchmarks/realfeeds.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/serve.py  # needs Debian's wrk (apt-get install wrk)

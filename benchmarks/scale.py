@@ -224,22 +224,38 @@ def build(config: Path, name: str) -> Row:
     """`digest build --timings` in its own process; peak RSS of its whole process tree."""
     command = [sys.executable, "-m", "digest", "build", "-c", str(config), "--timings"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sampled = run_sampled(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if sampled.returncode != 0:
+        sys.exit(f"{name} failed ({sampled.returncode}):\n{sampled.out}\n{sampled.err}")
+    first_line = sampled.out.strip().splitlines()[0][:60]
+    return Row(name, sampled.wall, cpu, sampled.peak_mb, _stages(sampled.err), first_line)
+
+
+@dataclass
+class Sampled:
+    wall: float
+    peak_mb: float  # of the whole process tree, sampled every 50 ms
+    out: str
+    err: str
+    returncode: int
+
+
+def run_sampled(command: list[str]) -> Sampled:
+    """Run `command` with the repository on PYTHONPATH; its wall time and peak RSS."""
     started = time.monotonic()
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     peak = [0.0]
-    sampler = threading.Thread(target=_sample_rss, args=(process, peak), daemon=True)
+    sampler = threading.Thread(target=sample_rss, args=(process, peak), daemon=True)
     sampler.start()
     out, err = process.communicate()
     wall = time.monotonic() - started
     sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if process.returncode != 0:
-        sys.exit(f"{name} failed ({process.returncode}):\n{out}\n{err}")
-    return Row(name, wall, cpu, peak[0], _stages(err), out.strip().splitlines()[0][:60])
+    return Sampled(wall, peak[0], out, err, process.returncode)
 
 
 def _stages(err: str) -> dict[str, float]:
@@ -247,13 +263,13 @@ def _stages(err: str) -> dict[str, float]:
     return {stage: float(seconds) for stage, seconds in found if stage in STAGES}
 
 
-def _sample_rss(process: subprocess.Popen[str], peak: list[float]) -> None:
+def sample_rss(process: subprocess.Popen[str], peak: list[float]) -> None:
     while process.poll() is None:
-        peak[0] = max(peak[0], _tree_rss_mb(process.pid))
+        peak[0] = max(peak[0], tree_rss_mb(process.pid))
         time.sleep(0.05)
 
 
-def _tree_rss_mb(pid: int) -> float:
+def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, from /proc."""
     total, pending = 0, [pid]
     while pending:

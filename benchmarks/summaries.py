@@ -8,20 +8,20 @@ set: ROUGE-1/2/Lsum F1 (rouge-score, with stemming), sentence precision where th
 is extractive, the share of summaries opening with a dangling reference, and articles per
 second (ours includes segmentation; the others run on pre-split text). Ours and LEAD also
 run under a budget of 45 words (whole sentences that fit, at most K; LEAD: the leading
-sentences that fit; both take a first sentence longer than the budget whole).
+sentences that fit; both take a first sentence longer than the budget whole). Then, per
+data set and half, what an editor would strike in those 45-word blurbs, ours beside LEAD
+(benchmarks/blurbs.py: scene-setting ledes and the nut grafs taken instead, sentences
+without final punctuation or a verb, clutter, dangling references).
 
 `--half a` or `--half b` keeps one half of each data set, split by a stable hash of the
-article id (`half_of`): rules are tuned on half a and checked on half b.
+article id (`dev_data.half_of`): rules are tuned on half a and checked on half b.
 Needs the `bench` extra (rouge-score, sumy). Data: $DIGEST_DATA or a `shared/data` folder
-beside the repository (see `find_data_dir`).
+beside the repository (see `dev_data.find_data_dir`).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
 import re
 import sys
 import time
@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+import blurbs
+from dev_data import BLURB_WORDS, Article, data_dir_or_say_so, load
 from rouge_score import rouge_scorer, tokenizers
 from sumy.models.dom import ObjectDocumentModel, Paragraph
 from sumy.models.dom import Sentence as SumySentence
@@ -43,28 +45,9 @@ from sumy.utils import get_stop_words
 from digest.text.segment import Sentence, segment, split_sentences
 from digest.text.summarize import explain_sentences, opens_with_dangling_reference, summarize
 
-ROOT = Path(__file__).resolve().parents[1]
-BUDGET = 45  # words, for the fixed-length rows
+BUDGET = BLURB_WORDS  # words, for the fixed-length rows
 _WORDS = re.compile(r"\w+")
 _NOT_ALNUM = re.compile(r"\W+")
-
-
-def find_data_dir() -> Path | None:
-    """$DIGEST_DATA, else a `shared/data` folder beside the repository or one level up."""
-    if env := os.environ.get("DIGEST_DATA"):
-        return Path(env)
-    for candidate in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    id: str
-    title: str
-    text: str
-    summary: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,24 +71,6 @@ class SegmenterTokenizer:
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
         return tuple(_WORDS.findall(sentence))
-
-
-def half_of(article_id: str) -> str:
-    """'a' or 'b': the first byte of the id's SHA-256, even or odd (stable across runs)."""
-    return "ab"[hashlib.sha256(article_id.encode("utf-8")).digest()[0] % 2]
-
-
-def load(path: Path, limit: int | None, half: str = "all") -> list[Article]:
-    articles: list[Article] = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            if half != "all" and half_of(row["id"]) != half:
-                continue
-            articles.append(Article(row["id"], row["title"], row["text"], row["summary"]))
-            if limit and len(articles) >= limit:
-                break
-    return articles
 
 
 Method = Callable[[Article, list[Sentence], int], list[str]]
@@ -321,9 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--half", choices=("a", "b", "all"), default="all", help="one half of each data set"
     )
     args = parser.parse_args(argv)
-    data = find_data_dir()
+    data = data_dir_or_say_so()
     if data is None:
-        print("no data: set DIGEST_DATA or put shared/data beside the repo", file=sys.stderr)
         return 2
     started = time.perf_counter()
     print(
@@ -348,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.half,
         )
     )
+    for name in ("bbc-summaries", "article-deks"):
+        print(blurbs.report(data, name, args.half), end="\n\n")
     print(f"Total run time: {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -28,16 +28,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dev_data import Article, data_dir_or_say_so, half_of, load
 from rouge_score import rouge_scorer, tokenizers
-from summaries import (
-    Article,
-    f1,
-    find_data_dir,
-    half_of,
-    in_reference,
-    load,
-    reference_key,
-)
+from summaries import f1, in_reference, reference_key
 
 from digest.text import summarize as summarizer
 from digest.text.segment import split_sentences
@@ -170,9 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N BBC articles")
     parser.add_argument("--check", action="store_true", help="compare R-1 with rouge-score's")
     args = parser.parse_args(argv)
-    data = find_data_dir()
+    data = data_dir_or_say_so()
     if data is None:
-        print("no data: set DIGEST_DATA or put shared/data beside the repo", file=sys.stderr)
         return 2
     started = time.perf_counter()
     deks = load(data / "article-deks" / "dev.jsonl", None)

@@ -3,7 +3,7 @@
 DigestError                 base; the CLI turns it into one line and an exit code
 ├── ConfigError             config file unreadable, unknown key, wrong type (exit 2)
 ├── FeedError               one feed could not be fetched or parsed (isolated per feed)
-├── ExtractError            an article page could not be fetched or extracted
+├── ExtractError            an article page could not be fetched or extracted (exit 3)
 ├── RenderError             a template is missing or broken (file and line in the message)
 └── DeliveryError           writing output or talking to SMTP failed (exit 4)
 """
@@ -29,7 +29,9 @@ class FeedError(DigestError):
 
 
 class ExtractError(DigestError):
-    pass
+    """An article page could not be fetched, read or extracted: a failed input (exit 3)."""
+
+    exit_code = 3
 
 
 class RenderError(DigestError):

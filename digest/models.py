@@ -41,6 +41,10 @@ class Entry:
     # Characters of the article text, also while the text itself is not loaded: gather hands
     # on entries without their text (kept in the state database) until one is chosen.
     text_chars: int = 0
+    # The text's opening words, normalised (digest/text/fingerprint.py): two feeds' entries
+    # with near-identical titles are one story only when these agree too.
+    opening: str = ""
+    language: str = ""  # ISO 639-1, as the feed declares it ("" when it does not)
 
 
 class FeedStatus(StrEnum):
@@ -73,6 +77,8 @@ class FeedReport:
     filtered: tuple[
         FilterDrop, ...
     ] = ()  # every include / exclude rule that applies, and its drops
+    repeats: int = 0  # entries the feed gave twice (same id), shown once: the newest
+    elsewhere: int = 0  # entries shown once, as the same story from another feed
 
     @property
     def failed(self) -> bool:
@@ -83,13 +89,22 @@ class FeedReport:
         return sum(drop.dropped for drop in self.filtered)
 
 
+_ENDS_A_SENTENCE = tuple(".!?…。！？:;\"'”’»)]")
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     sentences: tuple[str, ...]
 
     @property
     def text(self) -> str:
-        return " ".join(self.sentences)
+        """The sentences in a row; one without a final mark (a list item, a heading) is set
+        off from the next by a middle dot, so the two do not read as one sentence."""
+        parts = [
+            s if i == len(self.sentences) - 1 or s.endswith(_ENDS_A_SENTENCE) else s + " ·"
+            for i, s in enumerate(self.sentences)
+        ]
+        return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ HOSTILE_ITEM = rss_item(
     '<p onclick="alert(2)">Text <a href="javascript:alert(3)">click</a></p>'
     '<script>alert("body")</script><iframe src="https://evil.example/"></iframe>'
     '<form action="https://evil.example/"><input name="q"></form>'
-    '<p style="position:fixed;top:0;left:0;width:100%;height:100%">Overlay story body. '
+    '<p style="position:fixed;top:0;left:0;width:100%;height:100%">'
+    "Overlay story body is plain text. "
     "It carries enough words to be summarized in one sentence.</p>"
     '<svg onload="alert(4)"></svg><style>body{display:none}</style>',
 )
@@ -45,7 +46,7 @@ def test_broken_feed_beside_good_ones_still_builds_and_names_the_failure(
     )
     code, out, err = run("build", "-c", str(config), "--as-of", "2026-11-25")
     assert code == 0
-    assert out.startswith("1 entries from 1 feeds ok, 1 failed -> ")
+    assert out.startswith("1 entry from 1 feed ok, 1 failed -> ")
     assert re.search(r"failed: Broken: malformed feed \(", err)
     html = (tmp_path / "out" / "digest.html").read_text()
     assert "Harbour reopens" in html

@@ -5,7 +5,14 @@ from datetime import timedelta
 
 from conftest import NOW
 
-from digest.issue.compose import Plan, compose, dedupe, summary_budget, titles_match
+from digest.issue.compose import (
+    Plan,
+    compose,
+    dedupe,
+    deduplicated,
+    summary_budget,
+    titles_match,
+)
 from digest.models import Entry, Summary
 from digest.net.urls import canonical_url
 
@@ -42,7 +49,7 @@ def test_canonical_url_drops_tracking_and_cosmetics() -> None:
     )
 
 
-def test_cross_feed_duplicates_by_url_guid_and_title_keep_the_fullest() -> None:
+def test_cross_feed_duplicates_by_url_guid_and_title_with_text_keep_the_newest() -> None:
     story = entry(
         "Council approves new tram line", "https://news.example/tram", feed="A", text="short"
     )
@@ -52,17 +59,53 @@ def test_cross_feed_duplicates_by_url_guid_and_title_keep_the_fullest() -> None:
         feed="B",
         text="a much longer body",
         id="other",
+        days_ago=0.5,
     )
     same_guid = entry(
         "Different headline entirely", "https://b.example/x", feed="B", guid="g1", id="g"
     )
     same_guid_twin = entry("Another wording", "https://c.example/y", feed="A", guid="g1", id="h")
-    retitled = entry(
-        "Council approves new tram line.", "https://other.example/tram2", feed="B", id="r"
+    retold = entry(
+        "Council approves new tram line.", "https://other.example/tram2", feed="C", id="r",
+        text="A much longer body!",
+    )  # fmt: skip
+    same_title_other_story = entry(
+        "Council approves new tram line.", "https://else.example/t", feed="C", id="s", text="x"
     )
     distinct = entry("Council rejects new bus lane", "https://news.example/bus", id="d")
-    kept = dedupe([story, cross_post, same_guid, same_guid_twin, retitled, distinct])
-    assert [e.id for e in kept] == ["other", "g", "d"]
+    result = deduplicated(
+        [story, cross_post, same_guid, same_guid_twin, retold, same_title_other_story, distinct]
+    )
+    assert [e.id for e in result.entries] == ["other", "g", "s", "d"]
+    assert result.elsewhere == {"A": 2, "C": 1}
+    assert not result.repeats
+
+
+def test_distinct_posts_of_one_feed_are_never_merged_by_link_or_title() -> None:
+    anchors = [
+        entry("", f"https://blog.example/2017/06/26.html#a{n}", id=f"a{n}", text=f"Post {n}.")
+        for n in range(3)
+    ]
+    same_page = [
+        entry(f"Release {n}", "https://project.example/news.html", id=f"r{n}") for n in range(3)
+    ]
+    up = [entry("Support System - Up", "https://status.example/", id=f"u{n}") for n in range(2)]
+    days = [
+        entry(f"Game of the Year: Day {d} Deliberations", f"https://pod.example/{d}", id=d)
+        for d in ("One", "Two", "Three")
+    ]
+    everything = [*anchors, *same_page, *up, *days]
+    assert dedupe(everything) == everything
+
+
+def test_the_same_id_twice_in_a_feed_is_one_post_the_newest_kept() -> None:
+    old = entry("Episode 12", "https://pod.example/12", days_ago=3, id="e12", text="Old notes.")
+    new = entry("Episode 12 (fixed)", "https://pod.example/12", days_ago=1, id="e12", text="New.")
+    other = entry("Episode 13", "https://pod.example/13", id="e13")
+    result = deduplicated([old, other, new])
+    assert result.entries == [new, other]
+    assert result.repeats == {"F": 1}
+    assert not result.elsewhere
 
 
 def test_short_titles_need_to_match_exactly() -> None:

@@ -48,7 +48,7 @@ def test_every_command_works_on_the_bundled_config_a_year_later(
     assert code == 0, err
     assert re.fullmatch(r"18 entries from 3 feeds ok, 0 failed -> .*digest\.txt\n", out)
     text = (bundled.parent / "out" / "digest.txt").read_text()
-    assert "Tue 17 Nov – Tue 24 Nov · 18 stories" in text  # the stories' own week
+    assert "Tue 17 Nov – Tue 24 Nov 2026 · 18 stories" in text  # their week, last year
     html = (bundled.parent / "out" / "digest.html").read_text()
     assert SAMPLE_STORY in html and "Built Saturday 4 December 2027" in html  # no date faked
 

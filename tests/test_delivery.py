@@ -293,6 +293,9 @@ def test_four_connections_deliver_each_message_once(
     url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
     people = addresses(40)
     config = sending_config(tmp_path, url, faulty, people, smtp={"connections": 4})
+    # a server that takes a while per message, so that one connection cannot drain the queue
+    # before the other three have connected, however busy the machine is
+    handler_of(faulty).mail_delay = 0.05
     report = send_now(config)
     assert len(report.results) == 40 and handler_of(faulty).sessions == 4
     assert Counter(r for m in handler_of(faulty).received for r in m.rcpt_tos) == Counter(people)

@@ -111,9 +111,9 @@ def test_five_redirects_are_followed(server: str) -> None:
         ("/huge", "response larger than 5,242,880 bytes"),
     ],
 )
-def test_fetch_errors_are_one_line_and_exit_1(server: str, path: str, message: str) -> None:
+def test_fetch_errors_are_one_line_and_exit_3(server: str, path: str, message: str) -> None:
     result = CliRunner().invoke(extract, [f"{server}{path}"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a failed input (README: exit codes), not "unexpected error"
     assert result.stdout == ""
     assert result.stderr.startswith(f"digest: {server}{path}: {message}")
     assert result.stderr.count("\n") == 1
@@ -125,7 +125,7 @@ def test_unreachable_host_is_one_line() -> None:
     port = httpd.server_address[1]
     httpd.server_close()
     result = CliRunner().invoke(extract, [f"http://127.0.0.1:{port}/"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.stderr.startswith(f"digest: http://127.0.0.1:{port}/: network error: ")
     assert result.stderr.count("\n") == 1
 
@@ -140,7 +140,7 @@ def test_file_source(tmp_path: Path) -> None:
 
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(extract, [str(tmp_path / "nope.html")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "cannot read file" in result.stderr
     assert "Traceback" not in result.stderr
 

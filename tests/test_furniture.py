@@ -172,6 +172,9 @@ def test_magazine_furniture() -> None:
         "Biologists tracking the animals with collars found that the pack had settled on land "
         "that had been farmed for centuries, and that the farmers had mostly made their peace "
         "with it.",
+        # the paragraph cut short keeps its whole sentence; the one it stops in goes
+        '"We thought there would be more conflict," said one of the researchers, who has '
+        "studied the region for a decade.",
     ]
 
 

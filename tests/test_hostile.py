@@ -15,7 +15,7 @@ import hostile_server as hs
 import lxml.html
 import pytest
 from click.testing import CliRunner
-from conftest import write_config
+from conftest import run_cli, write_config
 
 from digest.cli.main import main
 from digest.feeds import parse as feedparse_module
@@ -108,6 +108,30 @@ def test_control_characters_never_reach_the_entry(servers, tmp_path: Path) -> No
     report, (entry,) = report_of(tmp_path, servers[2]["control-chars"])
     assert "dropped control characters" in report.notice
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", entry.title + entry.content_text)
+
+
+def test_bidi_overrides_del_and_c1_controls_never_reach_the_digest(
+    feed_server, tmp_path: Path
+) -> None:
+    """XML allows them, so the parser keeps them: U+202E shows "Invoice‮gnp.exe" as an
+    innocent .png, DEL and C1 controls garble text (issue 18)."""
+    hidden = "\u202e\u202a\u2066\u2069\x7f\x85\x9b\u200b\ufeff"
+    title = "Invoice\u202egnp.exe from \x7fthe office"
+    body = "<p>Open\u2066 the\x7f attachment\x85 now\u202e. It is\u200b safe&#x202E;.</p>"
+    url = feed_server.serve(
+        "/bidi.xml", corpus.rss(corpus.item(title, "https://e.example/b", body))
+    )
+    config = write_config(tmp_path, [{"name": "Bidi", "url": url}])
+    code, _, err = run_cli("build", "-c", str(config))
+    assert code == 0, err
+    for part in ("digest.txt", "digest.html"):
+        output = (tmp_path / "out" / part).read_text(encoding="utf-8")
+        assert not any(c in output for c in hidden), part
+    text = (tmp_path / "out" / "digest.txt").read_text(encoding="utf-8")
+    assert (
+        "Invoicegnp.exe from the office" in text
+        and "Open the attachment… now. It is safe." in text  # feedparser reads U+0085 as cp1252
+    )
 
 
 def test_missing_titles_links_and_dates_are_filled_or_left_empty(servers, tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ def test_duplicates_within_the_file_and_with_the_config_are_skipped_and_counted(
     code, out, _ = run("feeds", "import", str(source), "-c", str(config))
     assert code == 0
     assert out.splitlines() == [
-        f"imported 2 of 5 feeds from {source} into {config}, in 1 sections (Folder)",
+        f"imported 2 of 5 feeds from {source} into {config}, in 1 section (Folder)",
         "skipped 2 duplicates:",
         "  «One again» http://www.one.example/feed/: already configured as 'One'",
         "  «Science» samples/science.rss: already configured as 'Lab Notes'",

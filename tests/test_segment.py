@@ -127,3 +127,87 @@ def test_segment_gives_positions() -> None:
 def test_empty_text_has_no_sentences() -> None:
     assert segment("") == []
     assert split_sentences(" \n\n ") == []
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        pytest.param(
+            "de",
+            "Anfang des 20. Jahrhunderts war die Stadt klein. Am 3. Oktober kam Dr. Müller, "
+            "bzw. sein Sohn. Die Zahl stieg auf 20. Das ist viel.",
+            [
+                "Anfang des 20. Jahrhunderts war die Stadt klein.",
+                "Am 3. Oktober kam Dr. Müller, bzw. sein Sohn.",
+                "Die Zahl stieg auf 20.",
+                "Das ist viel.",
+            ],
+            id="german-ordinals",
+        ),
+        pytest.param(
+            "fr",
+            "« Nous sommes prêts. Vraiment », a dit M. Dupont. Il est parti. « Il pleut. » "
+            "Il fait froid.",
+            [
+                "« Nous sommes prêts. Vraiment », a dit M. Dupont.",
+                "Il est parti.",
+                "« Il pleut. »",
+                "Il fait froid.",
+            ],
+            id="french-guillemets",
+        ),
+        pytest.param(
+            "es",
+            "El Sr. García habló con la Sra. Pérez. Luego se fue.",
+            ["El Sr. García habló con la Sra. Pérez.", "Luego se fue."],
+            id="spanish-titles",
+        ),
+        pytest.param(
+            "it",
+            "Il Sig. Rossi e il Dott. Bianchi sono arrivati. Poi sono partiti.",
+            ["Il Sig. Rossi e il Dott. Bianchi sono arrivati.", "Poi sono partiti."],
+            id="italian-titles",
+        ),
+        pytest.param(
+            "nl",
+            "Dhr. Jansen kwam o.a. met de trein. Hij bleef.",
+            ["Dhr. Jansen kwam o.a. met de trein.", "Hij bleef."],
+            id="dutch-abbreviations",
+        ),
+        pytest.param(
+            "sv",
+            "Han kom bl.a. med tåget. Det var kl. 10 på kvällen. Han stannade.",
+            ["Han kom bl.a. med tåget.", "Det var kl. 10 på kvällen.", "Han stannade."],
+            id="swedish-abbreviations",
+        ),
+        pytest.param(
+            "nb",
+            "Prisen steg til 20. Det er mye. Han kom den 3. Mai, f.eks. Mandag.",
+            ["Prisen steg til 20.", "Det er mye.", "Han kom den 3. Mai, f.eks. Mandag."],
+            id="norwegian-ordinals",
+        ),
+        pytest.param(
+            "",
+            "“We are ready. Really,” said the mayor. Then he left.",
+            ["“We are ready. Really,” said the mayor.", "Then he left."],
+            id="a-quotation-the-sentence-goes-on-after",
+        ),
+    ],
+)
+def test_split_sentences_in_a_language(language: str, text: str, expected: list[str]) -> None:
+    assert split_sentences(text, language) == expected
+
+
+def test_without_a_language_a_number_before_a_capital_ends_a_sentence() -> None:
+    assert split_sentences("Anfang des 20. Jahrhunderts war es so.") == [
+        "Anfang des 20.",
+        "Jahrhunderts war es so.",
+    ]
+
+
+def test_a_line_break_inside_a_sentence_does_not_end_it() -> None:
+    text = "The council approved\nthe new harbour wall on Monday.\nWork starts in spring."
+    assert split_sentences(text) == [
+        "The council approved the new harbour wall on Monday.",
+        "Work starts in spring.",
+    ]

@@ -6,9 +6,10 @@ import re
 import sqlite3
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -543,3 +544,31 @@ def test_a_send_names_each_feed_that_failed(
     assert code == 0, out
     assert "  failed: Gone: HTTP 404 Not Found; check the URL" in err
     assert [r.rcpt_tos for r in smtp_server.handler.received] == [("a@example.test",)]
+
+
+def test_a_new_post_on_the_page_of_a_sent_one_still_goes_out(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """A feed whose posts are anchors of one page (no GUIDs): the page's link was sent, but
+    a new post there, under its own title, is new (issue 18)."""
+    day = "https://blog.example/2026/11/24.html"
+
+    def post(anchor: str, title: str, published: datetime) -> str:
+        return (
+            f"<item><title>{title}</title><link>{day}#{anchor}</link>"
+            f"<pubDate>{format_datetime(published)}</pubDate>"
+            f"<description>{title}. A short post of the day.</description></item>"
+        )
+
+    first = post("a1", "Morning note", NOW - timedelta(hours=3))
+    url = feed_server.serve("/news.xml", rss(first))
+    config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
+    settings = load_settings(config)
+    with State.open(settings.state_path) as state:
+        send_to_list(settings, state, sending())
+        second = post("a2", "Evening note", NOW + timedelta(minutes=30))
+        feed_server.serve("/news.xml", rss(second, first))
+        report = send_to_list(settings, state, sending(NOW + timedelta(hours=1)))
+    assert report.issue is not None and len(report.issue.entry_ids) == 1
+    text = smtp_server.handler.received[1].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Evening note" in text and "Morning note" not in text

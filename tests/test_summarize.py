@@ -183,7 +183,12 @@ def test_opens_with_dangling_reference(sentence: str, dangling: bool) -> None:
 
 
 def test_pick_returns_document_order_and_k_sentences() -> None:
-    art = article("Alpha one.", "Beta two.", "Gamma three.", "Delta four.")
+    art = article(
+        "Alpha one is the first of the four.",
+        "Beta two is the second of the four.",
+        "Gamma three is the third of the four.",
+        "Delta four is the last of the four.",
+    )
     chosen, _, _ = pick([0.1, 0.9, 0.2, 0.8], art, 2)
     assert chosen == (1, 3)
 
@@ -394,3 +399,86 @@ def test_cli_takes_the_heading_as_title_before_cutting_furniture() -> None:
     title_value = first_row[1:].split()[column]  # after the chosen mark
     assert title_value != ".", result.stdout  # the heading's words count as title overlap
     assert "Share" not in result.stdout
+
+
+# --- the blurb as shown (issue 21) ---
+
+
+@pytest.mark.parametrize(
+    ("lede", "shown"),
+    [
+        ("WASHINGTON (AP) — New uncertainty hangs over the primary.", "New uncertainty"),
+        ("ST. JOSEPH, Mich. (AP) — Michigan health authorities report a death.", "Michigan"),
+        ("DUBAI, United Arab Emirates — Emirates finalized a deal for 30 jets.", "Emirates"),
+        ("(Reuters) — The attorney general is investigating WeWork.", "The attorney"),
+        ("(CNN) President Donald Trump made an unscheduled trip to hospital.", "President"),
+        ("LONDON — Britain's Conservative Party was accused on Wednesday.", "Britain's"),
+        ("NASA - the agency - announced five new partners on Monday.", "NASA - the"),
+        ("US-China trade talks resumed in Beijing on Monday morning.", "US-China"),
+        ("PanARMENIAN.Net - Verified footage shows the killings, Amnesty said.", "Verified"),
+        ("Node.js - the runtime - got a new release on Monday.", "Node.js - the"),
+    ],
+)
+def test_a_dateline_is_dropped_from_the_blurb(lede: str, shown: str) -> None:
+    (sentence,) = summarize(lede, "", 1).sentences
+    assert sentence.startswith(shown)
+
+
+def test_a_footnote_marker_is_dropped_from_the_blurb() -> None:
+    text = "Binge eating disorder is the most common eating disorder in the United States (1)."
+    assert summarize(text, "", 1).sentences == (
+        "Binge eating disorder is the most common eating disorder in the United States.",
+    )
+
+
+def test_a_quip_or_a_stray_question_is_not_added_to_a_blurb() -> None:
+    text = "\n\n".join(
+        [
+            "Taylor Swift may not be able to perform her hits because of a dispute with her label.",
+            "Wait, what?",
+            "The drama began earlier this year when a holding company bought the label.",
+            "Why would a label stop an artist from singing her own songs at an awards show?",
+        ]
+    )
+    summary = summarize(text, "Taylor Swift dispute with her label", 3, words=45)
+    assert "Wait, what?" not in summary.sentences
+    assert not any(s.endswith("?") for s in summary.sentences)
+
+
+@pytest.mark.parametrize(
+    ("second", "kept"),
+    [
+        ("Cars queued for hours.", True),  # short, but three content words: news
+        ("It carries 300 people.", True),  # a figure
+        ("Well, sort of.", False),
+        ("Sigh.", False),
+    ],
+)
+def test_a_short_sentence_that_tells_something_is_not_a_quip(second: str, kept: bool) -> None:
+    text = f"The bridge over the river opened to traffic on Friday morning. {second}"
+    summary = summarize(text, "Bridge opens", 3, words=45)
+    assert (second in summary.sentences) is kept
+
+
+def test_a_question_may_follow_the_opening() -> None:
+    text = "\n\n".join(
+        [
+            "Stadia, Google's streaming gaming platform, launches today.",
+            "Is the service the first step towards the future of gaming?",
+            *filler(3),
+        ]
+    )
+    art = analyse(segment(text.replace("\n\n", " ", 1)), "Stadia launches")
+    chosen, _, _ = pick([3.0, 2.0, 0.1, 0.1, 0.1], art, 2)
+    assert chosen == (0, 1)
+
+
+def test_a_short_blurb_goes_on_with_the_next_sentence() -> None:
+    long = " ".join(["The police fired teargas at protesters in the streets"] * 5) + "."
+    text = "\n\n".join(
+        ["Hong Kong is burning. The authorities continue to pour fuel on the fire.", long, long]
+    )
+    art = analyse(segment(text), "")
+    chosen, _, notes = pick([3.0, 0.5, 2.0, 1.0], art, 2, words=45)
+    assert chosen == (0, 1)  # the long picks do not fit; the lede goes on instead
+    assert "short" in notes[1]

@@ -70,12 +70,15 @@ def _measure(name: str, k: int, words: int | None = None) -> Scores:
 
 # The standfirsts are the primary yardstick (issue 11); BBC is the guard that central facts
 # are still found. The lede rules that win on the standfirsts cost BBC points (the figures
-# and the grid are in the README), so the BBC floors sit under today's lower figures.
+# and the grid are in the README), so the BBC floors sit under today's lower figures. Since
+# issue 21 the blind judges' blurb targets come first (tests/test_blurb_quality.py): the nut
+# graf, clean sentences and stand-alone rules cost ROUGE on a few pages, and the floors sit
+# under today's figures, above the issue's guards (BBC R-1 48, deks R-1 LEAD-2 - 2 = 36.9).
 @pytest.mark.slow
 def test_bbc_summaries_k3_floor() -> None:
     scores = _measure("bbc-summaries", 3)
-    assert scores.rouge1 >= 51.0, scores  # 51.5 today (LEAD-3: 44.6)
-    assert scores.rouge2 >= 44.5, scores
+    assert scores.rouge1 >= 50.5, scores  # 51.0 today (LEAD-3: 44.6)
+    assert scores.rouge2 >= 44.0, scores
     assert scores.precision >= 72.0, scores
     assert scores.dangling <= 1.5, scores
 
@@ -83,14 +86,14 @@ def test_bbc_summaries_k3_floor() -> None:
 @pytest.mark.slow
 def test_article_deks_k2_floor() -> None:
     scores = _measure("article-deks", 2)
-    assert scores.rouge1 >= 41.0, scores  # LEAD-2: 38.9
-    assert scores.rouge2 >= 31.5, scores
+    assert scores.rouge1 >= 40.0, scores  # 40.4 today (LEAD-2: 38.9)
+    assert scores.rouge2 >= 30.5, scores
     assert scores.dangling <= 1.5, scores
 
 
 @pytest.mark.slow
 def test_article_deks_45_words_floor() -> None:
     scores = _measure("article-deks", 2, words=45)
-    assert scores.rouge1 >= 44.8, scores  # LEAD at 45 words: 42.3
+    assert scores.rouge1 >= 44.8, scores  # 45.5 today (LEAD at 45 words: 42.3)
     assert scores.rouge2 >= 34.5, scores
     assert scores.dangling <= 1.5, scores

@@ -34,6 +34,7 @@ from digest.feeds.registry import (
 from digest.files import write_atomically
 from digest.models import FeedStatus
 from digest.state import FeedRecord
+from digest.text.plural import count as plural
 
 
 def _config(ctx: click.Context, own: Path | None) -> Path:
@@ -123,7 +124,7 @@ def export(ctx: click.Context, output: Path | None, config_path: Path | None) ->
         write_atomically(output, document)
     except OSError as exc:
         raise ConfigError(f"{output}: cannot write: {exc.strerror or exc}") from None
-    click.echo(f"wrote {output}: {len(settings.feeds)} feeds", err=True)
+    click.echo(f"wrote {output}: {plural(len(settings.feeds), 'feed')}", err=True)
 
 
 @click.command("check")
@@ -134,7 +135,7 @@ def check(config_path: Path | None) -> None:
     line per feed; exit 0 only when every one is fine."""
     path = config_path or default_config_path()
     settings = load_settings(path)
-    click.echo(f"{path}: valid, {len(settings.feeds)} feeds")
+    click.echo(f"{path}: valid, {plural(len(settings.feeds), 'feed')}")
     reports = check_feeds(settings)
     width = max(len(r.name) for r in reports)
     for report, feed in zip(reports, settings.feeds, strict=True):
@@ -153,10 +154,11 @@ def check(config_path: Path | None) -> None:
 
 def listing_lines(listing: Listing, settings: Settings) -> list[str]:
     zone = settings.zone
-    days = f"{settings.window_days:g} days"
+    days = f"{settings.window_days:g} day" + ("" if settings.window_days == 1 else "s")
     anchor = "up to the newest entry" if settings.window_anchor == "newest" else "up to now"
     span = f"{_when(listing.start, zone)} – {_when(listing.end, zone)}"
-    lines = [f"{len(listing.rows)} feeds; the window: {span} {settings.timezone} ({days} {anchor})"]
+    feeds = plural(len(listing.rows), "feed")
+    lines = [f"{feeds}; the window: {span} {settings.timezone} ({days} {anchor})"]
     header = ("NAME", "SECTION", "LAST STATUS", "LAST SUCCESS", "IN WINDOW", "URL")
     cells = [header] + [_cells(row, settings) for row in listing.rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
@@ -211,8 +213,8 @@ def _notes(row: FeedRow, settings: Settings) -> list[str]:
     return notes
 
 
-def _entries(count: int) -> str:
-    return f"{count} {'entry' if count == 1 else 'entries'}"
+def _entries(number: int) -> str:
+    return plural(number, "entry", "entries")
 
 
 def _when(moment: datetime | None, zone: object) -> str:
@@ -226,7 +228,7 @@ def added_lines(added: Added, config: Path) -> list[str]:
     lines = []
     if found.page and found.picked:
         count = len(found.others) + 1
-        lines.append(f"{found.page} is a web page linking {count} feed{'s' * (count > 1)}:")
+        lines.append(f"{found.page} is a web page linking {plural(count, 'feed')}:")
         lines.append(f"  picked {found.picked.describe()}")
         lines += [f"  not    {other.describe()}" for other in found.others]
     where = f", section {added.section!r}" if added.section else ""
@@ -249,14 +251,17 @@ def imported_lines(imported: Imported, opml: Path, config: Path) -> list[str]:
     total = len(imported.added) + len(imported.duplicates) + len(imported.unusable)
     sections = imported.sections
     if imported.added:
-        shown = f", in {len(sections)} sections ({', '.join(sections)})" if sections else ""
+        shown = (
+            f", in {plural(len(sections), 'section')} ({', '.join(sections)})" if sections else ""
+        )
         lines = [
-            f"imported {len(imported.added)} of {total} feeds from {opml} into {config}{shown}"
+            f"imported {len(imported.added)} of {plural(total, 'feed')} from {opml} into {config}"
+            f"{shown}"
         ]
     else:
         lines = [f"nothing imported from {opml}: {config} is unchanged"]
     if imported.duplicates:
-        lines.append(f"skipped {len(imported.duplicates)} duplicates:")
+        lines.append(f"skipped {plural(len(imported.duplicates), 'duplicate')}:")
         lines += [
             f"  «{feed.name}» {feed.url}: already configured as {existing!r}"
             for feed, existing in imported.duplicates

@@ -33,6 +33,7 @@ from digest.files import write_files
 from digest.issue.pipeline import Built, build_digest
 from digest.models import FeedReport, FeedStatus
 from digest.state import State
+from digest.text.plural import count
 from digest.timings import Timings
 
 # Commands that live beside the stage they drive, imported only when run, so `digest build`
@@ -133,7 +134,8 @@ def _summary_line(built: Built, where: str) -> str:
     feeds = built.digest.feeds
     ok = sum(1 for r in feeds if r.status is not FeedStatus.FAILED)
     return (
-        f"{len(built.digest.items)} entries from {ok} feeds ok, {len(feeds) - ok} failed -> {where}"
+        f"{count(len(built.digest.items), 'entry', 'entries')} from {count(ok, 'feed')} ok, "
+        f"{len(feeds) - ok} failed -> {where}"
     )
 
 
@@ -144,7 +146,7 @@ def _progress() -> Callable[[FeedReport], None] | None:
 
     def show(report: FeedReport) -> None:
         mark = "x" if report.status is FeedStatus.FAILED else "ok"
-        detail = report.error or f"{report.entries} entries, {report.status}"
+        detail = report.error or f"{count(report.entries, 'entry', 'entries')}, {report.status}"
         click.echo(f"  [{mark}] {report.name}: {detail}", err=True)
 
     return show

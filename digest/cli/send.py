@@ -37,6 +37,7 @@ from digest.sending.send import (
 from digest.sending.smtp import SendStatus
 from digest.sending.summary import report_lines
 from digest.state import State
+from digest.text.plural import count
 
 PREVIEW_RECIPIENT = "reader@example.invalid"
 
@@ -150,8 +151,9 @@ def issues(config_path: Path | None, number: int | None) -> None:
             f"{name} {status.count(name):,}" for name in ("sent", "failed", "pending", "skipped")
         )
         when = f"{issue.sent_at:%Y-%m-%d %H:%M}" if issue.sent_at else "not finished"
+        stories = count(len(issue.entry_ids), "story", "stories")
         click.echo(
-            f"#{issue.number}  {issue.created_at:%Y-%m-%d}  {len(issue.entry_ids)} stories  "
+            f"#{issue.number}  {issue.created_at:%Y-%m-%d}  {stories}  "
             f"{counts}  ({when})  {issue.subject}"
         )
         if number is not None:

@@ -10,6 +10,7 @@ from typing import TextIO
 import click
 
 from digest.text.furniture import strip_furniture
+from digest.text.lede import Lede
 from digest.text.segment import split_paragraphs
 from digest.text.summarize import Explanation
 from digest.text.summarize import explain as explain_text
@@ -59,7 +60,9 @@ _TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
 @click.option(
     "--explain",
     is_flag=True,
-    help="Plain text only: print every sentence's score by rule; '*' marks the chosen ones.",
+    help="Plain text only: print every sentence's score by rule ('*' marks the chosen ones), "
+    "why a sentence was left out or rewritten, and whether the opening was judged news or "
+    "scene-setting (and which sentence was taken instead).",
 )
 def summarize(
     file: TextIO, sentences: int, words: int | None, title: str | None, jsonl: bool,
@@ -143,5 +146,17 @@ def format_explanation(explanation: Explanation) -> str:
     rows[-1] += ", ".join(names)
     rows += ["redundancy is the penalty a sentence had when it was picked."]
     rows += [f"Sentence {i}: {note}" for i, note in sorted(explanation.notes.items())]
+    rows += ["", describe_lede(explanation.lede)]
     rows += ["", "Summary:", *explanation.summary.sentences]
     return "\n".join(rows)
+
+
+def describe_lede(lede: Lede) -> str:
+    """Why the lede rule counts from the sentence it does."""
+    if not lede.scene_setting:
+        return f"Lede: sentence {lede.opening}, a news lede: the lede rules count from it."
+    return (
+        f"Lede: sentence {lede.opening} only sets the scene ({'; '.join(lede.scene)}); "
+        f"sentence {lede.point} states the point ({', '.join(lede.nut)}): "
+        "the lede rules count from it instead."
+    )

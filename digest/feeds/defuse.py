@@ -4,8 +4,9 @@ feedparser trusts what it is given: it keeps "safe" entity declarations from the
 expands them (a long entity used many times is a quadratic blow-up), it parses 100,000
 entries if a feed has them, and it guesses encodings its own way. Before it sees a byte:
 
-- the text is decoded once (BOM, then valid UTF-8, then the HTTP charset, then the XML
-  declaration, then windows-1252) and handed on as UTF-8 with a matching declaration;
+- the text is decoded once (BOM, then valid UTF-8 or UTF-8 with a few bad bytes, then the
+  HTTP charset, then the XML declaration, then windows-1252) and handed on as UTF-8 with a
+  matching declaration;
 - characters XML 1.0 forbids (NUL, other C0 controls, U+FFFE/U+FFFF) are dropped;
 - everything before the root element goes: DOCTYPE, internal subset, entity declarations
   (billion laughs, quadratic expansion, external entities such as file:///etc/passwd);
@@ -93,6 +94,8 @@ def decode(body: bytes, charset: str | None = None) -> tuple[str, str]:
         return body.decode("utf-8"), "utf-8"  # valid UTF-8 is UTF-8, whatever the label says
     except UnicodeDecodeError:
         pass
+    if mostly_utf8(body):  # a few bad bytes (a character cut in two) in a UTF-8 document
+        return body.decode("utf-8", "replace"), "utf-8"
     declared = _DECLARED.match(body[:512])
     labels = [charset, declared.group(1).decode("ascii") if declared else None]
     for label in labels:
@@ -104,6 +107,24 @@ def decode(body: bytes, charset: str | None = None) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     return body.decode("windows-1252", "replace"), "windows-1252"
+
+
+# Bytes of a UTF-8 multi-byte character: a lead byte and its continuation bytes.
+_UTF8_CHARACTER = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+MOSTLY = 0.9  # share of the non-ASCII bytes in valid UTF-8 characters
+
+
+def mostly_utf8(body: bytes) -> bool:
+    """UTF-8 with a few bad bytes: nearly every non-ASCII byte is part of a valid UTF-8
+    character. Text in a legacy charset almost never is (é in Latin-1 is one lone byte)."""
+    high = len(_HIGH_BYTE.findall(body))
+    if not high:
+        return False
+    in_characters = sum(len(m) for m in _UTF8_CHARACTER.findall(body))
+    return in_characters >= MOSTLY * high
 
 
 def _codec(label: str | None) -> str | None:

@@ -28,6 +28,7 @@ from digest.errors import ExtractError
 from digest.models import Article, Entry
 from digest.net.http import DownloadError, HttpOptions, Refused, download
 from digest.state import CachedPage, State
+from digest.text.plural import count
 from digest.text.sanitize import safe_image_url
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def accept(teaser: str, page: Article) -> str:
     teaser_words = _WORD.findall(_drop_read_more(teaser).lower())
     page_words = page.text.split()
     if len(page_words) < max(LONGER_BY * len(teaser.split()), 60):
-        return f"the page's text ({len(page_words)} words) is not longer than the feed's"
+        return f"the page's text ({count(len(page_words), 'word')}) is not longer than the feed's"
     found = set(_WORD.findall(page.text.lower()))
     share = sum(w in found for w in teaser_words) / len(teaser_words) if teaser_words else 1.0
     if share < TEASER_WORDS_FOUND:

@@ -40,6 +40,7 @@ from digest.feeds.workers import (
 from digest.models import Entry, FeedReport, FeedSource, FeedStatus, FilterDrop
 from digest.net.http import HttpOptions, make_client
 from digest.state import FeedCache, FeedRecord, State
+from digest.text.plural import count
 from digest.timings import Timings
 
 log = logging.getLogger(__name__)
@@ -319,5 +320,19 @@ def feed_lines(reports: Iterable[FeedReport]) -> list[str]:
         for r in reports
         if r.failed
     ]
-    lines += [f"  note: {r.name}: {r.notice}" for r in reports if r.notice and not r.failed]
+    for report in reports:
+        note = "; ".join(part for part in (report.notice, _merged(report)) if part)
+        if note and not report.failed:
+            lines.append(f"  note: {report.name}: {note}")
     return lines
+
+
+def _merged(report: FeedReport) -> str:
+    """What de-duplication did to the feed's entries (digest/issue/compose.py)."""
+    parts = []
+    if report.repeats:
+        parts.append(f"{count(report.repeats, 'entry', 'entries')} given twice, shown once")
+    if report.elsewhere:
+        stories = count(report.elsewhere, "story", "stories")
+        parts.append(f"{stories} shown once, from another feed")
+    return "; ".join(parts)

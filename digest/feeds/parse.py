@@ -11,7 +11,9 @@ import calendar
 import hashlib
 import html
 import json
-from dataclasses import dataclass
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +22,23 @@ import feedparser
 from digest.errors import FeedError
 from digest.feeds.defuse import MAX_ENTRIES, decode, defuse
 from digest.models import Entry, FeedSource
+from digest.text.fingerprint import opening, text_digest
 from digest.text.htmltext import sanitized_html_to_text
-from digest.text.sanitize import clean_html, plain_text, safe_image_url, safe_url, tame_long_words
+from digest.text.language import primary
+from digest.text.plural import count
+from digest.text.sanitize import (
+    clean_html,
+    has_escaped_markup,
+    plain_text,
+    safe_image_url,
+    safe_url,
+    tame_long_words,
+    visible,
+    without_leftover_entities,
+)
 
-JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
+# JSON Feed 1.0 and 1.1; some feeds write the version URL with http.
+JSON_FEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/", re.I)
 # Longest field kept, in characters, before and after cleaning. A title is a line, not a page.
 MAX_TITLE = 300
 MAX_AUTHOR = 200
@@ -42,7 +57,7 @@ class Parsed:
 # parsing -------------------------------------------------------------------------------------
 
 # Bump when what parse_feed makes of the same bytes changes: cached parses are then redone.
-PARSER_VERSION = 1
+PARSER_VERSION = 3
 # Sentinel for "the feed gave no date"; gather replaces it with the time it first saw it.
 UNDATED = datetime.min.replace(tzinfo=UTC)
 
@@ -82,15 +97,28 @@ def parse_feed(
         # document that yields none was not a feed or is broken beyond recovery.
         kind = "malformed feed" if version else "not an RSS, Atom or JSON feed"
         raise FeedError(source.name, f"{kind} ({detail})" if detail else kind)
-    entries = [_from_feedparser(item, source, base_url, now) for item in parsed.entries]
+    language = _text(parsed.feed.get("language"))
+    entries = [_from_feedparser(item, source, base_url, now, language) for item in parsed.entries]
     notes = list(defused.changes)
     if problem is not None:
         notes.insert(0, f"malformed, read anyway ({detail or type(problem).__name__})")
-    return Parsed(entries, "; ".join(notes))
+    return _finished(entries, source, notes)
 
 
-def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime) -> Entry:
+def _finished(entries: list[Entry | None], source: FeedSource, notes: list[str]) -> Parsed:
+    """The feed's entries, empty ones skipped and counted, each with an id of its own."""
+    kept = [entry for entry in entries if entry is not None]
+    if empty := len(entries) - len(kept):
+        notes.append(f"skipped {count(empty, 'entry', 'entries')} with no title, link or text")
+    return Parsed(distinct_ids(kept, source.url), "; ".join(notes))
+
+
+def _from_feedparser(
+    item: Any, source: FeedSource, base_url: str, now: datetime, language: str = ""
+) -> Entry | None:
     link = _url(item.get("link"), base_url)
+    details = [*item.get("content", []), item.get("summary_detail"), item.get("title_detail")]
+    declared = [_text(d.get("language")) for d in details if isinstance(d, dict)]
     return _entry(
         source,
         guid=_guid(item.get("id")),
@@ -102,6 +130,7 @@ def _from_feedparser(item: Any, source: FeedSource, base_url: str, now: datetime
         base_url=link or base_url,
         image=_feedparser_image(item, link or base_url),
         now=now,
+        language=next((d for d in declared if d), language),
     )
 
 
@@ -162,24 +191,25 @@ def _parse_json_feed(body: bytes, source: FeedSource, base_url: str, now: dateti
     except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
         raise FeedError(source.name, f"malformed JSON: {str(exc)[:120]}") from None
     version = document.get("version", "") if isinstance(document, dict) else ""
-    if not _text(version).startswith(JSON_FEED_VERSION_PREFIX):
+    if not JSON_FEED_VERSION.match(_text(version)):
         raise FeedError(source.name, "JSON but not a JSON Feed (no jsonfeed.org version)")
     items = document.get("items")
     if not isinstance(items, list):
         raise FeedError(source.name, "JSON Feed without an items list")
     feed_url = _url(document.get("home_page_url"), base_url) or base_url
+    language = _text(document.get("language"))
     entries = [
-        _from_json_item(i, source, feed_url, now)
+        _from_json_item(i, source, feed_url, now, language)
         for i in items[:MAX_ENTRIES]
         if isinstance(i, dict)
     ]
     cut = f"kept the first {MAX_ENTRIES:,} of {len(items):,} entries"
-    return Parsed(entries, cut if len(items) > MAX_ENTRIES else "")
+    return _finished(entries, source, [cut] if len(items) > MAX_ENTRIES else [])
 
 
 def _from_json_item(
-    item: dict[str, Any], source: FeedSource, base_url: str, now: datetime
-) -> Entry:
+    item: dict[str, Any], source: FeedSource, base_url: str, now: datetime, language: str = ""
+) -> Entry | None:
     link = _url(item.get("url") or item.get("external_url"), base_url)
     if isinstance(item.get("content_html"), str):
         content = item["content_html"]
@@ -203,6 +233,7 @@ def _from_json_item(
         base_url=link or base_url,
         image=_image_url(item.get("image") or item.get("banner_image"), base_url) or None,
         now=now,
+        language=_text(item.get("language")) or language,
     )
 
 
@@ -240,11 +271,14 @@ def _entry(
     base_url: str,
     image: str | None,
     now: datetime,
-) -> Entry:
-    """One entry, every field capped and cleaned: what leaves gather is safe to render."""
-    content_html = clean_html(content[:MAX_CONTENT], base_url)
-    text = tame_long_words(sanitized_html_to_text(content_html))
+    language: str = "",
+) -> Entry | None:
+    """One entry, every field capped and cleaned: what leaves gather is safe to render. None
+    for an entry with nothing to show: no title, no link, no text."""
+    content_html, text = _content(content[:MAX_CONTENT], base_url)
     title = _capped(tame_long_words(plain_text(title[: MAX_TITLE * 4])), MAX_TITLE)
+    if not (title or link or text.strip()):
+        return None
     if published is not UNDATED and published > now + FUTURE_SLACK:
         published = UNDATED  # a wrong clock: it would sit on top of every digest till then
     return Entry(
@@ -260,19 +294,59 @@ def _entry(
         image=image,
         guid=guid,
         section=source.section,
+        opening=opening(text),
+        language=primary(language[:35]),
     )
+
+
+def _content(content: str, base_url: str) -> tuple[str, str]:
+    """The content sanitized, and its text. Markup the feed escaped twice is decoded and
+    sanitized once more (it would show as `<p>` tags and `&#160;` entities)."""
+    content_html = clean_html(visible(content), base_url)
+    text = sanitized_html_to_text(content_html)
+    for _ in range(2):
+        if not has_escaped_markup(text):
+            break
+        content_html = clean_html(text, base_url)
+        text = sanitized_html_to_text(content_html)
+    return content_html, tame_long_words(visible(without_leftover_entities(text)))
 
 
 def _capped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def entry_id(feed_url: str, guid: str, link: str, title: str) -> str:
-    """Stable across runs. A GUID or link identifies an entry across feeds too (same id)."""
+def entry_id(feed_url: str, guid: str, link: str, title: str, text: str = "") -> str:
+    """Stable across runs. A GUID or link identifies an entry across feeds too (same id).
+    `text` (a digest of it) tells apart posts of one feed that share their link."""
     key = guid or link or f"{feed_url}\n{title}"
+    if text and not guid:
+        key = f"{key}\n{title}\n{text}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def _first_words(text: str, count: int = 10) -> str:
+def distinct_ids(entries: list[Entry], feed_url: str) -> list[Entry]:
+    """Entries without a GUID that share their link (or, without a link, their title) are
+    distinct posts unless their title and text agree too (a podcast feed whose every episode
+    links to the show's page, a daily page with one anchor per post): each gets an id of its
+    own, from its link, title and text. The same GUID twice is the feed saying the entries are
+    one post: those keep their one id."""
+    groups: defaultdict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        if not entry.guid:
+            groups[entry.id].append(index)
+    shared = [indexes for indexes in groups.values() if len(indexes) > 1]
+    if not shared:
+        return entries
+    entries = list(entries)
+    for indexes in shared:
+        for index in indexes:
+            e = entries[index]
+            text = text_digest(e.content_text)
+            entries[index] = replace(e, id=entry_id(feed_url, "", e.link, e.title, text))
+    return entries
+
+
+def _first_words(text: str, limit: int = 10) -> str:
     words = text.split()
-    return " ".join(words[:count]) + ("…" if len(words) > count else "")
+    return " ".join(words[:limit]) + ("…" if len(words) > limit else "")

@@ -37,6 +37,7 @@ from digest.models import FeedReport, FeedSource, FilterDrop
 from digest.net.http import DownloadError, HttpOptions, client_for, download
 from digest.net.urls import canonical_url
 from digest.state import FeedRecord, State
+from digest.text.plural import count
 
 # listing ------------------------------------------------------------------------------------
 
@@ -188,7 +189,7 @@ def _first_readable(
             return replace(found, title=title, page=page, picked=link, others=others)
         failures.append(f"{link.url}: {problem}")
     raise ConfigError(
-        f"{page}: the page links {len(links)} feeds, none readable: " + "; ".join(failures)
+        f"{page}: the page links {count(len(links), 'feed')}, none readable: " + "; ".join(failures)
     )
 
 

@@ -200,6 +200,8 @@ def _meta(entries: list[Entry]) -> str:
                 "image": e.image,
                 "guid": e.guid,
                 "chars": e.text_chars,
+                "opening": e.opening,
+                "language": e.language,
             }
             for e in entries
         ],
@@ -221,6 +223,8 @@ def light_entries(meta: str, source: FeedSource) -> list[Entry]:
             guid=item["guid"],
             section=source.section,
             text_chars=item["chars"],
+            opening=item.get("opening", ""),
+            language=item.get("language", ""),
         )
         for item in json.loads(meta)
     ]

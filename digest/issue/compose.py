@@ -4,14 +4,17 @@ The window itself is digest/feeds/window.py; canonical URLs are digest/net/urls.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from difflib import SequenceMatcher
 
 from digest.feeds.window import in_window
 from digest.models import Digest, Entry, FeedReport, Item, Section, Summary
 from digest.net.urls import canonical_url
+from digest.text.fingerprint import opening
+from digest.text.reading import reading_words
 
 WORDS_PER_MINUTE = 230
 DIGEST_MINUTES = 5  # unless summary_words says otherwise, a whole digest reads in this long
@@ -46,13 +49,16 @@ def compose(
 class Selection:
     chosen: tuple[Entry, ...]
     skipped: int  # in the window and unique, but over a cap
+    repeats: Counter[str] = field(default_factory=Counter)  # per feed: see Deduped
+    elsewhere: Counter[str] = field(default_factory=Counter)
 
 
 def select(entries: Iterable[Entry], plan: Plan) -> Selection:
     """The entries that go in: in the window, one per story, within the caps, newest first."""
-    unique = dedupe(e for e in entries if in_window(e.published, plan.since, plan.now))
-    chosen = _apply_caps(unique, plan)
-    return Selection(tuple(chosen), len(unique) - len(chosen))
+    unique = deduplicated(e for e in entries if in_window(e.published, plan.since, plan.now))
+    chosen = _apply_caps(unique.entries, plan)
+    skipped = len(unique.entries) - len(chosen)
+    return Selection(tuple(chosen), skipped, unique.repeats, unique.elsewhere)
 
 
 def assemble(
@@ -69,49 +75,99 @@ def assemble(
         period_start=plan.since,
         period_end=plan.now,
         sections=_sections(items, plan),
-        feeds=tuple(reports),
+        feeds=tuple(_with_repeats(r, selection) for r in reports),
         skipped=selection.skipped,
         language=plan.language,
     )
 
 
-def dedupe(entries: Iterable[Entry]) -> list[Entry]:
-    """One entry per story: same id (GUID), same canonical URL, or a near-identical title.
-    Of duplicates the one with the most text is kept, in the position of the first.
+def _with_repeats(report: FeedReport, selection: Selection) -> FeedReport:
+    repeats, elsewhere = selection.repeats[report.name], selection.elsewhere[report.name]
+    if not (repeats or elsewhere):
+        return report
+    return replace(report, repeats=repeats, elsewhere=elsewhere)
 
-    Each entry's keys are worked out once, and candidates come from indexes (id, GUID, URL,
-    title ends), so this stays near-linear: comparing every pair took seconds at a few
-    thousand entries."""
+
+def dedupe(entries: Iterable[Entry]) -> list[Entry]:
+    """One entry per story (see `deduplicated`)."""
+    return deduplicated(entries).entries
+
+
+@dataclass(frozen=True, slots=True)
+class Deduped:
+    entries: list[Entry]
+    repeats: Counter[str]  # feed -> entries it gave more than once (same id)
+    elsewhere: Counter[str]  # feed -> its entries shown as another feed's entry
+
+
+def deduplicated(entries: Iterable[Entry]) -> Deduped:
+    """One entry per story. Within one feed, two entries are one post only when the feed says
+    so: the same id (the same GUID, or the same link, title and text; see
+    digest/feeds/parse.py). Across feeds, the same article is also the same canonical URL, or
+    a near-identical title over the same opening words. Of repeats the newest is kept (the
+    fullest, when they are as new), in the position of the first.
+
+    Each entry's keys are worked out once, and candidates come from indexes (id, URL, title
+    ends), so this stays near-linear: comparing every pair took seconds at a few thousand
+    entries."""
     kept: list[_Story] = []
+    feeds: list[set[str]] = []  # the feeds each kept story was seen in
     index: dict[tuple[str, str], list[int]] = {}
+    repeats: Counter[str] = Counter()
+    elsewhere: Counter[str] = Counter()
     for entry in entries:
         story = _Story.of(entry)
-        twin = _first_twin(story, index, kept)
+        twin = _first_twin(story, index, kept, feeds)
         if twin is None:
             twin = len(kept)
             kept.append(story)
-        elif _size(entry) > _size(kept[twin].entry):
-            kept[twin] = story
-        for key in (*story.exact, *story.near):
+            feeds.append({entry.feed})
+        else:
+            shown = kept[twin].entry
+            newer = _newer(entry, shown)
+            if entry.feed in feeds[twin]:  # only an id joins a story its feed is already in
+                repeats[entry.feed] += 1
+            else:
+                elsewhere[shown.feed if newer else entry.feed] += 1
+            if newer:
+                kept[twin] = story
+            feeds[twin].add(entry.feed)
+        for key in (*story.ids, *story.across, *story.near):
             positions = index.setdefault(key, [])
             if not positions or positions[-1] != twin:
                 positions.append(twin)
-    return [story.entry for story in kept]
+    return Deduped([story.entry for story in kept], repeats, elsewhere)
 
 
 def _first_twin(
-    story: _Story, index: dict[tuple[str, str], list[int]], kept: list[_Story]
+    story: _Story,
+    index: dict[tuple[str, str], list[int]],
+    kept: list[_Story],
+    feeds: list[set[str]],
 ) -> int | None:
-    """The first kept story this one repeats. A shared id, GUID, URL or title is a repeat by
-    itself; a shared title end only makes a candidate for the near-identical test."""
-    exact = min((index[key][0] for key in story.exact if key in index), default=None)
-    near = sorted({p for key in story.near for p in index.get(key, ())})
-    for position in near:
-        if exact is not None and position >= exact:
-            break
-        if kept[position].title.matches(story.title):
-            return position
-    return exact
+    """The first kept story this one repeats. A shared id is a repeat by itself; a shared
+    URL or title over the same opening only across feeds; a shared title end only makes a
+    candidate for the near-identical test."""
+    feed = story.entry.feed
+    found = [index[key][0] for key in story.ids if key in index]
+    for key in story.across:
+        found += [p for p in index.get(key, ()) if feed not in feeds[p]][:1]
+    first = min(found, default=None)
+    for key in story.near:
+        for position in index.get(key, ()):
+            if first is not None and position >= first:
+                break
+            if feed not in feeds[position] and story.repeats_across(kept[position]):
+                first = position
+                break
+    return first
+
+
+def _newer(entry: Entry, than: Entry) -> bool:
+    """The newer version; as new, the fuller one."""
+    if entry.published != than.published:
+        return entry.published > than.published
+    return _size(entry) > _size(than)
 
 
 def _size(entry: Entry) -> int:
@@ -153,26 +209,34 @@ class _Title:
 class _Story:
     entry: Entry
     title: _Title
-    exact: tuple[tuple[str, str], ...]  # keys that make two entries one story
+    opening: str  # the text's opening words, digested ("" without text)
+    ids: tuple[tuple[str, str], ...]  # keys that make two entries one story, in any feeds
+    across: tuple[tuple[str, str], ...]  # keys that do so for entries of two feeds
     near: tuple[tuple[str, str], ...]  # keys of stories whose titles may be near-identical
 
     @classmethod
     def of(cls, entry: Entry) -> _Story:
         title = _Title.of(entry.title)
-        exact = [("id", entry.id)]
-        if entry.guid:
-            exact.append(("guid", entry.guid))
-        if entry.link:
-            exact.append(("url", canonical_url(entry.link)))
+        text = entry.opening or (opening(entry.content_text) if entry.content_text else "")
+        across = [("url", canonical_url(entry.link))] if entry.link else []
         near: tuple[tuple[str, str], ...] = ()
         if title.key:
-            exact.append(("title", title.key))
+            across.append(("title", f"{title.key}\n{text}"))
             near = (("head", title.key[:_TITLE_END]), ("tail", title.key[-_TITLE_END:]))
-        return cls(entry, title, tuple(exact), near)
+        ids = (("id", entry.id), ("guid", entry.guid)) if entry.guid else (("id", entry.id),)
+        return cls(entry, title, text, ids, tuple(across), near)
+
+    def repeats_across(self, other: _Story) -> bool:
+        """The same story told by another feed: near-identical title, same opening."""
+        return self.opening == other.opening and self.title.matches(other.title)
 
     def same(self, other: _Story) -> bool:
-        mine = set(self.exact)
-        return any(key in mine for key in other.exact) or self.title.matches(other.title)
+        if self.entry.id == other.entry.id:
+            return True
+        if self.entry.feed == other.entry.feed:
+            return False
+        mine = set(self.across)
+        return any(key in mine for key in other.across) or self.repeats_across(other)
 
 
 def same_story(a: Entry, b: Entry) -> bool:
@@ -234,9 +298,11 @@ def only_sections(digest: Digest, titles: Iterable[str]) -> Digest:
 
 def summary_budget(entries: Sequence[Entry]) -> int:
     """Words per summary for the entries' titles and summaries to read in DIGEST_MINUTES."""
-    words = DIGEST_MINUTES * WORDS_PER_MINUTE - sum(len(e.title.split()) for e in entries)
+    titles = sum(reading_words(e.title) for e in entries)
+    words = int(DIGEST_MINUTES * WORDS_PER_MINUTE - titles)
     return max(1, words // max(1, len(entries)))
 
 
 def reading_minutes(text: str) -> int:
-    return max(1, round(len(text.split()) / WORDS_PER_MINUTE))
+    """Minutes to read `text`, in any script (digest/text/reading.py)."""
+    return max(1, round(reading_words(text) / WORDS_PER_MINUTE))

@@ -20,7 +20,9 @@ from digest.issue.render import render
 from digest.models import Digest, Entry, FeedReport, FeedStatus, Rendered, Summary
 from digest.net.http import client_for
 from digest.state import State
-from digest.text.furniture import strip_furniture
+from digest.text.feed_furniture import post_text
+from digest.text.language import guess_language
+from digest.text.plural import count
 from digest.text.summarize import summarize
 from digest.timings import Timings, measured
 
@@ -117,14 +119,18 @@ def _summarizer(settings: Settings, entries: Sequence[Entry]) -> Callable[[Entry
     words = settings.summary_words or summary_budget(entries)
 
     def summarize_entry(entry: Entry) -> Summary:
-        return summarize(entry.content_text, entry.title, settings.summary_sentences, words)
+        language = entry.language or guess_language(entry.content_text)
+        return summarize(
+            entry.content_text, entry.title, settings.summary_sentences, words, language
+        )
 
     return summarize_entry
 
 
 def without_furniture(entries: Iterable[Entry]) -> list[Entry]:
-    """The article's own text only: summaries and reading times must not count page furniture."""
-    return [replace(e, content_text=strip_furniture(e.content_text)) for e in entries]
+    """The article's own text only: summaries and reading times must not count feed or page
+    furniture."""
+    return [replace(e, content_text=post_text(e.content_text, e.title)) for e in entries]
 
 
 def _every_feed_failed(reports: tuple[FeedReport, ...]) -> str:
@@ -137,7 +143,7 @@ def _empty_reason(gathered: Gathered, plan: Plan, after_last_issue: bool) -> str
     entries = gathered.entries
     dropped = sum(report.dropped for report in gathered.reports)
     if not entries and dropped:
-        return f"the include / exclude filters dropped all {dropped} entries"
+        return f"the include / exclude filters dropped all {count(dropped, 'entry', 'entries')}"
     if not entries:
         return "the feeds have no entries"
     newest = max(entries, key=lambda e: e.published)

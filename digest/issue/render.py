@@ -64,8 +64,12 @@ def builtin_templates() -> Path:
     return packaged if packaged.is_dir() else package.parent / "templates"
 
 
-def make_environment(theme: Path | None = None, zone: tzinfo = UTC) -> jinja2.Environment:
-    """Dates are shown in `zone`, the reader's time zone from the config."""
+def make_environment(
+    theme: Path | None = None, zone: tzinfo = UTC, today: datetime | None = None
+) -> jinja2.Environment:
+    """Dates are shown in `zone`, the reader's time zone from the config; a short date carries
+    its year when that is not the year of `today` (the digest's own date; default: now)."""
+    year = (today or datetime.now(UTC)).astimezone(zone).year
     folders = [str(p) for p in (theme, builtin_templates()) if p is not None and p.is_dir()]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]),
@@ -75,7 +79,7 @@ def make_environment(theme: Path | None = None, zone: tzinfo = UTC) -> jinja2.En
         keep_trailing_newline=True,
     )
     env.filters.update(
-        shortdate=lambda d: _short_date(d.astimezone(zone)),
+        shortdate=lambda d: _short_date(d.astimezone(zone), year),
         longdate=lambda d: _long_date(d.astimezone(zone)),
         wrap=lambda text: textwrap.fill(str(text), TEXT_WIDTH, break_on_hyphens=False),
         anchor=lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "s",
@@ -98,8 +102,19 @@ def image_link(url: str | None) -> str:
     return url or "" if parts.scheme == "https" and parts.netloc else ""
 
 
-def _short_date(moment: datetime) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b}"
+def _short_date(moment: datetime, this_year: int | None = None) -> str:
+    """ "Mon 7 Dec"; "Tue 7 Dec 2010" when that is not this year."""
+    year = f" {moment.year}" if moment.year != this_year else ""
+    return f"{moment:%a} {moment.day} {moment:%b}{year}"
+
+
+def period(start: datetime, end: datetime, zone: tzinfo, this_year: int) -> str:
+    """The masthead's "Sat 1 Jan – Mon 7 Dec", with both years when the period spans two (or
+    the year when it is not this one)."""
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    if start.year != end.year:
+        return f"{_short_date(start)} – {_short_date(end)}"
+    return f"{_short_date(start, start.year)} – {_short_date(end, this_year)}"
 
 
 def _long_date(moment: datetime) -> str:
@@ -119,8 +134,10 @@ def render(
     for "view in browser" and for the stories the size budget left out. `budget` caps the
     HTML's bytes (None: no cap, for the archive's web page); the text part is always whole.
     """
-    env = make_environment(theme, zone)
+    env = make_environment(theme, zone, digest.generated_at)
     context = _context(digest, env, web_url)
+    this_year = digest.generated_at.astimezone(zone).year
+    context["period"] = period(digest.period_start, digest.period_end, zone, this_year)
     items = digest.items
     everything = Layout.of(items, len(items), len(items))
     html = _html(env, context, everything)

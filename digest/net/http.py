@@ -192,7 +192,8 @@ def _follow(
             raise DownloadError(f"redirect loop ({_shown(loop)})")
         chain.append(target)
         current = target
-    raise DownloadError(f"more than {options.max_redirects} redirects (the last to {current})")
+    redirects = "redirect" if options.max_redirects == 1 else "redirects"
+    raise DownloadError(f"more than {options.max_redirects} {redirects} (the last to {current})")
 
 
 def _shown(chain: list[str], most: int = 4) -> str:

@@ -108,14 +108,31 @@ def deliveries(state: State, number: int) -> tuple[Delivery, ...]:
 
 
 def sent_entry_check(state: State) -> Callable[[Entry], bool]:
-    """True for an entry that went out in an issue: same id, or same page by canonical URL."""
+    """True for an entry that went out in an issue: the same id, or the same page by canonical
+    URL from another feed (or from the same feed under the same title: a feed that links every
+    post to one page, or to anchors of one page, has distinct posts there)."""
     ids: set[str] = set()
-    links: set[str] = set()
-    for entry_id, link in state.conn.execute("SELECT entry_id, link FROM issue_entries"):
+    links: dict[str, list[tuple[str | None, str | None]]] = {}
+    rows = state.conn.execute(
+        "SELECT i.entry_id, i.link, e.feed, e.title FROM issue_entries i"
+        " LEFT JOIN entries e ON e.id = i.entry_id"
+    )
+    for entry_id, link, feed, title in rows:
         ids.add(entry_id)
         if link:
-            links.add(link)
-    return lambda e: e.id in ids or bool(e.link and canonical_url(e.link) in links)
+            links.setdefault(link, []).append((feed, title))
+
+    def sent(entry: Entry) -> bool:
+        if entry.id in ids:
+            return True
+        if not entry.link:
+            return False
+        return any(
+            feed != entry.feed or title == entry.title
+            for feed, title in links.get(canonical_url(entry.link), ())
+        )
+
+    return sent
 
 
 _ISSUE_SELECT = (

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
+
+from digest.text.segment import split_sentences
 
 # Prose seen before an end-of-article marker counts as "the article" only past this many words;
 # a paywall prompt above the first paragraphs is an inline widget, not the end.
@@ -154,16 +157,30 @@ def strip_widgets(paragraphs: Sequence[str], *, headline_runs: bool = True) -> l
 
 
 def drop_truncated_tail(lines: Sequence[str]) -> list[str]:
-    """Without the last lines that stop mid-text ("... said Jane ...")."""
+    """Without the sentence the text stops in ("... said Jane ..."): a last paragraph cut short
+    keeps its whole sentences (a teaser's opening is still the story's opening); one with
+    none goes, unless it is all there is."""
     kept = list(lines)
     while kept and _TRUNCATED.search(kept[-1]):
+        sentences = split_sentences(kept[-1])
+        if len(sentences) > 1:
+            kept[-1] = " ".join(sentences[:-1])
+            break
+        if len(kept) == 1:
+            break  # nothing else: the fragment, with its ellipsis, is the text
         kept.pop()
     return kept
 
 
+@lru_cache(maxsize=8192)  # the end-of-article scan and the line filter ask about each line
 def is_furniture_line(line: str) -> bool:
     """True when one line is page furniture rather than article prose."""
-    return is_widget_line(line) or not _has_sentence_shape(line, _WORD.findall(line))
+    return is_widget_line(line) or not _has_sentence_shape(line, _words(line))
+
+
+@lru_cache(maxsize=8192)
+def _words(line: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(line))
 
 
 def is_widget_line(line: str) -> bool:
@@ -172,10 +189,11 @@ def is_widget_line(line: str) -> bool:
     Unlike `is_furniture_line` it keeps short lines without sentence structure, which in
     text extracted from HTML are often list items and table rows of the article itself.
     """
-    words = _WORD.findall(line)
+    words = _words(line)
     if not words or _TIMESTAMP.match(line):
         return True
-    if _READING_TIME.search(line) and len(words) <= 12:
+    lower = line.lower()
+    if len(words) <= 12 and "min" in lower and _READING_TIME.search(line):
         return True
     if len(words) <= 12 and (_BYLINE.match(line) or _DATELINE.match(line)):
         return True
@@ -183,12 +201,45 @@ def is_widget_line(line: str) -> bool:
     if len(words) <= WIDGET_LABEL_MAX_WORDS and _WIDGET_LABEL.match(line) and line[-1] != ".":
         return True
     if len(words) <= 15 and (
-        _CALL_TO_ACTION.match(line) or _PAYWALL.search(line) or _SIGNUP.search(line)
+        _CALL_TO_ACTION.match(line)
+        or (_may_be_paywall(lower) and _PAYWALL.search(line))
+        or (_may_be_signup(lower) and _SIGNUP.search(line))
     ):
         return True
-    if len(words) <= 40 and _CONTRIBUTORS.search(line):
+    if len(words) <= 40 and _may_credit_contributors(lower) and _CONTRIBUTORS.search(line):
         return True
     return _is_caption(line, words)
+
+
+# Words one of the patterns below needs: a line with none of them cannot match it, and
+# looking for a few substrings costs far less than trying a long alternation at every
+# character of every line.
+_PAYWALL_WORDS = ("read", "subscri", "member", "free", "unlock", "trial", "access", "regist")
+_SIGNUP_WORDS = ("inbox", "sign", "newsletter")
+_CONTRIBUTOR_WORDS = (
+    "report", "writ", "edit", "compiled", "research", "contribut", "tip", "reach", "email",
+    "follow", "originally",
+)  # fmt: skip
+_CREDIT_WORDS = ("getty", "shutterstock", "reuters", "ap photo", "afp", "alamy", "istock", "©")
+
+
+def _may_be_paywall(lower: str) -> bool:
+    return any(word in lower for word in _PAYWALL_WORDS)
+
+
+def _may_be_signup(lower: str) -> bool:
+    return any(word in lower for word in _SIGNUP_WORDS)
+
+
+def _may_credit_contributors(lower: str) -> bool:
+    return any(word in lower for word in _CONTRIBUTOR_WORDS)
+
+
+def _credit_tail(line: str) -> bool:
+    """_CREDIT_TAIL, where it can match: a bracket at the end, a picture agency, or ©."""
+    if line.endswith(")") or any(word in line.lower() for word in _CREDIT_WORDS):
+        return bool(_CREDIT_TAIL.search(line))
+    return False
 
 
 def opens_with_call_to_action(line: str) -> bool:
@@ -223,7 +274,7 @@ def _continues(previous: str, line: str) -> bool:
 
 def _unglue_credit(line: str) -> str:
     """Cut a caption and its credit that a scraper ran into the next paragraph."""
-    marker = _CREDIT_MARKER.search(line)
+    marker = _CREDIT_MARKER.search(line) if ":" in line else None  # every marker has a colon
     if marker is None:
         return line
     tail = line[marker.end() :]
@@ -243,10 +294,10 @@ def _is_caption(line: str, words: Sequence[str]) -> bool:
     """A photo caption: it ends in, or is, a credit."""
     if len(words) > 40:
         return False
-    marker = _CREDIT_MARKER.search(line)
+    marker = _CREDIT_MARKER.search(line) if ":" in line else None
     if marker is not None and len(_WORD.findall(line[marker.end() :])) <= 6:
         return True
-    return bool(_CREDIT_TAIL.search(line))
+    return _credit_tail(line)
 
 
 def _has_sentence_shape(line: str, words: Sequence[str]) -> bool:
@@ -270,17 +321,17 @@ def _is_headline(words: Sequence[str]) -> bool:
 
 
 def _is_headline_like(line: str) -> bool:
-    words = _WORD.findall(line)
+    words = _words(line)
     return bool(words) and not _TERMINAL.search(line) and _is_headline(words)
 
 
 def is_paywall_prompt(line: str) -> bool:
     """A short line asking the reader to pay, subscribe or register to read on."""
-    return len(_WORD.findall(line)) <= 20 and bool(_PAYWALL.search(line))
+    return len(_words(line)) <= 20 and _may_be_paywall(line.lower()) and bool(_PAYWALL.search(line))
 
 
 def _is_end_heading(line: str) -> bool:
-    return len(_WORD.findall(line)) <= 6 and bool(_END_HEADING.match(line))
+    return len(_words(line)) <= 6 and bool(_END_HEADING.match(line))
 
 
 def cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -> list[str]:
@@ -300,12 +351,12 @@ def cut_after_article_end(lines: Sequence[str], *, headline_runs: bool = True) -
             if zone_starts and _prose_words(lines[index:]) <= prose_words * AFTER_ARTICLE_PROSE:
                 return list(lines[:index])
         if not is_furniture_line(line):
-            prose_words += len(_WORD.findall(line))
+            prose_words += len(_words(line))
     return list(lines)
 
 
 def _prose_words(lines: Sequence[str]) -> int:
-    return sum(len(_WORD.findall(line)) for line in lines if not is_furniture_line(line))
+    return sum(len(_words(line)) for line in lines if not is_furniture_line(line))
 
 
 def _headline_run_starts(lines: Sequence[str], index: int) -> bool:

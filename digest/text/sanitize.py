@@ -20,11 +20,14 @@ import nh3
 
 from digest.net.addresses import is_internal_host
 
+# Block elements stay (without attributes) so that their boundaries still separate words
+# once the text is taken out: "<div>April.</div><div>Previously</div>" is two blocks.
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
-    "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    "a", "abbr", "address", "article", "b", "blockquote", "br", "caption", "center", "cite",
+    "code", "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "footer",
+    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "main",
+    "mark", "ol", "p", "pre", "q", "s", "section", "small", "span", "strong", "sub", "summary",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -119,11 +122,57 @@ def safe_image_url(url: str | None, base_url: str = "") -> str:
 
 
 def plain_text(fragment: str) -> str:
-    """Text of an inline fragment such as a title: tags dropped, entities decoded, spaces folded."""
+    """Text of an inline fragment such as a title: tags dropped, entities decoded (markup
+    escaped once more than it should be too), invisible characters dropped, spaces folded."""
     if "<" not in fragment and "&" not in fragment:  # most titles: nothing to strip
-        return " ".join(fragment.split())
-    stripped = nh3.clean(fragment, tags=set(), strip_comments=True)
-    return " ".join(html.unescape(stripped).split())
+        return " ".join(visible(fragment).split())
+    text = html.unescape(nh3.clean(fragment, tags=set(), strip_comments=True))
+    if looks_escaped(text):
+        text = html.unescape(nh3.clean(text, tags=set(), strip_comments=True))
+    return " ".join(visible(text).split())
+
+
+# Markup left in text after one round of unescaping and sanitizing: the feed escaped it twice
+# (an Atom 0.3 `mode="escaped"` XHTML body, a CMS that escapes its own HTML). A closing tag or
+# a tag with its attributes, of the elements article HTML is made of; "the <p> element" in a
+# sentence is neither.
+_ESCAPED_MARKUP = re.compile(
+    r"</(?:p|div|body|html|span|a|b|i|em|strong|li|ul|ol|h[1-6]|table|tr|td|th|blockquote|pre"
+    r"|code|font|section|article|figure|br|style|script)\s*>"
+    r"|<(?:body|html|p|div|span|a|img|table|font)\s"
+    r"[^<>]{0,400}>|<br\s*/?>",
+    re.I,
+)
+# An entity left in text: it was escaped twice ("&amp;#160;").
+_LEFTOVER_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def looks_escaped(text: str) -> bool:
+    """True when text still holds markup or entities: it was escaped twice."""
+    return bool(_ESCAPED_MARKUP.search(text) or _LEFTOVER_ENTITY.search(text))
+
+
+def has_escaped_markup(text: str) -> bool:
+    return bool(_ESCAPED_MARKUP.search(text))
+
+
+def without_leftover_entities(text: str) -> str:
+    return html.unescape(text) if _LEFTOVER_ENTITY.search(text) else text
+
+
+# Characters that must not reach a reader: C0 and C1 controls other than tab and line breaks,
+# DEL, bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069: "gnp.exe" shown for
+# an .exe), zero-width spaces, stray byte-order marks, and U+FFFD where a feed had bad bytes.
+_INVISIBLE_CODES = [
+    *range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0),
+    *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200B, 0xFEFF, 0xFFFD,
+]  # fmt: skip
+_INVISIBLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _INVISIBLE_CODES) + "]")
+
+
+def visible(text: str) -> str:
+    """`text` without control, bidi-override and other invisible characters."""
+    return _INVISIBLE.sub("", text) if _INVISIBLE.search(text) else text
 
 
 def tame_long_words(text: str) -> str:

@@ -2,14 +2,18 @@
 
 Every rule is a small function that looks at the whole article once and returns one value
 per sentence, usually in [0, 1]. `WEIGHTS` is the one table that says how much each rule
-counts; a sentence's score is the weighted sum. Sentences are then picked greedily, each
-pick penalised by its overlap with those already chosen (`redundancy`), and returned in
-document order. The position rules count from the article's opening (`opening`), past any
-headings, bylines, datelines and captions the text starts with. With a word budget, the
-picks are kept while they fit. A sentence that opens with a dangling reference ("He said",
-"This") is only used together with the sentence before it; one that opens with a mere
-connective ("But", "However,") is rewritten without it when the sentence before is not in
-the summary.
+counts; a sentence's score is the weighted sum. Sentences are then picked greedily
+(`digest.text.picker`), each pick penalised by its overlap with those already chosen
+(`redundancy`), and returned in document order. The position rules count from the
+article's opening (`digest.text.opening`), past any headings, bylines, datelines and
+captions the text starts with; the lede rules count from the sentence that states the
+point (`digest.text.lede`): the opening of a news story, the nut graf after a scene-setting
+one. Only sentences fit for a blurb are picked (`digest.text.quality`), and only ones that
+stand alone or come with what they lean on (`digest.text.standalone`). With a word budget,
+the picks are kept while they fit. The sentence shown drops a dateline, a site credit, a
+footnote marker, and a leading connective when the sentence before is not in the summary.
+Code, equations and tables are never picked (feed_furniture.unfit_sentences); in scripts
+without spaces the budget is reading time in characters (reading.py).
 """
 
 from __future__ import annotations
@@ -19,13 +23,32 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from itertools import chain, compress, pairwise
+from dataclasses import dataclass
+from itertools import chain, compress
 
 from digest.models import Summary
-from digest.text.opening import opening
+from digest.text.article import Article, analyse
+from digest.text.lede import Lede
+from digest.text.picker import pick as pick_with
+from digest.text.picker import redundancy
+from digest.text.reading import cut_to_reading
 from digest.text.segment import QUOTE_CLOSERS, SENTENCE_FINAL, Sentence, segment
-from digest.text.words import article_words, content_words
+from digest.text.standalone import opens_with_dangling_reference, without_connective
+
+__all__ = [
+    "RULES",
+    "WEIGHTS",
+    "Article",
+    "Explanation",
+    "analyse",
+    "explain",
+    "explain_article",
+    "explain_sentences",
+    "opens_with_dangling_reference",
+    "pick",
+    "redundancy",
+    "summarize",
+]
 
 # The one table of weights. Positive weights reward, negative ones penalise. A rule at 0.0 is
 # switched off: measured on both dev sets (benchmarks/summaries.py), it did not help either.
@@ -43,7 +66,9 @@ from digest.text.words import article_words, content_words
 # R-1 points in every density tertile), so it would only detect the yardstick.
 # Dropped later, since neither half of the deks gained from them: `quote` (-0.2; BBC R-1
 # +0.3 without it) and skipping a first sentence that opens like a dangling reference as a
-# lost opening (it fired on 13 clean BBC ledes, mostly wrongly).
+# lost opening (it fired on 13 clean BBC ledes, mostly wrongly). Since issue 21 the lede
+# rules count from `Article.point` (digest.text.lede: such an opening gives way only to a
+# sentence at least as pointed that stands alone), and the weights are unchanged.
 WEIGHTS: dict[str, float] = {
     "lead": 3.0,  # the opening sentence says what happened: nearly always in
     "early": 0.8,  # news comes first: decays with the position in the article
@@ -64,69 +89,31 @@ WEIGHTS: dict[str, float] = {
 }
 
 _EARLY = [1.0 / (1.0 + i) for i in range(256)]
-_NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
 _QUOTE_MARKS = frozenset("\"“‘«'„")
 _DIGIT = re.compile(r"\d")
 _INNER_CAPITAL = re.compile(r"(?<= )[A-ZÀ-ÖØ-ÞА-ЯЁ]")
-
-_CONNECTIVES = (
-    "and|but|or|so|yet|however|also|still|meanwhile|moreover|furthermore|nevertheless|"
-    "nonetheless|instead|indeed|besides|then|thus|therefore|hence|additionally|similarly|"
-    "likewise|otherwise|again"
+# "WASHINGTON (AP) — ", "ST. JOSEPH, Mich. (AP) — ", "(Reuters) — ", "(CNN) ", "LONDON — ":
+# where and from whom the story was filed; a blurb starts with the story.
+_DATELINE = re.compile(
+    r"^(?:[A-Z][A-Z.'’ -]{1,30}(?:,\s[A-Z][\w.]*(?:\s[A-Z][\w.]*){0,2})?\s)?"
+    r"(?:\([A-Z][\w.&' ]{0,24}\)\s*(?:[—–-]+\s+)?|[—–-]+\s+)(?=[\"“‘]?[A-Z0-9])"
 )
-_REFERENCES = "he|she|it|they|his|her|its|their|them|such|both"
-_DEMONSTRATIVES = "this|that|these|those"
-# "This week", "that morning": a demonstrative before a time word points at the calendar,
-# not at a sentence before it.
-_DEICTIC_TIMES = (
-    "week|weekend|month|year|morning|afternoon|evening|night|season|spring|summer|autumn|"
-    "fall|winter|time|day|days|weeks|months|years"
-)
-# The connective must be followed by a comma or a space: "So-called" is not "So".
-_LEADING_CONNECTIVE = re.compile(r"^([\"“‘]?)(?:" + _CONNECTIVES + r")(?:,\s*|\s+)", re.IGNORECASE)
-_LEADING_REFERENCE = re.compile(
-    rf"^[\"“‘]?(?:(?:{_REFERENCES})\b(?!['’])|(?:{_DEMONSTRATIVES})\b(?!['’])"
-    rf"(?!\s+(?:\w+\s+)?(?:{_DEICTIC_TIMES})\b))",
-    re.IGNORECASE,
-)
-
-
-def opens_with_dangling_reference(sentence: str) -> bool:
-    """True when `sentence` leans on the one before it ("But ...", "He said ...")."""
-    return bool(_LEADING_CONNECTIVE.match(sentence) or _LEADING_REFERENCE.match(sentence))
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    """What the rules need to know about the article, computed once."""
-
-    sentences: tuple[Sentence, ...]
-    texts: tuple[str, ...]  # each sentence's text: cheaper to reach than Sentence.text
-    lengths: tuple[int, ...]  # each sentence's number of words
-    content: tuple[list[str], ...]  # each sentence's distinct content stems
-    title_words: frozenset[str]
-    shared: tuple[int, ...]  # each sentence's sum over its stems of the sentences holding them
-    start: int  # the opening sentence: the first that is not a heading, byline or dateline
-    # Sentence -> its content stems as a set, made when first asked for: only the picker's
-    # candidates need one, and a set per sentence would cost more than the rules.
-    _word_sets: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
-
-    def words(self, index: int) -> frozenset[str]:
-        """The sentence's content stems as a set."""
-        sets = self._word_sets
-        if index not in sets:
-            sets[index] = frozenset(self.content[index])
-        return sets[index]
+_DATELINE_PLACE = re.compile(r"^[A-Z][A-Z.'’ -]{1,30}(?:,|\s[—–-]|\s\()")
+# A site credited before the story: "PanARMENIAN.Net - ", "Example.com — ".
+_SOURCE = re.compile(r"^[A-Za-z][\w-]*(?:\.[A-Za-z]{2,6}){1,2}\s[—–-]+\s+(?=[\"“‘]?[A-Z0-9])")
+# A footnote or reference marker before the full stop: "... in the United States (1)."
+_FOOTNOTE = re.compile(r"\s?(?:\(\d{1,3}\)|\[\d{1,3}\])(?=[.!?][\"'”’)]*$)")
 
 
 # --- The rules: each returns one value per sentence. ---
 
 
 def lead(art: Article) -> list[float]:
-    """The opening sentence (`Article.start`): it says what happened."""
+    """The sentence that states the point (`Article.point`): the opening of a news story,
+    the nut graf after a scene-setting opening."""
     values = [0.0] * len(art.sentences)
     if values:
-        values[art.start] = 1.0
+        values[art.point] = 1.0
     return values
 
 
@@ -139,10 +126,10 @@ def early(art: Article) -> list[float]:
 
 
 def lede_paragraph(art: Article) -> list[float]:
-    """The opening paragraph's sentences after the opening: they finish telling the story."""
+    """The lede paragraph's sentences after the lede: they finish telling the story."""
     values = [0.0] * len(art.sentences)
-    paragraph = art.sentences[art.start].paragraph if values else 0
-    for i in range(art.start + 1, len(values)):
+    paragraph = art.sentences[art.point].paragraph if values else 0
+    for i in range(art.point + 1, len(values)):
         if art.sentences[i].paragraph != paragraph:
             break  # paragraphs come in order: the opening one is over
         values[i] = 1.0
@@ -153,8 +140,8 @@ def split_lede(art: Article) -> list[float]:
     """A one-sentence opening paragraph: the lede goes on in the next paragraph's first
     sentence (news sites give each sentence of a lede its own short paragraph)."""
     values = [0.0] * len(art.sentences)
-    after = art.start + 1
-    if after < len(values) and art.sentences[after].paragraph != art.sentences[art.start].paragraph:
+    after = art.point + 1
+    if after < len(values) and art.sentences[after].paragraph != art.sentences[art.point].paragraph:
         values[after] = 1.0
     return values
 
@@ -261,13 +248,6 @@ RULES: dict[str, Callable[[Article], list[float]]] = {
 }
 
 
-def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float:
-    """Largest share of this sentence's words already said by one chosen sentence."""
-    if not words or not chosen:
-        return 0.0
-    return max(map(len, map(words.intersection, chosen))) / len(words)
-
-
 # --- Putting it together. ---
 
 
@@ -279,41 +259,68 @@ class Explanation:
     scores: dict[str, tuple[float, ...]]  # rule -> weighted value per sentence
     redundancy: dict[int, float]  # chosen index -> weighted penalty at the time of its pick
     chosen: tuple[int, ...]  # sentence indices, in document order
-    notes: dict[int, str]  # sentence index -> why it was added or rewritten
+    notes: dict[int, str]  # sentence index -> why it was added, rewritten or left out
     summary: Summary
+    lede: Lede  # the opening, and the nut graf taken instead when it only sets the scene
 
     def total(self, index: int) -> float:
         rules = sum(column[index] for column in self.scores.values())
         return rules + self.redundancy.get(index, 0.0)
 
 
-def summarize(text: str, title: str = "", sentences: int = 3, words: int | None = None) -> Summary:
+def summarize(
+    text: str,
+    title: str = "",
+    sentences: int = 3,
+    words: int | None = None,
+    language: str = "",
+) -> Summary:
     """The `sentences` best sentences of `text`, in document order; with `words`, no more
-    sentences than fit in that many words (none is cut)."""
-    art = analyse(segment(text), title)
+    sentences than fit in that many words (none is cut). `language` (ISO 639-1) tells the
+    sentence splitter its abbreviations and ordinals."""
+    art = analyse(segment(text, language), title)
     chosen, _, notes = pick(_totals(art), art, sentences, words)
-    return Summary(tuple(_final_text(i, chosen, notes, art) for i in chosen))
+    return Summary(_texts(chosen, notes, art, words))
 
 
 def explain(
-    text: str, title: str = "", sentences: int = 3, words: int | None = None
+    text: str, title: str = "", sentences: int = 3, words: int | None = None, language: str = ""
 ) -> Explanation:
     """Score every sentence of `text` by every rule, pick the summary, and say why."""
-    return explain_sentences(segment(text), title, sentences, words)
+    return explain_sentences(segment(text, language), title, sentences, words)
 
 
 def explain_sentences(
     sents: Sequence[Sentence], title: str = "", k: int = 3, words: int | None = None
 ) -> Explanation:
     """As `explain`, on sentences already split (the benchmark feeds every method the same)."""
-    art = analyse(sents, title)
+    return explain_article(analyse(sents, title), k, words)
+
+
+def explain_article(art: Article, k: int = 3, words: int | None = None) -> Explanation:
+    """As `explain`, on an article already analysed."""
     scores = {name: _weighted(name, rule, art) for name, rule in RULES.items()}
-    totals = [0.0] * len(sents)
+    totals = [0.0] * len(art.sentences)
     for column in scores.values():
         totals = list(map(operator.add, totals, column))
     chosen, penalties, notes = pick(totals, art, k, words)
+    texts = _texts(chosen, notes, art, words)
+    for i in range(len(art.sentences)):
+        if i not in chosen and i not in notes and (flaws := art.flaws(i)):
+            notes[i] = "not fit for a blurb: " + ", ".join(flaws)
+    summary = Summary(texts)
+    return Explanation(art.sentences, scores, penalties, chosen, notes, summary, art.lede)
+
+
+def _texts(
+    chosen: Sequence[int], notes: dict[int, str], art: Article, words: int | None
+) -> tuple[str, ...]:
+    """The chosen sentences' texts; a lone one in a script without spaces, over the budget,
+    cut after its last clause that fits (reading.cut_to_reading)."""
     texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
-    return Explanation(tuple(sents), scores, penalties, chosen, notes, Summary(texts))
+    if words is None or art.reading is None or len(texts) != 1:
+        return texts
+    return (cut_to_reading(texts[0], words),)
 
 
 def _totals(art: Article) -> list[float]:
@@ -333,20 +340,11 @@ def _totals(art: Article) -> list[float]:
     return totals
 
 
-def analyse(sents: Sequence[Sentence], title: str) -> Article:
-    texts = tuple([s.text for s in sents])
-    words = article_words(texts)
-    content = tuple(words.stems)
-    start = opening(sents, words.lengths, content)
-    return Article(
-        tuple(sents),
-        texts,
-        tuple(words.lengths),
-        content,
-        content_words(title),
-        tuple(words.shared),
-        start,
-    )
+def pick(
+    totals: Sequence[float], art: Article, k: int, words: int | None = None
+) -> tuple[tuple[int, ...], dict[int, float], dict[int, str]]:
+    """`digest.text.picker.pick` with this table's redundancy weight."""
+    return pick_with(totals, art, k, words, WEIGHTS["redundancy"])
 
 
 def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -> tuple[float, ...]:
@@ -356,119 +354,23 @@ def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -
     return tuple([weight * v for v in rule(art)])
 
 
-def pick(
-    totals: Sequence[float], art: Article, k: int, words: int | None = None
-) -> tuple[tuple[int, ...], dict[int, float], dict[int, str]]:
-    """Greedy choice with a redundancy penalty; a dangling opener brings its antecedent.
-    With `words`, the picks are kept in the order they were made while they fit in that
-    many words (the first always: a long lede is still the lede); none is cut."""
-    picker = _Picker(totals, art)
-    while len(picker.chosen) < k:
-        best = picker.best_candidate(room=k - len(picker.chosen))
-        if best is None:
-            break
-        picker.take(best)
-    chosen = picker.chosen if words is None else picker.within(words)
-    return tuple(sorted(chosen)), picker.penalties, picker.notes
-
-
-class _Picker:
-    """Greedy selection state. Candidates are visited by an upper bound on their value (the
-    redundancy penalty only lowers it), so each round stops after a few sentences."""
-
-    def __init__(self, totals: Sequence[float], art: Article) -> None:
-        self.totals = totals
-        self.art = art
-        self.chosen: list[int] = []
-        self.picks: list[tuple[int, ...]] = []  # in the order made; a pair is one pick
-        self.penalties: dict[int, float] = {}
-        self.notes: dict[int, str] = {}
-        self._dangling: dict[int, bool] = {}
-        self.bounds = _upper_bounds(totals)
-        self.order = sorted(range(len(totals)), key=self.bounds.__getitem__, reverse=True)
-
-    def dangling(self, i: int) -> bool:
-        if i not in self._dangling:
-            self._dangling[i] = i > 0 and _needs_antecedent(self.art.texts[i])
-        return self._dangling[i]
-
-    def best_candidate(self, room: int) -> tuple[int, float] | None:
-        chosen, totals, bounds, words = self.chosen, self.totals, self.bounds, self.art.words
-        chosen_words = [words(c) for c in chosen]
-        weight = WEIGHTS["redundancy"]
-        best: tuple[float, int, float] | None = None
-        for i in self.order:
-            if best is not None and bounds[i] <= best[0]:
-                break
-            if i in chosen:
-                continue
-            overlap = redundancy(words(i), chosen_words)
-            if overlap >= _NEAR_DUPLICATE:
-                continue  # says nothing a chosen sentence has not said
-            value = totals[i] + weight * overlap
-            if i > 0 and i - 1 not in chosen:
-                paired = (value + totals[i - 1]) / 2  # what it is worth as a pair, if dangling
-                if best is not None and value <= best[0] and paired <= best[0]:
-                    continue  # cannot win either way: spare the dangling-opener test
-                if self.dangling(i):
-                    if room < 2:
-                        continue
-                    value = paired  # the pair competes as one pick
-            if best is None or value > best[0]:
-                best = (value, i, weight * overlap)
-        return None if best is None else (best[1], best[2])
-
-    def within(self, words: int) -> list[int]:
-        """The picks, in the order they were made, that fit in `words`. One that does not is
-        left out, not replaced by a weaker sentence: a budget trims a summary, never pads it
-        (and a sentence that leans on a left-out one goes too)."""
-        kept: list[int] = []
-        for pick in self.picks:
-            length = sum(self.art.lengths[i] for i in pick)
-            if kept and (length > words or (self.dangling(pick[0]) and pick[0] - 1 not in kept)):
-                continue
-            kept.extend(pick)
-            words -= length
-        return kept
-
-    def take(self, best: tuple[int, float]) -> None:
-        index, penalty = best
-        self.penalties[index] = penalty
-        if self.dangling(index) and index - 1 not in self.chosen:
-            self.chosen.append(index - 1)
-            self.notes[index - 1] = f"added as the antecedent of sentence {index}"
-            self.picks.append((index - 1, index))
-        else:
-            self.picks.append((index,))
-        self.chosen.append(index)
-
-
-def _upper_bounds(totals: Sequence[float]) -> list[float]:
-    """What each sentence can be worth at best: its total, or its mean with the sentence
-    before it, when it has to come as a pair (`max` written out: the call is slow)."""
-    pairs = [p if (p := (t + before) / 2) > t else t for before, t in pairwise(totals)]
-    return list(totals[:1]) + pairs
-
-
-def _needs_antecedent(text: str) -> bool:
-    """A pronoun or demonstrative opener, once any connective is dropped."""
-    return bool(_LEADING_REFERENCE.match(_without_connective(text)))
-
-
-def _without_connective(text: str) -> str:
-    match = _LEADING_CONNECTIVE.match(text)
-    if not match or match.end() >= len(text):
-        return text
-    rest = text[match.end() :]
-    return match.group(1) + rest[0].upper() + rest[1:]
-
-
 def _final_text(i: int, chosen: Sequence[int], notes: dict[int, str], art: Article) -> str:
-    """Drop a leading connective when the sentence it leans on is not in the summary."""
+    """The sentence as the blurb shows it: without a dateline ("WASHINGTON (AP) —"), a
+    source credit ("Example.com - ") or a footnote marker ("(1)."), and without a leading
+    connective when the sentence it leans on is not in the summary."""
     text = art.texts[i]
+    if (dateline := _DATELINE.match(text)) and (text[0] == "(" or _DATELINE_PLACE.match(text)):
+        text = text[dateline.end() :]
+        notes[i] = "rewritten: dropped the dateline"
+    elif source := _SOURCE.match(text):
+        text = text[source.end() :]
+        notes[i] = "rewritten: dropped the source credit"
+    if (text[-2:-1] == ")" or text[-2:-1] == "]") and (footnote := _FOOTNOTE.search(text)):
+        text = text[: footnote.start()] + text[footnote.end() :]
+        notes[i] = "rewritten: dropped a footnote marker"
     if i - 1 in chosen:
         return text
-    rewritten = _without_connective(text)
+    rewritten = without_connective(text)
     if rewritten != text:
         notes[i] = "rewritten: dropped the leading connective"
     return rewritten

@@ -1,0 +1,213 @@
+"""Picking a summary's sentences from their scores: greedy, with a redundancy penalty.
+
+Only sentences fit for a blurb are candidates (`Article.flaws`: whole, punctuated, with a
+verb, no row, link, hashtag or call to action), unless the article has none; a question only
+as the opening or right after it; after the first pick, nothing under five words. A sentence that
+cannot stand alone (`digest.text.standalone`) comes with the sentence it leans on, as one
+pick worth the pair's mean, or not at all. With a word budget the picks are kept in the
+order they were made while they fit; a blurb left under half its budget goes on with the
+sentence after its last one, so a four-word opening does not make a four-word blurb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+from digest.text.article import Article
+from digest.text.segment import QUOTE_CLOSERS
+from digest.text.standalone import leans_back
+
+NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
+SHORT_BLURB = 0.5  # a blurb under this share of its word budget goes on with the next sentence
+MIN_ADDED = 5  # words: a shorter sentence after the first is a quip ("Wait, what?"), not news
+QUIP_CHARACTERS = 25  # ... when it is this short in characters too
+TELLING_WORDS = 3  # ... and has fewer content words than this (and no figure)
+
+
+def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float:
+    """Largest share of this sentence's words already said by one chosen sentence."""
+    if not words or not chosen:
+        return 0.0
+    return max(map(len, map(words.intersection, chosen))) / len(words)
+
+
+def pick(
+    totals: Sequence[float],
+    art: Article,
+    k: int,
+    words: int | None = None,
+    redundancy_weight: float = -0.5,
+) -> tuple[tuple[int, ...], dict[int, float], dict[int, str]]:
+    """Greedy choice with a redundancy penalty; a dangling opener brings its antecedent.
+    With `words`, the picks are kept in the order they were made while they fit in that
+    many words (the first always: a long lede is still the lede); none is cut."""
+    picker = Picker(totals, art, redundancy_weight)
+    while len(picker.chosen) < k:
+        best = picker.best_candidate(room=k - len(picker.chosen))
+        if best is None and not picker.chosen and not picker.allow_flawed:
+            picker.allow_flawed = True  # nothing clean in the whole text: take what there is
+            continue
+        if best is None:
+            break
+        picker.take(best)
+    chosen = picker.chosen if words is None else picker.within(words, k)
+    return tuple(sorted(chosen)), picker.penalties, picker.notes
+
+
+class Picker:
+    """Greedy selection state. Candidates are visited by an upper bound on their value (the
+    redundancy penalty only lowers it), so each round stops after a few sentences."""
+
+    def __init__(self, totals: Sequence[float], art: Article, redundancy_weight: float) -> None:
+        self.totals = totals
+        self.art = art
+        self.weight = redundancy_weight
+        self.allow_flawed = False
+        self.chosen: list[int] = []
+        self.picks: list[tuple[int, ...]] = []  # in the order made; a pair is one pick
+        self.penalties: dict[int, float] = {}
+        self.notes: dict[int, str] = {}
+        self._leaning: dict[int, bool] = {}
+        self.bounds = _upper_bounds(totals)
+        self.order = sorted(range(len(totals)), key=self.bounds.__getitem__, reverse=True)
+
+    def leaning(self, i: int) -> bool:
+        """Opens with a pronoun, demonstrative, connective or epithet (not the opening)."""
+        if i not in self._leaning:
+            self._leaning[i] = i > self.art.start and leans_back(self.art.texts[i])
+        return self._leaning[i]
+
+    def needs(self, i: int, told: Sequence[int]) -> int | None:
+        """The sentence before `i` when `i` leans on it and it is not among `told`."""
+        return i - 1 if i - 1 not in told and self.leaning(i) else None
+
+    def unexplained(self, i: int, told: Sequence[int]) -> bool:
+        """A surname in `i` whose full name only a sentence not among `told` gives."""
+        return i > self.art.start and bool(self.art.names.unexplained(i, told))
+
+    def usable(self, i: int) -> bool:
+        """Fit for a blurb; code, tables and promotions never are, even with nothing else."""
+        if i in self.art.unfit:
+            return False
+        return self.allow_flawed or not self.art.flaws(i)
+
+    def quip(self, i: int) -> bool:
+        """Too short to add news after the first sentence: "Wait, what?", "Sigh.", "Well,
+        sort of." A short sentence that still tells something ("Cars queued for hours.",
+        "It carries 300 people.") is news: three content words, or a figure. (Han and kana
+        have no spaces: their length in characters counts too.)"""
+        text = self.art.texts[i]
+        if self.art.lengths[i] >= MIN_ADDED or len(text) >= QUIP_CHARACTERS:
+            return False
+        if text.rstrip(QUOTE_CLOSERS).endswith(("?", "!")):
+            return True
+        return len(self.art.content[i]) < TELLING_WORDS and not any(map(str.isdigit, text))
+
+    def stray_question(self, i: int, told: Sequence[int]) -> bool:
+        """A question belongs with what comes before it: only the opening, or the sentence
+        right after a chosen opening, may be one ("Stadia launches today. Is it...?")."""
+        start = self.art.start
+        if i == start or (i - 1 == start and start in told):
+            return False
+        return self.art.texts[i].rstrip(QUOTE_CLOSERS).endswith("?")
+
+    def best_candidate(self, room: int) -> tuple[int, float] | None:
+        """The best sentence (or pair) to pick next. Flaws and surnames are checked on the
+        winner only (the tests are slow and rarely fail): a flawed one, or one whose surname
+        would stand unexplained, is passed over and the round run again without it."""
+        passed_over: set[int] = set()
+        while (best := self._best(room, passed_over)) is not None:
+            need = self.needs(best[0], self.chosen)
+            told = self.chosen if need is None else [*self.chosen, need]
+            if self.usable(best[0]) and not self.unexplained(best[0], told):
+                return best
+            passed_over.add(best[0])
+        return None
+
+    def _best(self, room: int, passed_over: set[int]) -> tuple[int, float] | None:
+        chosen, totals, bounds, words = self.chosen, self.totals, self.bounds, self.art.words
+        chosen_words = [words(c) for c in chosen]
+        weight = self.weight
+        best: tuple[float, int, float] | None = None
+        for i in self.order:
+            if best is not None and bounds[i] <= best[0]:
+                break
+            if i in chosen or i in passed_over or i in self.art.unfit:
+                continue
+            overlap = redundancy(words(i), chosen_words)
+            if overlap >= NEAR_DUPLICATE:
+                continue  # says nothing a chosen sentence has not said
+            value = totals[i] + weight * overlap
+            if best is not None and value <= best[0]:
+                paired = (value + totals[i - 1]) / 2 if i > 0 and i - 1 not in chosen else value
+                if paired <= best[0]:
+                    continue  # cannot win alone or as a pair: spare the tests below
+            if self.stray_question(i, chosen) or (chosen and self.quip(i)):
+                continue
+            need = self.needs(i, chosen)
+            if need is not None:
+                if room < 2 or not self.usable(need):
+                    continue
+                value = (value + totals[need]) / 2  # the pair competes as one pick
+            if best is None or value > best[0]:
+                best = (value, i, weight * overlap)
+        return None if best is None else (best[1], best[2])
+
+    def take(self, best: tuple[int, float]) -> None:
+        index, penalty = best
+        self.penalties[index] = penalty
+        need = self.needs(index, self.chosen)
+        if need is not None:
+            self.chosen.append(need)
+            self.notes[need] = f"added as the antecedent of sentence {index}"
+            self.picks.append((need, index))
+        else:
+            self.picks.append((index,))
+        self.chosen.append(index)
+
+    def within(self, words: int, k: int) -> list[int]:
+        """The picks, in the order they were made, that fit in `words`. One that does not is
+        left out, not replaced by a weaker sentence (and a sentence that leans on a left-out
+        one goes too); a blurb under half its budget goes on with the next sentence."""
+        kept: list[int] = []
+        lengths = self.art.lengths_read
+        budget: float = words
+        room: float = words
+        for pick in self.picks:
+            length = sum(lengths[i] for i in pick)
+            told = [*kept, *pick[:-1]]
+            leaning = self.needs(pick[-1], told) is not None
+            if kept and (length > room or leaning or self.unexplained(pick[-1], told)):
+                continue
+            kept.extend(pick)
+            room -= length
+        while len(kept) < k and budget - room < SHORT_BLURB * budget:
+            after = self._continuation(kept, room)
+            if after is None:
+                break
+            self.notes[after] = "added: the blurb was short, and this sentence goes on from it"
+            kept.append(after)
+            room -= lengths[after]
+        return kept
+
+    def _continuation(self, kept: Sequence[int], room: float) -> int | None:
+        """The sentence right after the last kept one, when it fits and may be taken."""
+        art = self.art
+        after = max(kept) + 1 if kept else art.start
+        if after >= len(art.texts) or after in kept or art.lengths_read[after] > room:
+            return None
+        if not self.usable(after) or self.stray_question(after, kept):
+            return None
+        if self.quip(after):
+            return None
+        if self.needs(after, kept) is not None or self.unexplained(after, kept):
+            return None
+        return after
+
+
+def _upper_bounds(totals: Sequence[float]) -> list[float]:
+    """What each sentence can be worth at best: its total, or its mean with the sentence
+    before it, when it has to come as a pair (`max` written out: the call is slow)."""
+    pairs = [p if (p := (t + before) / 2) > t else t for before, t in pairwise(totals)]
+    return list(totals[:1]) + pairs
