@@ -22,12 +22,12 @@ Queued = tuple[Callable[[State], Any], "asyncio.Future[Any]"]  # an action and i
 class Database:
     """The state database for the pages. Reads run right on the event loop (WAL: a read never
     waits). Writes are queued and committed together: all that arrive while the loop is busy
-    go in one transaction, so under load a commit serves many one-clicks instead of one (group
-    commit); if one of them fails, the batch is undone and each is done again on its own. The loop's
-    connection never waits for a lock: when another writer holds it (a send, a second server)
-    the batch goes to a thread of its own, which waits as long as it takes; the loop never
-    does. Handing every action to a thread instead cost more than the action: the thread
-    waited for the GIL while the loop rendered pages."""
+    go in one transaction, so under load a commit serves many one-clicks instead of one
+    (group commit); if one of them fails, the batch is undone and each is done again alone.
+    The loop's connection never waits for a lock: when another writer holds it (a send, a
+    second server) the batch goes to a thread of its own, which waits as long as it takes;
+    the loop never does. Handing every action to a thread instead cost more than the action:
+    the thread waited for the GIL while the loop rendered pages."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -73,7 +73,8 @@ class Database:
             results = [(done, work(self._loop_state())) for work, done in batch]
             conn.execute("COMMIT")
         except Exception:  # one action failed: undo them all, and do each on its own
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             for work, done in batch:
                 self._alone(work, done)
             return
@@ -84,9 +85,7 @@ class Database:
             self.checkpointed = time.monotonic()
             asyncio.get_running_loop().run_in_executor(self.executor, self._on_thread, _checkpoint)
 
-    def _on_the_thread(
-        self, batch: list[tuple[Callable[[State], Any], asyncio.Future[Any]]]
-    ) -> None:
+    def _on_the_thread(self, batch: list[Queued]) -> None:
         loop = asyncio.get_running_loop()
         for work, done in batch:
             _settle(done, loop.run_in_executor(self.executor, self._on_thread, _alone_on(work)))
