@@ -26,6 +26,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/realfeeds.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/serve.py  # needs Debian's wrk (apt-get install wrk)
 
 $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)

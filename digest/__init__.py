@@ -4,8 +4,8 @@ The package is drawn in layers; a part imports only the parts below it (tests/te
 checks every import, and that each part's docstring says what it may import):
 
     cli        the `digest` command, one module per command group
-    web        the preview (and the public server)
-    sending    outbox, messages, SMTP, the scheduler
+    web        the preview, and the public server (subscribe, unsubscribe, preferences, archive)
+    sending    outbox, messages, SMTP, the scheduler; the subscriber list and its rules
     issue      compose, render, archive; the pipeline that runs them
     feeds      fetch, parse, gather, filters, the window, article pages, discovery, OPML
     text       sanitize, extract, furniture, segment, summarize (pure)

@@ -1,5 +1,6 @@
 """SQLite state: feeds' HTTP validators and last bodies, entries seen; issues and their outbox
-(digest/sending/outbox.py reads and writes those).
+(digest/sending/outbox.py reads and writes those); subscribers and letters
+(digest/sending/subscribers.py).
 
 One file, WAL mode, every write in a transaction, so a crash mid-run leaves the database as it
 was before that write. The schema version lives in `PRAGMA user_version`; later versions add
@@ -140,6 +141,57 @@ MIGRATIONS: list[str] = [
         since TEXT NOT NULL
     );
     """,
+    # 9 (issue 20): the subscriber list (digest/sending/subscribers.py owns these tables), the
+    # history of each subscriber's status, one-off letters (confirmations) owed, and the
+    # editions of an issue (one per distinct choice of sections) with each row's edition.
+    # Suppression is not a status here: it is the `suppressed` table, joined when read.
+    """
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL,              -- as given (domain normalised), the address mailed
+        email_key TEXT NOT NULL UNIQUE,   -- lower case: how addresses compare
+        name TEXT NOT NULL DEFAULT '',    -- display name, for the To header
+        status TEXT NOT NULL,             -- pending | active | paused | unsubscribed
+        via TEXT NOT NULL,                -- how it got there: form, import, config, one-click...
+        status_at TEXT NOT NULL,
+        sections TEXT,                    -- JSON list of section titles; NULL: every section
+        created_at TEXT NOT NULL,
+        created_via TEXT NOT NULL,
+        confirmed_at TEXT                 -- when the double opt-in was completed
+    );
+    CREATE TABLE subscriber_events (      -- every change of status, once: the consent record
+        subscriber INTEGER NOT NULL REFERENCES subscribers(id),
+        status TEXT NOT NULL,
+        via TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    -- No index on status or on the events: an unsubscribe writes two table pages, not four;
+    -- what reads them (a send's list, `digest subscribers`) scans once per run.
+    CREATE TABLE letters (                -- one-off mail owed (a confirmation), sent once
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,               -- confirm | subscribed (already on the list)
+        subscriber INTEGER NOT NULL REFERENCES subscribers(id),
+        recipient TEXT NOT NULL,          -- lower case
+        status TEXT NOT NULL DEFAULT 'pending',   -- pending | sent | failed | skipped
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reply TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        claimed_by TEXT,
+        claim_expires TEXT
+    );
+    CREATE INDEX letters_pending ON letters (status, id);
+    CREATE INDEX letters_recipient ON letters (recipient, created_at);
+    CREATE TABLE editions (               -- an issue rendered for one choice of sections
+        issue INTEGER NOT NULL REFERENCES issues(number),
+        sections TEXT NOT NULL,           -- the choice, as subscribers.sections spells it
+        subject TEXT NOT NULL,
+        html TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (issue, sections)
+    );
+    ALTER TABLE outbox ADD COLUMN edition TEXT;   -- NULL: the whole issue
+    """,
 ]
 
 
@@ -236,15 +288,20 @@ class State:
     def install_id(self) -> str:
         """This database's random id, made on first use and kept: Message-IDs carry it, so
         two installs (or two lists) sending issue 1 to one reader never share an id."""
-        query = "SELECT value FROM meta WHERE key = 'install_id'"
-        row = self.conn.execute(query).fetchone()
+        return self.kept_random("install_id", 6)
+
+    def kept_random(self, key: str, size: int) -> str:
+        """A random hex value of `size` bytes made on first use and kept in `meta` (two
+        processes asking at once get the same one)."""
+        query = "SELECT value FROM meta WHERE key = ?"
+        row = self.conn.execute(query, (key,)).fetchone()
         if row is None:
             with self.transaction() as conn:
                 conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('install_id', ?)",
-                    (secrets.token_hex(6),),
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                    (key, secrets.token_hex(size)),
                 )
-                row = conn.execute(query).fetchone()
+                row = conn.execute(query, (key,)).fetchone()
         return str(row[0])
 
     # feeds -------------------------------------------------------------------------------

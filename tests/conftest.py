@@ -223,3 +223,21 @@ def smtp_server() -> Iterator[SmtpServer]:
     controller, server = start_server()
     yield server
     controller.stop()
+
+
+# Chromium (the preview's and the public pages' browser tests) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One browser for the module; playwright gives every launch a fresh temporary profile."""
+    from chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+    from playwright.sync_api import sync_playwright
+
+    needs_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()

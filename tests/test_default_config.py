@@ -93,8 +93,14 @@ def test_every_command_works_on_the_bundled_config_a_year_later(
     server = start_preview(bundled, lambda: datetime.now(UTC))  # says so, and shows the health
     try:
         overview = httpx.get(server.url)
+        pages = {path: httpx.get(server.url + path) for path in ("email", "text", "headers")}
+        heads = {path: httpx.head(server.url + path).status_code for path in ("", "email")}
     finally:
         server.stop()
+    for page in pages.values():  # issue 20: not an empty issue ("0 stories from 0 sources")
+        assert page.status_code == 200 and "Nothing new since issue 1" in page.text
+        assert "0 stories" not in page.text and "Subject" not in page.text
+    assert heads == {"": 200, "email": 200}  # not 501
     assert overview.status_code == 200 and "The build failed" not in overview.text
     assert "Nothing new since issue 1 (it covered up to 2026-11-24 09:30 GMT): `digest send`" in (
         overview.text.replace("&#96;", "`")

@@ -11,44 +11,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from chromium import SCREENSHOTS, needs_chromium
 from conftest import REPO
+from playwright.sync_api import Browser, Page, expect
 
 from digest.config.load import load_settings
 from digest.web.preview_server import PreviewServer, start_preview
 
 pytestmark = pytest.mark.browser
+needs_chromium()
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DARK_CONTAINER = "rgb(27, 30, 34)"  # #1b1e22, style.css's dark-mode container
 LIGHT_CONTAINER = "rgb(255, 255, 255)"
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One browser for the module; playwright gives every launch a fresh temporary profile."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from digest.sending.send import (
     Sending,
     deliver_issue,
     draft_issue,
-    report_lines,
     resend,
     send_test,
     send_to_list,
 )
 from digest.sending.smtp import SendStatus
+from digest.sending.summary import report_lines
 from digest.state import State
 
 

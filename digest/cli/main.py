@@ -47,6 +47,8 @@ LAZY_COMMANDS = {
     "bounces": "digest.cli.bounces:bounces",
     "suppressed": "digest.cli.bounces:suppressed",
     "preview": "digest.cli.preview:preview",
+    "serve": "digest.cli.serve:serve",
+    "subscribers": "digest.cli.subscribers:subscribers",
     "feeds": "digest.cli.feeds:feeds",
     "check": "digest.cli.feeds:check",
 }

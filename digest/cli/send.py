@@ -29,13 +29,13 @@ from digest.sending.send import (
     is_whole_list,
     issue_from,
     letterhead,
-    report_lines,
     resend,
     send_test,
     send_to_list,
     smtp_settings,
 )
 from digest.sending.smtp import SendStatus
+from digest.sending.summary import report_lines
 from digest.state import State
 from digest.text.plural import count
 
@@ -78,7 +78,7 @@ def _send(
 ) -> SendReport:
     if resend_number is not None:
         return resend(settings, state, resend_number, to or None, sending)
-    if to and not is_whole_list(settings, to):
+    if to and not is_whole_list(settings, state, to):
         return send_test(settings, state, to, sending)
     return send_to_list(settings, state, sending, to or None)
 
@@ -125,8 +125,6 @@ def schedule(config_path: Path | None, show_list: bool) -> None:
         for moment in next_runs(settings):
             click.echo(f"  {moment:%a %Y-%m-%d %H:%M %Z}")
         return
-    if not settings.recipients:
-        raise ConfigError("recipients: the list is empty (the scheduler mails the list)")
     smtp_settings(settings)  # a missing smtp: or password fails now, not at the first run
     run_forever(settings, path, click.echo)
 

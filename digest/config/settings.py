@@ -266,6 +266,77 @@ class ScheduleConfig(_Strict):
         return value
 
 
+def check_public_url(value: str) -> str:
+    """https://host[/path], or http on a loopback host (local use and tests); ends in "/"."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    local = parts.scheme == "http" and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or (parts.scheme != "https" and not local):
+        raise ValueError(
+            f"must be an https:// URL (http only on 127.0.0.1 or localhost), got {value!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"no query or fragment in the public URL: {value!r}")
+    return value.rstrip("/") + "/"
+
+
+class ServeConfig(_Strict):
+    """`digest serve` (issue 20): the public pages."""
+
+    host: str = Field("127.0.0.1", description="Address `digest serve` listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port `digest serve` listens on.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (IPs or networks like 10.0.0.0/8) whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed; nobody else's are.",
+    )
+    secret_env: str | None = Field(
+        None,
+        description="Environment variable holding the secret that signs links; unset: one "
+        "made once and kept in the state database.",
+    )
+    confirm_within: str = Field(
+        "48h", description="How long a confirmation link works: 90m, 36h, 3d."
+    )
+    subscribes_per_hour: int = Field(
+        10, ge=1, description="Subscribe requests one client (IP address) may make an hour."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {entry!r}") from None
+        return value
+
+    @field_validator("confirm_within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def confirm_lifetime(self) -> timedelta:
+        return parse_duration(self.confirm_within)
+
+    def secret(self) -> bytes | None:
+        """The signing secret from the environment; None when secret_env is unset (the state
+        database keeps one); ConfigError when the variable is named but not set or short."""
+        if not self.secret_env:
+            return None
+        value = os.environ.get(self.secret_env)
+        if value is None or len(value) < 16:
+            state = "is not set" if value is None else "holds under 16 characters"
+            raise ConfigError(f"serve.secret_env: environment variable {self.secret_env} {state}")
+        return value.encode("utf-8")
+
+
 class Settings(_Strict):
     title: str = Field("The Weekly Digest", description="Digest title: heading and subject.")
     language: str = Field("en", description="Language tag for <html lang>.")
@@ -343,6 +414,17 @@ class Settings(_Strict):
         "", description="Public URL of archive_dir, for the email's web links; empty: none."
     )
 
+    # the public side (issue 20)
+    public_url: str = Field(
+        "",
+        description="Where readers reach `digest serve` (https://news.example.org/): the links "
+        "in every email (unsubscribe, preferences, archive) start here. Empty: mail links to "
+        "no page of ours, and `digest serve` runs on loopback only.",
+    )
+    serve: ServeConfig = Field(
+        default_factory=ServeConfig, description="`digest serve`: the subscribe pages."
+    )
+
     # Paths in the file are relative to the file; `base_dir` is where the file lives.
     base_dir: Path = Field(Path("."), exclude=True, description="(set by the loader)")
 
@@ -391,6 +473,24 @@ class Settings(_Strict):
         if value and (parts.scheme not in ("http", "https") or not parts.netloc):
             raise ValueError(f"must be an absolute https:// URL, got {value!r}")
         return value.rstrip("/") + "/" if value else ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return check_public_url(value)
+
+    @property
+    def web_archive_url(self) -> str:
+        """Where the archive is read on the web: archive_url, else the one `digest serve`
+        serves under public_url; "" when neither is set."""
+        if self.archive_url:
+            return self.archive_url
+        return f"{self.public_url}archive/" if self.public_url else ""
+
+    def section_titles(self) -> list[str]:
+        """The sections a reader can choose, in config order: each feed's section, else its
+        name (as the digest groups them)."""
+        return list(dict.fromkeys(feed.section or feed.name for feed in self.feeds))
 
     @property
     def archive_path(self) -> Path:

@@ -42,7 +42,7 @@ def starter_config() -> str:
     return "\n".join(lines)
 
 
-NESTED = ("unsubscribe", "bounces", "schedule")  # sending settings written out key by key
+NESTED = ("unsubscribe", "bounces", "schedule", "serve")  # sending settings written out key by key
 EXAMPLES = {
     "smtp": [
         "# smtp:",

@@ -71,7 +71,7 @@ class Archive:
 def archive_for(settings: Settings) -> Archive:
     return Archive(
         settings.archive_path,
-        settings.archive_url,
+        settings.web_archive_url,
         settings.title,
         settings.templates_path,
         settings.zone,

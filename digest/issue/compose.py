@@ -285,6 +285,17 @@ def _sections(items: list[Item], plan: Plan) -> tuple[Section, ...]:
     return tuple(Section(title, tuple(groups[title])) for title in ordered)
 
 
+def only_sections(digest: Digest, titles: Iterable[str]) -> Digest:
+    """The digest as a reader who chose these sections gets it: their stories only, in the
+    same order (a section is a feed's `section`, else its name, as `_sections` groups)."""
+    wanted = set(titles)
+    sections = [
+        Section(s.title, tuple(i for i in s.items if (i.entry.section or i.entry.feed) in wanted))
+        for s in digest.sections
+    ]
+    return replace(digest, sections=tuple(s for s in sections if s.items), skipped=0)
+
+
 def summary_budget(entries: Sequence[Entry]) -> int:
     """Words per summary for the entries' titles and summaries to read in DIGEST_MINUTES."""
     titles = sum(reading_words(e.title) for e in entries)

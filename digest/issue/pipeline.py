@@ -89,7 +89,7 @@ def build_digest(
         digest = assemble(selection, gathered.reports, plan, summarizer)
     if not digest.items and not allow_empty:
         raise NothingToBuild(_empty_reason(gathered, plan, since is not None))
-    link = settings.archive_url if web_url is None else web_url
+    link = settings.web_archive_url if web_url is None else web_url
     with measured(timings, "render"):
         rendered = render(digest, settings.templates_path, settings.zone, link)
     return Built(digest, rendered)

@@ -74,6 +74,7 @@ class Reader:
 
     address: str  # as listed: "Name <a@example.org>" or "a@example.org"
     unsubscribe_url: str | None = None
+    preferences_url: str | None = None  # their page to choose sections, pause or leave
     email: str = field(init=False)  # the bare address, as in the SMTP envelope
 
     def __post_init__(self) -> None:
@@ -224,14 +225,13 @@ class IssueMail:
                 *head,
                 self.mime_headers,
                 self.text_open,
-                _qp(_text_footer(links[-1])),
+                _qp(_text_footer(links[-1], reader.preferences_url)),
                 self.html_open,
-                _qp(_html_footer(links[-1]) + "\n"),
+                _qp(_html_footer(links[-1], reader.preferences_url) + "\n"),
                 self.html_close,
             ]
         )
-        key = self.letterhead.dkim
-        return _dkim_sign(message, key) + message if key is not None else message
+        return signed(message, self.letterhead.dkim)
 
 
 def render_issue(
@@ -343,19 +343,26 @@ def _ascii_url(link: str) -> str:
     return re.sub(r"[^\x21-\x7e]|[<>]", lambda m: quote(m.group(), safe=""), link)
 
 
-def _text_footer(link: str) -> str:
+def _text_footer(link: str, preferences: str | None = None) -> str:
     target = link.removeprefix("mailto:").split("?")[0] if link.startswith("mailto:") else link
     how = f"email {target} with the subject 'unsubscribe'" if link.startswith("mailto:") else target
-    return f"To unsubscribe: {how}\n"
+    choose = f"Choose your sections or pause: {preferences}\n" if preferences else ""
+    return f"{choose}To unsubscribe: {how}\n"
 
 
 FOOTER_STYLE = "font-family:Arial,sans-serif;font-size:12px;color:#666666;text-align:center;"
 
 
-def _html_footer(link: str) -> str:
+def _html_footer(link: str, preferences: str | None = None) -> str:
+    choose = (
+        f'<a href="{escape(preferences)}" style="color:#666666;">Choose your sections</a> or '
+        if preferences
+        else ""
+    )
+    leave = "unsubscribe" if preferences else "Unsubscribe"
     return (
-        f'<p class="unsubscribe" style="{FOOTER_STYLE}">'
-        f'<a href="{escape(link)}" style="color:#666666;">Unsubscribe</a> from this digest.</p>'
+        f'<p class="unsubscribe" style="{FOOTER_STYLE}">{choose}'
+        f'<a href="{escape(link)}" style="color:#666666;">{leave}</a> from this digest.</p>'
     )
 
 
@@ -365,6 +372,11 @@ def _split_before_body_end(html: str) -> tuple[str, str]:
         return html, ""
     at = closing[-1].start()
     return html[:at], html[at:]
+
+
+def signed(message: bytes, key: DkimKey | None) -> bytes:
+    """The message with its DKIM-Signature header first, when there is a key."""
+    return _dkim_sign(message, key) + message if key is not None else message
 
 
 def _dkim_sign(message: bytes, key: DkimKey) -> bytes:

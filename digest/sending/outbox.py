@@ -175,11 +175,33 @@ class Draft:
     after: int  # the number of the last issue when this draft was made (0: none)
 
 
-def create_issue(state: State, draft: Draft, recipients: Iterable[str]) -> Issue | None:
-    """Store the issue, its entries and its outbox in one transaction (no row for a
-    suppressed address). None when another process created an issue since the draft was made
-    (the draft is then stale)."""
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """The issue as rendered for one choice of sections (issue 20): rendered once per distinct
+    choice among the readers, not once per reader."""
+
+    sections: str  # subscribers.sections_key of the choice
+    subject: str
+    html: str
+    text: str
+    stories: int  # 0: none of the chosen sections has news this time; nothing is sent
+
+
+Recipient = str | tuple[str, str]  # the address, or (address, edition: its sections key)
+NO_NEWS = "none of their sections has a story in this issue"
+
+
+def create_issue(
+    state: State,
+    draft: Draft,
+    recipients: Iterable[Recipient],
+    editions: Iterable[Edition] = (),
+) -> Issue | None:
+    """Store the issue, its editions, its entries and its outbox in one transaction (no row
+    for a suppressed address; a reader whose edition has no story is `skipped`). None when
+    another process created an issue since the draft was made (the draft is then stale)."""
     issue = draft.issue
+    by_key = {edition.sections: edition for edition in editions}
     links = {item.entry.id: item.entry.link for item in draft.built.digest.items}
     with state.transaction() as conn:
         (latest,) = conn.execute("SELECT COALESCE(MAX(number), 0) FROM issues").fetchone()
@@ -205,8 +227,28 @@ def create_issue(state: State, draft: Draft, recipients: Iterable[str]) -> Issue
                 for position, entry_id in enumerate(issue.entry_ids)
             ],
         )
-        _add_rows(conn, issue.number, _not_suppressed(state, recipients), issue.created_at)
+        conn.executemany(
+            "INSERT INTO editions (issue, sections, subject, html, text) VALUES (?, ?, ?, ?, ?)",
+            [(issue.number, e.sections, e.subject, e.html, e.text) for e in by_key.values()],
+        )
+        rows = [(r, "") if isinstance(r, str) else r for r in recipients]
+        allowed = set(_not_suppressed(state, [address for address, _ in rows]))
+        kept = [(a, e) for a, e in rows if a in allowed]
+        _add_rows(conn, issue.number, kept, issue.created_at)
+        empty = [a for a, e in kept if e in by_key and not by_key[e].stories]
+        conn.executemany(
+            "UPDATE outbox SET status = 'skipped', reply = ? WHERE issue = ? AND recipient = ?",
+            [(NO_NEWS, issue.number, address) for address in empty],
+        )
     return issue
+
+
+def editions(state: State, number: int) -> dict[str, Edition]:
+    """The stored editions of issue `number`, by their sections key."""
+    rows = state.conn.execute(
+        "SELECT sections, subject, html, text FROM editions WHERE issue = ?", (number,)
+    )
+    return {key: Edition(key, subject, html, text, -1) for key, subject, html, text in rows}
 
 
 def _canonical(link: str) -> str:
@@ -218,10 +260,13 @@ def _not_suppressed(state: State, recipients: Iterable[str]) -> list[str]:
     return [r for r in recipients if key(r) not in blocked]
 
 
-def _add_rows(conn: sqlite3.Connection, number: int, recipients: list[str], now: datetime) -> None:
+def _add_rows(
+    conn: sqlite3.Connection, number: int, rows: list[tuple[str, str]], now: datetime
+) -> None:
+    """(recipient, edition) rows; edition "" (NULL) is the whole issue."""
     conn.executemany(
-        "INSERT OR IGNORE INTO outbox (issue, recipient, owed_since) VALUES (?, ?, ?)",
-        [(number, recipient, now.isoformat()) for recipient in recipients],
+        "INSERT OR IGNORE INTO outbox (issue, recipient, owed_since, edition) VALUES (?, ?, ?, ?)",
+        [(number, recipient, now.isoformat(), edition or None) for recipient, edition in rows],
     )
 
 
@@ -239,7 +284,7 @@ def reopen(state: State, number: int, recipients: Iterable[str], now: datetime) 
     wanted = _not_suppressed(state, asked)
     blocked = [r for r in asked if r not in wanted]
     with state.transaction() as conn:
-        _add_rows(conn, number, wanted, now)
+        _add_rows(conn, number, [(recipient, "") for recipient in wanted], now)
         marks = ",".join("?" * len(wanted))
         conn.execute(
             f"UPDATE outbox SET status = 'pending', attempts = 0, owed_since = ? WHERE issue = ?"
@@ -356,20 +401,21 @@ def finish(state: State, number: int, now: datetime) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Owed:
-    """A pending row: who, since when, and what the server last said."""
+    """A pending row: who, since when, what the server last said, and which edition."""
 
     recipient: str
     since: datetime | None
     reply: str | None
+    edition: str = ""  # the sections key; "" the whole issue
 
 
 def pending_rows(state: State, number: int) -> list[Owed]:
     rows = state.conn.execute(
-        "SELECT recipient, owed_since, reply FROM outbox WHERE issue = ? AND status = 'pending'"
-        " ORDER BY rowid",
+        "SELECT recipient, owed_since, reply, edition FROM outbox WHERE issue = ?"
+        " AND status = 'pending' ORDER BY rowid",
         (number,),
     )
-    return [Owed(recipient, _when(since), reply) for recipient, since, reply in rows]
+    return [Owed(r, _when(since), reply, edition or "") for r, since, reply, edition in rows]
 
 
 def pending(state: State, number: int) -> list[str]:

@@ -65,7 +65,8 @@ def _run(config_path: str, action: Callable[..., Any]) -> None:
     from digest.config.load import load_settings
     from digest.errors import DigestError
     from digest.feeds.gather import feed_lines
-    from digest.sending.send import Sending, report_lines
+    from digest.sending.send import Sending
+    from digest.sending.summary import report_lines
 
     try:
         settings = load_settings(config_path)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -20,10 +19,10 @@ from digest.issue.archive import archive_sent, issue_url
 from digest.issue.pipeline import Built, build_digest
 from digest.models import FeedReport, Issue
 from digest.sending.deliver import Wire, deliver
+from digest.sending.links import links_for
 from digest.sending.message import (
     DkimKey,
     Letterhead,
-    Reader,
     default_list_id,
     render_issue,
     subject_line,
@@ -34,6 +33,7 @@ from digest.sending.outbox import (
     Owed,
     claim,
     create_issue,
+    editions,
     finish,
     get_issue,
     last_issue,
@@ -47,10 +47,18 @@ from digest.sending.outbox import (
     settle,
     unfinished_issues,
 )
+from digest.sending.recipients import (
+    as_edition,
+    editions_for,
+    listed,
+    readers_for,
+    rows_for,
+    the_list,
+    why_not_on_list,
+)
 from digest.sending.smtp import (
     Connector,
     SendResult,
-    SendStatus,
     ServerRefused,
     SmtpSettings,
     connect,
@@ -149,12 +157,6 @@ def _smtp_config(settings: Settings) -> SmtpConfig:
     return settings.smtp
 
 
-def _recipients(settings: Settings) -> list[str]:
-    if not settings.recipients:
-        raise ConfigError("recipients: the list is empty (add addresses, or use --to)")
-    return list(settings.recipients)
-
-
 def draft_issue(settings: Settings, state: State, now: datetime, sending: Sending) -> Draft | None:
     """The next issue as it would be now: entries not yet sent, since the last issue ended.
     None when there is nothing new (and send_when_empty is off). Writes nothing."""
@@ -169,7 +171,7 @@ def draft_issue(settings: Settings, state: State, now: datetime, sending: Sendin
         on_feed=sending.feeds.append,
         already_sent=sent_entry_check(state),
         allow_empty=True,  # nothing new is not an error here: the caller says so
-        web_url=issue_url(settings.archive_url, number),  # issue 6: its page in the archive
+        web_url=issue_url(settings.web_archive_url, number),  # issue 6: its page in the archive
     )
     if not built.digest.items and not settings.send_when_empty:
         return None
@@ -221,9 +223,7 @@ def deliver_issue(settings: Settings, state: State, issue: Issue, sending: Sendi
 
     try:
         settled = _settle(settings, state, issue, sending)
-        mail = render_issue(issue, letterhead(settings, state), sending.clock())
-        readers = [Reader(recipient) for recipient in pending(state, issue.number)]
-        note = deliver(mail, readers, wire(settings, sending), on_result)
+        note = _deliver_editions(settings, state, issue, sending, on_result)
     except ServerRefused as exc:
         error = str(exc)
     finally:
@@ -232,6 +232,29 @@ def deliver_issue(settings: Settings, state: State, issue: Issue, sending: Sendi
     left = tuple(pending(state, issue.number))
     report = SendReport(get_issue(state, issue.number), tuple(marks.results), note, left, error)
     return replace(report, settled=tuple(settled))
+
+
+def _deliver_editions(
+    settings: Settings,
+    state: State,
+    issue: Issue,
+    sending: Sending,
+    on_result: Callable[[SendResult], None],
+) -> str:
+    """Each edition's pending readers, the edition rendered into a message once."""
+    head = letterhead(settings, state)
+    links = links_for(settings, state)
+    stored = editions(state, issue.number)
+    groups: dict[str, list[str]] = {}
+    for row in pending_rows(state, issue.number):
+        groups.setdefault(row.edition, []).append(row.recipient)
+    for choice, addresses in groups.items():
+        mail = render_issue(as_edition(issue, stored.get(choice)), head, sending.clock())
+        readers = readers_for(state, links, addresses)
+        note = deliver(mail, readers, wire(settings, sending), on_result)
+        if note:
+            return note
+    return ""
 
 
 class _Marks:
@@ -262,17 +285,21 @@ def _settle(
     """Close the pending rows that must not be sent: the reader left the list (issue 19: they
     still got the issue an earlier failed run owed them), the address is suppressed, or the
     deferral outlasted smtp.give_up_after."""
-    on_list = {key(r) for r in settings.recipients} | (sending.allowed or frozenset())
+    now = sending.clock()
+    on_list = {s.email.lower() for s in the_list(settings, state, now)}
+    on_list |= sending.allowed or frozenset()
     blocked = {s.address: s.reason for s in suppressions(state)}
     give_up = _smtp_config(settings).give_up
-    now = sending.clock()
+    rows = pending_rows(state, issue.number)
+    left = why_not_on_list(state, [key(row.recipient) for row in rows])
     closed: list[tuple[str, str, str]] = []
-    for row in pending_rows(state, issue.number):
+    for row in rows:
         address = key(row.recipient)
         if address in blocked:
             closed.append((row.recipient, "skipped", f"suppressed: {blocked[address]}"))
         elif address not in on_list:
-            closed.append((row.recipient, "skipped", "no longer in recipients"))
+            why = left.get(address, "no longer in recipients")
+            closed.append((row.recipient, "skipped", why))
         elif now - (row.since or issue.created_at) > give_up:
             closed.append((row.recipient, "failed", _gave_up(settings, row)))
     if closed:
@@ -290,11 +317,11 @@ def send_to_list(
 ) -> SendReport:
     """The scheduled job and `digest send`: send what older issues still owe, then create the
     next issue and send it to every recipient (the list, or `recipients` when they include
-    the whole list). Issues are independent: one reader's endless 451 on an older issue does
-    not hold the next one back from anybody."""
-    recipients = recipients or _recipients(settings)
+    the whole list), each their edition. Issues are independent: one reader's endless 451 on
+    an older issue does not hold the next one back from anybody."""
     smtp_settings(settings)  # fail on a missing smtp: or password before building anything
-    sending.allowed = frozenset(key(r) for r in recipients) | (sending.allowed or frozenset())
+    rows = rows_for(state, listed(settings, state, sending.clock()), recipients)
+    sending.allowed = frozenset(key(r) for r, _ in rows) | (sending.allowed or frozenset())
     earlier = tuple(_resume(settings, state, owed, sending) for owed in unfinished_issues(state))
     if any(report.error for report in earlier) or sending.stop.is_set():
         return replace(earlier[-1], earlier=earlier[:-1])
@@ -304,7 +331,8 @@ def send_to_list(
             if earlier:
                 return replace(earlier[-1], earlier=earlier[:-1])
             return SendReport(None, note=_nothing_new(state))
-        issue = create_issue(state, draft, recipients)
+        made = editions_for(settings, draft.issue, draft.built, rows)
+        issue = create_issue(state, draft, rows, made)
         if issue is not None:
             archived = archive_sent(settings, issue, draft.built)  # issue 6: links resolve
             report = deliver_issue(settings, state, issue, sending)
@@ -337,10 +365,11 @@ def send_test(
         return SendReport(None, note=_nothing_new(state), test=True)
     variant = f"test{int(sending.clock().timestamp())}"
     mail = render_issue(draft.issue, letterhead(settings, state), sending.clock(), variant)
+    readers = readers_for(state, links_for(settings, state), addresses)
     results: list[SendResult] = []
     error = ""
     try:
-        deliver(mail, [Reader(a) for a in addresses], wire(settings, sending), results.append)
+        deliver(mail, readers, wire(settings, sending), results.append)
     except ServerRefused as exc:
         error = str(exc)
     return SendReport(draft.issue, tuple(results), error=error, test=True)
@@ -355,7 +384,7 @@ def resend(
     issue = get_issue(state, number)
     if issue is None:
         raise ConfigError(f"--resend {number}: no such issue (see `digest issues`)")
-    wanted = addresses or _recipients(settings)
+    wanted = addresses or [s.address.header for s in listed(settings, state, sending.clock())]
     sending.allowed = frozenset(key(a) for a in wanted) | (sending.allowed or frozenset())
     reopened = reopen(state, number, wanted, sending.clock())
     report = deliver_issue(settings, state, issue, sending)
@@ -375,28 +404,37 @@ def dry_run(
     folder: Path,
     sending: Sending,
 ) -> tuple[Issue | None, list[Path]]:
-    """Write the .eml files a send would deliver; send and store nothing."""
+    """Write the .eml files a send would deliver, each reader's edition with their links;
+    send and store nothing."""
+    rows = rows_for(state, listed(settings, state, sending.clock()), addresses)
     if number is not None:
         issue = get_issue(state, number)
         if issue is None:
             raise ConfigError(f"--resend {number}: no such issue (see `digest issues`)")
+        made = editions(state, number)
     else:
         draft = draft_issue(settings, state, sending.clock(), sending)
         if draft is None:
             return None, []
         issue = draft.issue
-    mail = render_issue(issue, letterhead(settings, state), sending.clock())
+        made = {e.sections: e for e in editions_for(settings, issue, draft.built, rows)}
+    head, links = letterhead(settings, state), links_for(settings, state)
     target = folder / f"issue-{issue.number}"
-    paths = [
-        write_eml(mail.for_reader(Reader(address)), target / f"{_file_name(address)}.eml")
-        for address in addresses or _recipients(settings)
-    ]
+    paths: list[Path] = []
+    for address, choice in rows:
+        edition = made.get(choice)
+        if edition is not None and edition.stories == 0:
+            continue  # nothing in their sections: they get nothing
+        mail = render_issue(as_edition(issue, edition), head, sending.clock())
+        (reader,) = readers_for(state, links, [address])
+        paths.append(write_eml(mail.for_reader(reader), target / f"{_file_name(address)}.eml"))
     return issue, paths
 
 
-def is_whole_list(settings: Settings, addresses: list[str]) -> bool:
+def is_whole_list(settings: Settings, state: State, addresses: list[str]) -> bool:
     wanted = {key(a) for a in addresses}
-    return bool(settings.recipients) and wanted >= {key(a) for a in settings.recipients}
+    everyone = {s.email.lower() for s in the_list(settings, state, utc_now())}
+    return bool(everyone) and wanted >= everyone
 
 
 def _file_name(address: str) -> str:
@@ -413,47 +451,3 @@ def _nothing_new(state: State) -> str:
 
 def _join(*parts: str) -> str:
     return "; ".join(part for part in parts if part)
-
-
-def report_lines(report: SendReport, verbose: bool = False) -> list[str]:
-    """The run summary: per issue, how many got it, did not, or were skipped, and what is
-    left for the next run. Addresses only when `verbose` (at 10,000 readers a list of them is
-    no summary); `digest issues N` lists them."""
-    lines: list[str] = []
-    for one in report.all():
-        lines += _issue_lines(one, verbose)
-    return lines
-
-
-def _issue_lines(report: SendReport, verbose: bool) -> list[str]:
-    lines: list[str] = []
-    if report.issue is not None:
-        kind = "test send of the next issue" if report.test else f"issue {report.issue.number}"
-        tally = Counter(str(r.status) for r in report.results)
-        tally.update("gave up" if status == "failed" else status for _, status, _ in report.settled)
-        order = ["sent", "failed", "deferred", "gave up", "skipped"]
-        counts = ", ".join(f"{tally[name]:,} {name}" for name in order if tally[name])
-        lines.append(f"{kind} «{report.issue.subject}»: {counts or 'no message sent this run'}")
-        if verbose:
-            lines += _who(report)
-        elif any(tally[name] for name in order[1:]) and not report.test:
-            lines.append(f"  who and why: digest issues {report.issue.number} (or send --verbose)")
-    if report.pending:
-        who = f" ({', '.join(report.pending)})" if verbose else ""
-        lines.append(f"  left for the next run: {len(report.pending):,}{who}")
-    if report.note:
-        lines.append(report.note if report.issue is None else f"  note: {report.note}")
-    if report.error:
-        lines.append(f"  error: {report.error}")
-    return lines
-
-
-def _who(report: SendReport) -> list[str]:
-    sent = [r.recipient for r in report.results if r.status is SendStatus.SENT]
-    lines = ["  sent to: " + ", ".join(sent)] if sent else []
-    for result in report.results:
-        if result.status is not SendStatus.SENT:
-            lines.append(f"  {result.status}: {result.recipient}: {result.reply}")
-    for recipient, status, why in report.settled:
-        lines.append(f"  {'gave up' if status == 'failed' else status}: {recipient}: {why}")
-    return lines

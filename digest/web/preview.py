@@ -207,7 +207,7 @@ def next_issue(settings: Settings, state: State, now: datetime, fetch: bool) -> 
         already_sent=sent_entry_check(state),
         allow_empty=settings.send_when_empty or last is not None,
         offline=not fetch,
-        web_url=issue_url(settings.archive_url, number),
+        web_url=issue_url(settings.web_archive_url, number),
     )
     if last is not None and not built.digest.items and not settings.send_when_empty:
         # nothing failed: say what `digest send` would do, and show the feeds' health

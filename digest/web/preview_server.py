@@ -112,6 +112,13 @@ class PreviewHandler(BaseHTTPRequestHandler):
         else:
             handler()
 
+    def do_HEAD(self) -> None:
+        """As GET without the body (_send leaves it out); the event stream has no HEAD."""
+        if urlsplit(self.path).path == "/events":
+            self._send(405, "text/plain; charset=utf-8", b"GET only\n", TEXT_CSP)
+            return
+        self.do_GET()
+
     def do_POST(self) -> None:
         if not self._trusted() or not self._same_origin():
             return
@@ -150,6 +157,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if snapshot.built is None:
             self._send_page("failure.html", 500)
             return
+        if snapshot.notice:  # nothing new: say so, not an empty issue
+            self._send_page("nothing_new.html", 200)
+            return
         self._send(200, "text/html; charset=utf-8", snapshot.html.encode("utf-8"), EMAIL_CSP)
 
     def _text(self) -> None:
@@ -157,12 +167,18 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if snapshot.built is None:
             self._send_page("failure.html", 500)
             return
+        if snapshot.notice:  # nothing new: say so, not an empty issue
+            self._send_page("nothing_new.html", 200)
+            return
         self._send(200, "text/plain; charset=utf-8", snapshot.text.encode("utf-8"), TEXT_CSP)
 
     def _headers(self) -> None:
         snapshot = self.server.previewer.snapshot
         if snapshot.built is None:
             self._send_page("failure.html", 500)
+            return
+        if snapshot.notice:  # nothing new: say so, not an empty issue
+            self._send_page("nothing_new.html", 200)
             return
         headers, parts = preview_headers(snapshot)
         note = snapshot.message_note
