@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from digest.text.feed_furniture import unfit_sentences
-from digest.text.lede import Lede, judge_lede
+from digest.text.lede import Headline, Lede, headline, judge_lede
 from digest.text.opening import opening
 from digest.text.quality import flaws, is_english
 from digest.text.reading import is_wide, reading_words
@@ -28,6 +28,7 @@ class Article:
     lengths: tuple[int, ...]  # each sentence's number of words
     content: tuple[list[str], ...]  # each sentence's distinct content stems
     title_words: frozenset[str]
+    headline: Headline  # the headline's words (first letters) and figures, for matching
     shared: tuple[int, ...]  # each sentence's sum over its stems of the sentences holding them
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
     lede: Lede  # where the point is stated: `start`, or the nut graf after a scene-setting one
@@ -94,15 +95,15 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
         return not found[index]
 
     title_words = content_words(title)
-    lede = judge_lede(
-        sents, words.lengths, content, start, title_words, clean, names, is_english_text
-    )
+    said = headline(title, title_words)
+    lede = judge_lede(sents, words.lengths, content, start, said, clean, names, is_english_text)
     return Article(
         tuple(sents),
         texts,
         tuple(words.lengths),
         content,
         title_words,
+        said,
         tuple(words.shared),
         start,
         lede,

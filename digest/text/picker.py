@@ -5,8 +5,12 @@ verb, no row, link, hashtag or call to action), unless the article has none; a q
 as the opening or right after it; after the first pick, nothing under five words. A sentence that
 cannot stand alone (`digest.text.standalone`) comes with the sentence it leans on, as one
 pick worth the pair's mean, or not at all. With a word budget the picks are kept in the
-order they were made while they fit; a blurb left under half its budget goes on with the
-sentence after its last one, so a four-word opening does not make a four-word blurb.
+order they were made while they fit and follow from the blurb (`Picker.follows`): a blurb
+opens with its first pick, and a later sentence either goes on from the one before it or
+tells more of the headline's story, never a teaser question, a transcript's line, a repeat
+or a non sequitur ("US range is yet to be tested."). A blurb left under half its budget
+goes on with the sentence after its last one, so a four-word opening does not make a
+four-word blurb.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ from itertools import pairwise
 
 from digest.text.article import Article
 from digest.text.segment import QUOTE_CLOSERS
-from digest.text.standalone import leans_back
+from digest.text.standalone import demonstrative_noun, leans_back, opens_with_speaker_label
 
 NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
 SHORT_BLURB = 0.5  # a blurb under this share of its word budget goes on with the next sentence
 MIN_ADDED = 5  # words: a shorter sentence after the first is a quip ("Wait, what?"), not news
 QUIP_CHARACTERS = 25  # ... when it is this short in characters too
 TELLING_WORDS = 3  # ... and has fewer content words than this (and no figure)
+# A later sentence that does not go on from the one before it in a blurb must hold this
+# share of the headline's words, some the blurb does not have yet, and repeat less than
+# this share of a sentence in it.
+FOLLOWING_HEADLINE = 0.25
+FOLLOWING_REPEAT = 0.5
 
 
 def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float:
@@ -73,9 +82,16 @@ class Picker:
         self.order = sorted(range(len(totals)), key=self.bounds.__getitem__, reverse=True)
 
     def leaning(self, i: int) -> bool:
-        """Opens with a pronoun, demonstrative, connective or epithet (not the opening)."""
+        """Opens with a pronoun, demonstrative, connective or epithet (not the opening), unless
+        the headline names what a demonstrative points at ("this bar" under a headline
+        about an oxygen bar)."""
         if i not in self._leaning:
-            self._leaning[i] = i > self.art.start and leans_back(self.art.texts[i])
+            text = self.art.texts[i]
+            self._leaning[i] = (
+                i > self.art.start
+                and leans_back(text)
+                and not self.art.headline.names(demonstrative_noun(text))
+            )
         return self._leaning[i]
 
     def needs(self, i: int, told: Sequence[int]) -> int | None:
@@ -111,6 +127,30 @@ class Picker:
         if i == start or (i - 1 == start and start in told):
             return False
         return self.art.texts[i].rstrip(QUOTE_CLOSERS).endswith("?")
+
+    def aside(self, i: int) -> bool:
+        """A teaser question or a transcript's line ("Eugênio: ..."): never after a blurb's
+        first sentence."""
+        text = self.art.texts[i]
+        return text.rstrip(QUOTE_CLOSERS).endswith("?") or opens_with_speaker_label(text)
+
+    def follows(self, pick: Sequence[int], kept: Sequence[int]) -> bool:
+        """Whether a later pick reads on from the blurb `kept`: it is the sentence after the
+        blurb's last one, or it comes after the blurb's first and tells more of the
+        headline's story (its words, some of them new to the blurb) without repeating a
+        sentence already in it. A sentence before the first pick (the scene before a nut
+        graf) never follows."""
+        first, art = pick[0], self.art
+        if first == max(kept) + 1:
+            return True
+        if first < min(kept):
+            return False
+        stems = art.content[pick[-1]]
+        if art.headline.share(stems) < FOLLOWING_HEADLINE:
+            return False
+        if not art.headline.new_words(stems, [art.content[i] for i in kept]):
+            return False
+        return redundancy(art.words(pick[-1]), [art.words(i) for i in kept]) < FOLLOWING_REPEAT
 
     def best_candidate(self, room: int) -> tuple[int, float] | None:
         """The best sentence (or pair) to pick next. Flaws and surnames are checked on the
@@ -167,19 +207,24 @@ class Picker:
         self.chosen.append(index)
 
     def within(self, words: int, k: int) -> list[int]:
-        """The picks, in the order they were made, that fit in `words`. One that does not is
-        left out, not replaced by a weaker sentence (and a sentence that leans on a left-out
-        one goes too); a blurb under half its budget goes on with the next sentence."""
+        """The picks, in the order they were made, that fit in `words` and follow from the
+        blurb. One that does not is left out, not replaced by a weaker sentence (and a
+        sentence that leans on a left-out one goes too); a blurb under half its budget goes
+        on with the next sentence."""
         kept: list[int] = []
         lengths = self.art.lengths_read
         budget: float = words
         room: float = words
         for pick in self.picks:
             length = sum(lengths[i] for i in pick)
-            told = [*kept, *pick[:-1]]
-            leaning = self.needs(pick[-1], told) is not None
-            if kept and (length > room or leaning or self.unexplained(pick[-1], told)):
-                continue
+            if kept:
+                told = [*kept, *pick[:-1]]
+                leaning = self.needs(pick[-1], told) is not None
+                if length > room or leaning or self.unexplained(pick[-1], told):
+                    continue
+                if self.aside(pick[-1]) or not self.follows(pick, kept):
+                    self.notes[pick[-1]] = "left out: it does not follow from the blurb"
+                    continue
             kept.extend(pick)
             room -= length
         while len(kept) < k and budget - room < SHORT_BLURB * budget:
@@ -197,7 +242,7 @@ class Picker:
         after = max(kept) + 1 if kept else art.start
         if after >= len(art.texts) or after in kept or art.lengths_read[after] > room:
             return None
-        if not self.usable(after) or self.stray_question(after, kept):
+        if not self.usable(after) or self.aside(after):
             return None
         if self.quip(after):
             return None

@@ -63,6 +63,8 @@ _INITIAL = re.compile(r"^[(\[\"'“‘]*[A-Z]$")
 _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 # A dateline's agency tag: "(AP) —", "(Reuters) -".
 _AGENCY_TAG = re.compile(r"\([A-Z][\w.& ]{0,24}\) [—–-]")
+# A single capital and "!" is a name ("E! News"), not the end of a sentence.
+_BRAND_MARK = re.compile(r"(?:^|(?<= ))[A-HJ-Z]!")
 _NEXT_WORD = re.compile(r"[" + re.escape(_OPENERS) + r"]*(\w+)")
 
 # Abbreviations that (almost) never end a sentence: titles, months, Latin forms, "No." etc.
@@ -247,6 +249,8 @@ def _split_paragraph(paragraph: str, rules: Rules = _DEFAULT_RULES) -> list[str]
             and not _period_ends(paragraph, first, start, rules)
         ):
             continue  # a lone period right before the space: maybe an abbreviation
+        elif paragraph[first] == "!" and _BRAND_MARK.match(paragraph, max(0, first - 1)):
+            continue  # "E! News": the mark is part of a name
         else:
             stop = end - 1  # "!", "?", "...", or a period inside a closing quote/bracket
         if quoted and _inside_quotation(paragraph, start, end):
