@@ -21,7 +21,7 @@ opening that shares nothing with the headline gives way to a sentence that state
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from digest.text.language import FUNCTION_WORDS
@@ -107,13 +107,23 @@ _ANECDOTE = re.compile(
 _FIGURE_TOKEN = re.compile(r"\d[\d.,:/%-]*\d|\d")
 # What a scene, a setup or a forecast says instead of what happened: "was supposed to be a
 # limited agreement", "for years", "forecasters warn", "is likely to"; and the relative days
-# a weekly digest cannot use ("launches tomorrow").
-_SETUP = re.compile(
-    r"\b(?:(?:was|were|is|are) (?:supposed|meant) to|used to be|for (?:years|decades)|has long"
-    r" been|it(?:'s|’s| is) no secret|forecasters?|(?:is|are) (?:likely|expected) to)\b",
-    re.I,
+# a weekly digest cannot use ("launches tomorrow"). Looked up, not matched with patterns:
+# a pattern of alternatives tries each at every letter.
+_SETUP = (
+    "supposed to",
+    "meant to",
+    "used to be",
+    "for years",
+    "for decades",
+    "has long been",
+    "no secret",
+    "forecaster",
+    "is likely to",
+    "are likely to",
+    "is expected to",
+    "are expected to",
 )
-_RELATIVE_DAY = re.compile(r"\b(?:tomorrow|tonight|yesterday)\b", re.I)
+_RELATIVE_DAY = _wordset("tomorrow tonight yesterday")
 # When a news lede says it happened: a weekday or a month.
 _WHEN = re.compile(
     r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|\b(?:January|February|March|April|May|June"
@@ -147,8 +157,7 @@ class Headline:
         """The share of the headline's words a sentence with these content stems holds."""
         if not self.words:
             return 0.0
-        held = set(map(_PREFIXES.__getitem__, stems))
-        return len(self.words.intersection(held)) / len(self.words)
+        return len(self.words.intersection(_prefixes(stems))) / len(self.words)
 
     def names(self, noun: str) -> bool:
         """Whether the headline has the word `noun` ("bar" for "this bar")."""
@@ -156,9 +165,9 @@ class Headline:
 
     def new_words(self, stems: Sequence[str], told: Sequence[Sequence[str]]) -> int:
         """How many of the headline's words a sentence holds that the sentences `told` do not."""
-        held = set(self.words.intersection(map(_PREFIXES.__getitem__, stems)))
+        held = self.words.intersection(_prefixes(stems))
         for other in told:
-            held.difference_update(map(_PREFIXES.__getitem__, other))
+            held = held.difference(_prefixes(other))
         return len(held)
 
 
@@ -166,7 +175,7 @@ def headline(title: str, title_stems: frozenset[str]) -> Headline:
     """The headline's words, cut to their first letters so that "hibernating" meets
     "hibernation" (none for a title of one word, which names a column, not the story), and
     its figures."""
-    words = frozenset(map(_prefix, title_stems.difference(_FOREIGN_FUNCTION_WORDS)))
+    words = frozenset(_prefixes(title_stems.difference(_FOREIGN_FUNCTION_WORDS)))
     figures = frozenset(
         figure for figure in _FIGURE_TOKEN.findall(title) if not _YEAR.fullmatch(figure)
     )
@@ -184,19 +193,20 @@ def _prefix(stem: str) -> str:
     return stem[:_PREFIX]
 
 
-class _PrefixCache(dict[str, str]):
-    """Stem -> `_prefix(stem)`, computed once per stem (stems repeat across articles)."""
-
-    _LIMIT = 200_000
-
-    def __missing__(self, stem: str) -> str:
-        if len(self) > self._LIMIT:
-            self.clear()
-        value = self[stem] = _prefix(stem)
-        return value
+_PREFIXES: dict[str, str] = {}  # stem -> its first letters (`_prefix`), as met
+_PREFIXES_LIMIT = 200_000
 
 
-_PREFIXES = _PrefixCache()
+def _prefixes(stems: Collection[str]) -> set[str]:
+    """The stems' first letters: a plain dict finds the stems met before (one with
+    `__missing__` costs more per lookup); the others are cut and kept."""
+    try:
+        return set(map(_PREFIXES.__getitem__, stems))
+    except KeyError:
+        if len(_PREFIXES) > _PREFIXES_LIMIT:
+            _PREFIXES.clear()
+        _PREFIXES.update((stem, _prefix(stem)) for stem in stems if stem not in _PREFIXES)
+        return set(map(_PREFIXES.__getitem__, stems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +263,9 @@ def _reports(text: str) -> bool:
     lower = text.lower()
     if not _REPORTING_WORDS.isdisjoint(_LOWER_WORD.findall(lower)):
         return True
-    return any(phrase in lower for phrase in _REPORTING_PHRASES) or bool(_PERFECT.search(lower))
+    if any(phrase in lower for phrase in _REPORTING_PHRASES):
+        return True
+    return ("has " in lower or "have " in lower or "had " in lower) and bool(_PERFECT.search(lower))
 
 
 def scene_traits(
@@ -299,9 +311,10 @@ def _english_traits(text: str, title_share: float) -> list[str]:
         found.append("an anecdote")
     if text.startswith("Welcome to "):
         found.append("addresses the reader")
-    if _SETUP.search(text):
+    lower = text.lower()
+    if any(phrase in lower for phrase in _SETUP):
         found.append("a setup or a forecast, not what happened")
-    if _RELATIVE_DAY.search(text):
+    if not _RELATIVE_DAY.isdisjoint(_LOWER_WORD.findall(lower)):
         found.append("a relative day ('today'), which a weekly digest cannot use")
     if title_share >= _BACKGROUND_TITLE or _FIGURE.search(text):
         return found
@@ -375,26 +388,28 @@ def _nut_graf(
     names: Names,
     english: bool,
 ) -> tuple[int, _Traits] | None:
-    """The sentence after the opening that states the point best, and its traits."""
+    """The sentence after the opening that states the point best, and its traits. (The
+    slow tests, fit for a blurb and no surname left unexplained, are asked only of a
+    sentence that would be the best so far.)"""
     best: tuple[float, int, _Traits] | None = None
     last_paragraph = sents[start].paragraph + _NUT_PARAGRAPHS
     for i in range(start + 1, min(len(sents), start + 1 + NUT_SEARCH)):
         sentence = sents[i]
         if sentence.paragraph > last_paragraph:
             break
+        if title.share(stems[i]) < _NUT_TITLE:
+            continue
         if not _nut_candidate(sentence.text, lengths[i], english, title):
             continue
-        if not clean(i) or names.references(i):
-            continue
         traits = _traits(sentence.text, stems[i], title)
-        if traits.title_share < _NUT_TITLE:
-            continue
         preference = (
             traits.point
             + 0.2 * (sentence.position_in_paragraph == 0)  # the nut graf after the anecdote
             - 0.1 * (i - start)  # of two as good, the first
             - 0.3 * (lengths[i] > _LONG_NUT)  # of two as good, the one easier to read
         )
-        if best is None or preference > best[0]:
+        if best is not None and preference <= best[0]:
+            continue
+        if clean(i) and not names.references(i):
             best = (preference, i, traits)
     return None if best is None else (best[1], best[2])

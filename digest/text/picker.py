@@ -15,6 +15,7 @@ four-word blurb.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -51,8 +52,8 @@ def pick(
     """Greedy choice with a redundancy penalty; a dangling opener brings its antecedent.
     With `words`, the picks are kept in the order they were made while they fit in that
     many words (the first always: a long lede is still the lede); none is cut."""
-    picker = Picker(totals, art, redundancy_weight)
-    while len(picker.chosen) < k:
+    picker = Picker(totals, art, redundancy_weight, words)
+    while len(picker.chosen) < k and picker.room >= 1:
         best = picker.best_candidate(room=k - len(picker.chosen))
         if best is None and not picker.chosen and not picker.allow_flawed:
             picker.allow_flawed = True  # nothing clean in the whole text: take what there is
@@ -60,21 +61,31 @@ def pick(
         if best is None:
             break
         picker.take(best)
-    chosen = picker.chosen if words is None else picker.within(words, k)
-    return tuple(sorted(chosen)), picker.penalties, picker.notes
+    if words is None:
+        return tuple(sorted(picker.chosen)), picker.penalties, picker.notes
+    picker.go_on(words, k)
+    return tuple(sorted(picker.kept)), picker.penalties, picker.notes
 
 
 class Picker:
     """Greedy selection state. Candidates are visited by an upper bound on their value (the
     redundancy penalty only lowers it), so each round stops after a few sentences."""
 
-    def __init__(self, totals: Sequence[float], art: Article, redundancy_weight: float) -> None:
+    def __init__(
+        self,
+        totals: Sequence[float],
+        art: Article,
+        redundancy_weight: float,
+        words: int | None = None,
+    ) -> None:
         self.totals = totals
         self.art = art
         self.weight = redundancy_weight
         self.allow_flawed = False
-        self.chosen: list[int] = []
-        self.picks: list[tuple[int, ...]] = []  # in the order made; a pair is one pick
+        self.chosen: list[int] = []  # the picks, in the order made
+        # With a word budget: the picks kept in the blurb so far, and the words left.
+        self.kept: list[int] = []
+        self.room = math.inf if words is None else float(words)
         self.penalties: dict[int, float] = {}
         self.notes: dict[int, str] = {}
         self._leaning: dict[int, bool] = {}
@@ -160,10 +171,16 @@ class Picker:
         while (best := self._best(room, passed_over)) is not None:
             need = self.needs(best[0], self.chosen)
             told = self.chosen if need is None else [*self.chosen, need]
+            if self.kept and self._length(best[0], need) > self.room:
+                return best  # it will not be kept: the slow tests can tell nothing more
             if self.usable(best[0]) and not self.unexplained(best[0], told):
                 return best
             passed_over.add(best[0])
         return None
+
+    def _length(self, index: int, need: int | None) -> float:
+        read = self.art.reading
+        return read(index) if need is None else read(index) + read(need)
 
     def _best(self, room: int, passed_over: set[int]) -> tuple[int, float] | None:
         chosen, totals, bounds, words = self.chosen, self.totals, self.bounds, self.art.words
@@ -201,46 +218,41 @@ class Picker:
         if need is not None:
             self.chosen.append(need)
             self.notes[need] = f"added as the antecedent of sentence {index}"
-            self.picks.append((need, index))
-        else:
-            self.picks.append((index,))
         self.chosen.append(index)
+        if self.room < math.inf:
+            self._keep((index,) if need is None else (need, index))
 
-    def within(self, words: int, k: int) -> list[int]:
-        """The picks, in the order they were made, that fit in `words` and follow from the
-        blurb. One that does not is left out, not replaced by a weaker sentence (and a
-        sentence that leans on a left-out one goes too); a blurb under half its budget goes
-        on with the next sentence."""
-        kept: list[int] = []
-        lengths = self.art.lengths_read
-        budget: float = words
-        room: float = words
-        for pick in self.picks:
-            length = sum(lengths[i] for i in pick)
-            if kept:
-                told = [*kept, *pick[:-1]]
-                leaning = self.needs(pick[-1], told) is not None
-                if length > room or leaning or self.unexplained(pick[-1], told):
-                    continue
-                if self.aside(pick[-1]) or not self.follows(pick, kept):
-                    self.notes[pick[-1]] = "left out: it does not follow from the blurb"
-                    continue
-            kept.extend(pick)
-            room -= length
-        while len(kept) < k and budget - room < SHORT_BLURB * budget:
-            after = self._continuation(kept, room)
+    def _keep(self, pick: tuple[int, ...]) -> None:
+        """With a word budget, the pick joins the blurb if it fits in the words left and
+        follows from it (the first always). One that does not is left out, not replaced by
+        a weaker sentence, and a sentence that leans on a left-out one goes too."""
+        length = sum(map(self.art.reading, pick))
+        if self.kept:
+            told = [*self.kept, *pick[:-1]]
+            leaning = self.needs(pick[-1], told) is not None
+            if length > self.room or leaning or self.unexplained(pick[-1], told):
+                return
+            if self.aside(pick[-1]) or not self.follows(pick, self.kept):
+                self.notes[pick[-1]] = "left out: it does not follow from the blurb"
+                return
+        self.kept.extend(pick)
+        self.room -= length
+
+    def go_on(self, words: int, k: int) -> None:
+        """A blurb under half its budget goes on with the sentence after its last one."""
+        while len(self.kept) < k and words - self.room < SHORT_BLURB * words:
+            after = self._continuation(self.kept, self.room)
             if after is None:
                 break
             self.notes[after] = "added: the blurb was short, and this sentence goes on from it"
-            kept.append(after)
-            room -= lengths[after]
-        return kept
+            self.kept.append(after)
+            self.room -= self.art.reading(after)
 
     def _continuation(self, kept: Sequence[int], room: float) -> int | None:
         """The sentence right after the last kept one, when it fits and may be taken."""
         art = self.art
         after = max(kept) + 1 if kept else art.start
-        if after >= len(art.texts) or after in kept or art.lengths_read[after] > room:
+        if after >= len(art.texts) or after in kept or art.reading(after) > room:
             return None
         if not self.usable(after) or self.aside(after):
             return None

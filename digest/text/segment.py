@@ -238,7 +238,7 @@ def _split_paragraph(paragraph: str, rules: Rules = _DEFAULT_RULES) -> list[str]
     sentences: list[str] = []
     start = 0
     has_other_marks = any(map(paragraph.__contains__, _OTHER_MARKS))
-    quoted = any(map(paragraph.__contains__, _QUOTES))
+    quoted: bool | None = None  # whether the paragraph holds a quotation: asked at an end
     for match in (_CANDIDATE_END if has_other_marks else _PERIOD_END).finditer(paragraph):
         first, end = match.span()
         if paragraph[first] in _CJK_MARKS:
@@ -253,6 +253,8 @@ def _split_paragraph(paragraph: str, rules: Rules = _DEFAULT_RULES) -> list[str]
             continue  # "E! News": the mark is part of a name
         else:
             stop = end - 1  # "!", "?", "...", or a period inside a closing quote/bracket
+        if quoted is None:
+            quoted = any(map(paragraph.__contains__, _QUOTES))
         if quoted and _inside_quotation(paragraph, start, end):
             continue
         if paragraph.startswith("(", end) and _ATTRIBUTION.match(paragraph, end):

@@ -100,6 +100,8 @@ _NAME_WORD = r"[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
 # No \b in front: a pattern that opens with a character class is scanned for in C (twice as
 # fast); a match inside a word ("iPhone") is skipped by hand.
 _CAPITALISED = re.compile(rf"{_NAME_WORD}\b")
+# One not followed by another ("Taylor said", not "Rod" of "Rod Eddington"): a surname alone.
+_LONE_CAPITALISED = re.compile(rf"{_NAME_WORD}\b(?! [A-Z])")
 _NAME_WORD_ALONE = re.compile(_NAME_WORD)
 _TITLES = frozenset(("Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady"))
 # Capitalised words that open or join a sequence without being a first name.
@@ -192,10 +194,19 @@ class Names:
 
     def __init__(self, texts: Sequence[str], title: str) -> None:
         self.texts = texts
-        self.title = frozenset(word.lower() for word in _CAPITALISED.findall(title))
+        self._title = title
+        self._title_words: frozenset[str] | None = None  # made when first asked for
         self._references: dict[int, tuple[Reference, ...]] = {}
         # surname -> (sentences read, its introduction among them)
         self._first: dict[str, tuple[int, tuple[int, str] | None]] = {}
+
+    @property
+    def title(self) -> frozenset[str]:
+        """The title's capitalised words, lower-cased."""
+        if self._title_words is None:
+            found = _CAPITALISED.findall(self._title) if self._title else []
+            self._title_words = frozenset(word.lower() for word in found)
+        return self._title_words
 
     def references(self, index: int) -> tuple[Reference, ...]:
         """Surnames in sentence `index` whose full name only an earlier sentence gives (and
@@ -204,16 +215,17 @@ class Names:
             return self._references[index]
         text = self.texts[index]
         found: list[Reference] = []
-        for match in _CAPITALISED.finditer(text) if index else ():
-            word, at = match.group(), match.start()
-            if word in _NOT_FIRST_NAMES or word.lower() in self.title:
+        title = self.title
+        for match in _LONE_CAPITALISED.finditer(text) if index else ():
+            word = match.group()
+            if word in _NOT_FIRST_NAMES:
                 continue
+            at, end = match.span()
             if at and (text[at - 1].isalnum() or text[at - 1] in "-'’"):
                 continue  # inside a word
-            end = match.end()
             if text[end : end + 1] == " " and text[end + 1 : end + 2].isupper():
                 continue  # a first name ("Rod" of "Rod Eddington"), not a surname alone
-            if _inside_a_name(text, at):
+            if _inside_a_name(text, at) or word.lower() in title:
                 continue  # "Australian Open" is not "Open" from "French Open"
             intro = self._introduction(word, index)
             if intro is not None and intro[1] not in text:

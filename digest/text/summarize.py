@@ -31,7 +31,7 @@ from digest.text.article import Article, analyse
 from digest.text.lede import Lede
 from digest.text.picker import pick as pick_with
 from digest.text.picker import redundancy
-from digest.text.reading import cut_to_reading
+from digest.text.reading import cut_to_reading, is_wide
 from digest.text.segment import QUOTE_CLOSERS, SENTENCE_FINAL, Sentence, segment
 from digest.text.standalone import opens_with_dangling_reference
 from digest.text.tidy import shown
@@ -144,7 +144,8 @@ def title_overlap(art: Article) -> list[float]:
     title = art.title_words
     if not title:
         return [0.0] * len(art.sentences)
-    return [len(title.intersection(stems)) / len(title) for stems in art.content]
+    n, disjoint, shared = len(title), title.isdisjoint, title.intersection  # bound once
+    return [0.0 if disjoint(stems) else len(shared(stems)) / n for stems in art.content]
 
 
 class _LogTable(dict[int, float]):
@@ -206,7 +207,9 @@ def quote(art: Article) -> list[float]:
 
 
 def question(art: Article) -> list[float]:
-    return [1.0 if text.rstrip("\"'”’)").endswith("?") else 0.0 for text in art.texts]
+    """Sentences that end in a question mark (looked for first: most sentences have none)."""
+    texts = art.texts
+    return [1.0 if "?" in t and t.rstrip("\"'”’)").endswith("?") else 0.0 for t in texts]
 
 
 def aside(art: Article) -> list[float]:
@@ -313,7 +316,7 @@ def _texts(
         texts[at], dropped = shown(texts[at], i - 1 not in chosen, words, others, art.texts)
         if dropped:
             notes[i] = "rewritten: dropped " + dropped
-    if words is None or art.reading is None or len(texts) != 1:
+    if words is None or len(texts) != 1 or not is_wide(texts[0]):
         return tuple(texts)
     return (cut_to_reading(texts[0], words),)
 

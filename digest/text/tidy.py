@@ -95,15 +95,11 @@ def shown(
 def _repeated_label(label: str, article: Sequence[str]) -> bool:
     """`label` opens other sentences too, each time before a different capitalised word
     (a name opens them before the same one: "Taylor Swift said", "Taylor Swift sang")."""
-    if not content_words(label):
+    opened = [sentence for sentence in article if sentence.startswith(label)]
+    if len(opened) <= _LABEL_REPEATS or not content_words(label):
         return False  # "The", "When": words that open sentences, not labels
-    after: set[str] = set()
-    for sentence in article:
-        if sentence.startswith(label) and _GLUED_LABEL.match(sentence):
-            after.add(sentence[len(label) :].split(" ", 1)[0])
-            if len(after) > _LABEL_REPEATS:
-                return True
-    return False
+    after = {s[len(label) :].split(" ", 1)[0] for s in opened if _GLUED_LABEL.match(s)}
+    return len(after) > _LABEL_REPEATS
 
 
 def _without_credit(text: str, dropped: list[str]) -> str:
