@@ -68,11 +68,10 @@ _CALL_TO_ACTION = re.compile(
     re.I | re.X,
 )
 # The words `_CALL_TO_ACTION` can open with.
-_CALL_FIRST_WORDS = frozenset(
-    """subscribe sign signup signin log login logout register listen read continue keep
+_CALL_FIRST = """subscribe sign signup signin log login logout register listen read continue keep
     become already follow download get click tap share join don't dont save support want
-    interested like enjoy enjoyed we this accept manage enter skip view see copy back""".split()
-)
+    interested like enjoy enjoyed we this accept manage enter skip view see copy back"""
+_CALL_FIRST_WORDS = frozenset(_CALL_FIRST.split())
 # Button and label words: furniture when they are (nearly) the whole line.
 _WIDGET_LABEL = re.compile(
     r"""^(?:share|print|email|e-mail|tweet|save|comments?|\d+\s+comments?|\d+\s+shares?
