@@ -10,6 +10,7 @@ from typing import TextIO
 import click
 
 from digest.text.furniture import strip_furniture
+from digest.text.language import guess_language
 from digest.text.lede import Lede
 from digest.text.segment import split_paragraphs
 from digest.text.summarize import Explanation
@@ -79,10 +80,11 @@ def summarize(
         title, text = _split_heading(text)
     if clean is not False:
         text = strip_furniture(text)
+    language = guess_language(text)  # as the digest does for a feed that does not say
     if explain:
-        click.echo(format_explanation(explain_text(text, title, sentences, words)))
+        click.echo(format_explanation(explain_text(text, title, sentences, words, language)))
         return
-    for sentence in summarize_text(text, title, sentences, words).sentences:
+    for sentence in summarize_text(text, title, sentences, words, language).sentences:
         click.echo(sentence)
 
 
@@ -122,7 +124,8 @@ def _summarize_line(
         return doc_id, []
     if clean:
         text = strip_furniture(text)
-    return doc_id, list(summarize_text(text, title, k, words).sentences)
+    language = guess_language(text)  # as the digest does for a feed that does not say
+    return doc_id, list(summarize_text(text, title, k, words, language).sentences)
 
 
 def _warn(number: int, message: str) -> None:

@@ -14,11 +14,18 @@
  * too large to stay in the CPU's caches between articles (README, Benchmarks). Here a token
  * costs a few byte comparisons, and a distinct stem one small string.
  *
+ * The same scan counts what tells code and tables from prose (feed_furniture.looks_like_code):
+ * each text's characters among the configured symbols and its tokens that are numbers (an
+ * optional sign, then digits and the configured number characters), so that the summarizer
+ * looks closer only at the few sentences that may be code, instead of scanning every
+ * article's text with patterns.
+ *
  * One job in one file (a little over 500 lines): tokenizing, stemming and counting share the
  * token loop and its buffers, and the module's whole surface is two functions.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -32,6 +39,9 @@ typedef struct {
 
 static StopSlot stop_slots[STOP_SLOTS];
 static unsigned char strip_char[128]; /* 1 for the ASCII characters of words._STRIP */
+static unsigned char symbol_char[128]; /* 1 for the characters of words.CODE_SYMBOLS */
+static unsigned char number_ascii[128]; /* 1 for the digits and ASCII words.NUMBER_CHARS */
+static PyObject *number_chars = NULL;   /* words.NUMBER_CHARS, for the others */
 static int configured = 0;
 
 static uint32_t
@@ -78,19 +88,23 @@ add_stop_word(const char *s, Py_ssize_t n)
 }
 
 PyDoc_STRVAR(configure_doc,
-"configure(stop_words, strip)\n--\n\n"
-"Set the stop words (ASCII ones; others can never match an ASCII token) and the\n"
-"characters stripped from a token's ends (its ASCII ones).");
+"configure(stop_words, strip, symbols, number_chars)\n--\n\n"
+"Set the stop words (ASCII ones; others can never match an ASCII token), the characters\n"
+"stripped from a token's ends (its ASCII ones), the symbols counted (ASCII ones) and the\n"
+"characters a number holds besides decimal digits.");
 
 static PyObject *
 configure(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *stop_words, *strip;
-    if (!PyArg_ParseTuple(args, "OU:configure", &stop_words, &strip)) {
+    PyObject *stop_words, *strip, *symbols, *numbers;
+    if (!PyArg_ParseTuple(args, "OUUU:configure", &stop_words, &strip, &symbols, &numbers)) {
         return NULL;
     }
     memset(stop_slots, 0, sizeof stop_slots);
     memset(strip_char, 0, sizeof strip_char);
+    memset(symbol_char, 0, sizeof symbol_char);
+    memset(number_ascii, 0, sizeof number_ascii);
+    memset(number_ascii + '0', 1, 10);
     Py_ssize_t strip_length = PyUnicode_GET_LENGTH(strip);
     for (Py_ssize_t i = 0; i < strip_length; i++) {
         Py_UCS4 c = PyUnicode_READ_CHAR(strip, i);
@@ -98,6 +112,22 @@ configure(PyObject *Py_UNUSED(self), PyObject *args)
             strip_char[c] = 1;
         }
     }
+    Py_ssize_t symbols_length = PyUnicode_GET_LENGTH(symbols);
+    for (Py_ssize_t i = 0; i < symbols_length; i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(symbols, i);
+        if (c < 128) {
+            symbol_char[c] = 1;
+        }
+    }
+    Py_ssize_t numbers_length = PyUnicode_GET_LENGTH(numbers);
+    for (Py_ssize_t i = 0; i < numbers_length; i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(numbers, i);
+        if (c < 128) {
+            number_ascii[c] = 1;
+        }
+    }
+    Py_INCREF(numbers);
+    Py_XSETREF(number_chars, numbers);
     PyObject *iterator = PyObject_GetIter(stop_words);
     if (iterator == NULL) {
         return NULL;
@@ -376,9 +406,49 @@ count_token(Vocabulary *v, PyObject *text, int kind, const void *data, Py_ssize_
     return vocabulary_count(v, NULL, 0, stem);
 }
 
-/* Count the content tokens of one text; returns its number of tokens, or -1. */
-static Py_ssize_t
-count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
+/* A character a number may hold: a decimal digit or one of words.NUMBER_CHARS. */
+static int
+in_number(Py_UCS4 c)
+{
+    if (c < 128) {
+        return number_ascii[c];
+    }
+    if (Py_UNICODE_ISDECIMAL(c)) {
+        return 1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(number_chars);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyUnicode_READ_CHAR(number_chars, i) == c) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether text[start:end] is a number: an optional sign, then number characters. */
+static int
+is_number(int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_UCS4 first = PyUnicode_READ(kind, data, start);
+    if ((first == '-' || first == '+') && end - start > 1) {
+        start++;
+    }
+    for (Py_ssize_t i = start; i < end; i++) {
+        if (!in_number(PyUnicode_READ(kind, data, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* What one text's characters say: its symbols and the tokens that are numbers. */
+typedef struct {
+    Py_ssize_t words, symbols, numbers;
+} TextCounts;
+
+/* Count the content tokens of one text into `v` and `counts`; returns 0, or -1. */
+static int
+count_text(Vocabulary *v, PyObject *text, PyObject *fallback, TextCounts *counts)
 {
     if (!PyUnicode_Check(text)) {
         PyErr_SetString(PyExc_TypeError, "texts must be str");
@@ -386,7 +456,8 @@ count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
     }
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text), i = 0, words = 0;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), i = 0;
+    *counts = (TextCounts){0, 0, 0};
     while (i < length) {
         /* str.split(): runs of Unicode whitespace separate tokens. */
         while (i < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
@@ -397,28 +468,56 @@ count_text(Vocabulary *v, PyObject *text, PyObject *fallback)
         }
         Py_ssize_t start = i;
         int ascii = 1;
-        words++;
+        counts->words++;
         while (i < length) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
             if (Py_UNICODE_ISSPACE(c)) {
                 break;
             }
-            ascii &= c < 128;
+            if (c < 128) {
+                counts->symbols += symbol_char[c];
+            }
+            else {
+                ascii = 0;
+            }
             i++;
+        }
+        if (is_number(kind, data, start, i)) { /* most tokens: decided at their first letter */
+            counts->numbers++;
         }
         if (count_token(v, text, kind, data, start, i, ascii, fallback) < 0) {
             return -1;
         }
     }
-    return words;
+    return 0;
 }
 
-/* The Python results: (stems, lengths, shared). */
+/* A list of `n` counts, one field of `counts`. */
 static PyObject *
-results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const Py_ssize_t *words)
+count_list(const TextCounts *counts, Py_ssize_t n, size_t field)
 {
-    PyObject *stems = PyList_New(n), *lengths = PyList_New(n), *sums = PyList_New(n);
-    if (stems == NULL || lengths == NULL || sums == NULL) {
+    PyObject *list = PyList_New(n);
+    for (Py_ssize_t t = 0; list != NULL && t < n; t++) {
+        Py_ssize_t value = *(const Py_ssize_t *)((const char *)&counts[t] + field);
+        PyObject *number = PyLong_FromSsize_t(value);
+        if (number == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, t, number);
+    }
+    return list;
+}
+
+/* The Python results: (stems, lengths, shared, symbols, numbers). */
+static PyObject *
+results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const TextCounts *counts)
+{
+    PyObject *stems = PyList_New(n), *sums = PyList_New(n);
+    PyObject *lengths = count_list(counts, n, offsetof(TextCounts, words));
+    PyObject *symbols = count_list(counts, n, offsetof(TextCounts, symbols));
+    PyObject *numbers = count_list(counts, n, offsetof(TextCounts, numbers));
+    if (stems == NULL || lengths == NULL || sums == NULL || symbols == NULL || numbers == NULL) {
         goto error;
     }
     for (Py_ssize_t t = 0, use = 0; t < n; t++) {
@@ -434,30 +533,30 @@ results(Vocabulary *v, Py_ssize_t n, const Py_ssize_t *ends, const Py_ssize_t *w
             PyList_SET_ITEM(these, j, e->stem);
             sum += e->texts;
         }
-        PyObject *length = PyLong_FromSsize_t(words[t]), *total = PyLong_FromSsize_t(sum);
-        if (length == NULL || total == NULL) {
-            Py_XDECREF(length);
-            Py_XDECREF(total);
+        PyObject *total = PyLong_FromSsize_t(sum);
+        if (total == NULL) {
             goto error;
         }
-        PyList_SET_ITEM(lengths, t, length);
         PyList_SET_ITEM(sums, t, total);
     }
-    return Py_BuildValue("(NNN)", stems, lengths, sums);
+    return Py_BuildValue("(NNNNN)", stems, lengths, sums, symbols, numbers);
 
 error:
     Py_XDECREF(stems);
     Py_XDECREF(lengths);
     Py_XDECREF(sums);
+    Py_XDECREF(symbols);
+    Py_XDECREF(numbers);
     return NULL;
 }
 
 PyDoc_STRVAR(article_words_doc,
 "article_words(texts, stem_cache)\n--\n\n"
-"(stems, lengths, shared) of the texts (an article's sentences): each text's distinct\n"
-"content stems in the order they first occur, one string object per distinct stem; its\n"
-"number of whitespace tokens; and the sum over its stems of the number of texts each\n"
-"occurs in. Tokens that are not plain ASCII are looked up in stem_cache (token -> stem,\n"
+"(stems, lengths, shared, symbols, numbers) of the texts (an article's sentences): each\n"
+"text's distinct content stems in the order they first occur, one string object per\n"
+"distinct stem; its number of whitespace tokens; the sum over its stems of the number of\n"
+"texts each occurs in; its characters among the configured symbols; and its tokens that\n"
+"are numbers. Tokens that are not plain ASCII are looked up in stem_cache (token -> stem,\n"
 "\"\" for none).");
 
 static PyObject *
@@ -476,29 +575,29 @@ article_words(PyObject *Py_UNUSED(self), PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(sequence);
-    Py_ssize_t *ends = PyMem_New(Py_ssize_t, n + 1), *words = PyMem_New(Py_ssize_t, n + 1);
+    Py_ssize_t *ends = PyMem_New(Py_ssize_t, n + 1);
+    TextCounts *counts = PyMem_New(TextCounts, n + 1);
     Vocabulary v;
     PyObject *result = NULL;
-    if (ends == NULL || words == NULL) {
+    if (ends == NULL || counts == NULL) {
         PyErr_NoMemory();
     }
     else if (vocabulary_init(&v) == 0) {
         Py_ssize_t t = 0;
         for (; t < n; t++) {
             v.text = t;
-            words[t] = count_text(&v, PySequence_Fast_GET_ITEM(sequence, t), fallback);
-            if (words[t] < 0) {
+            if (count_text(&v, PySequence_Fast_GET_ITEM(sequence, t), fallback, &counts[t]) < 0) {
                 break;
             }
             ends[t] = v.use_count;
         }
         if (t == n) {
-            result = results(&v, n, ends, words);
+            result = results(&v, n, ends, counts);
         }
         vocabulary_free(&v);
     }
     PyMem_Free(ends);
-    PyMem_Free(words);
+    PyMem_Free(counts);
     Py_DECREF(sequence);
     return result;
 }

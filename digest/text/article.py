@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from digest.text.feed_furniture import unfit_sentences
-from digest.text.lede import Lede, judge_lede
+from digest.text.lede import Headline, Lede, headline, judge_lede
 from digest.text.opening import opening
 from digest.text.quality import flaws, is_english
-from digest.text.reading import is_wide, reading_words
+from digest.text.reading import reading_words
 from digest.text.segment import Sentence
 from digest.text.standalone import Names
 from digest.text.words import article_words, content_words
@@ -28,14 +28,12 @@ class Article:
     lengths: tuple[int, ...]  # each sentence's number of words
     content: tuple[list[str], ...]  # each sentence's distinct content stems
     title_words: frozenset[str]
+    headline: Headline  # the headline's words (first letters) and figures, for matching
     shared: tuple[int, ...]  # each sentence's sum over its stems of the sentences holding them
     start: int  # the opening sentence: the first that is not a heading, byline or dateline
     lede: Lede  # where the point is stated: `start`, or the nut graf after a scene-setting one
     names: Names
     unfit: frozenset[int] = frozenset()  # code, tables, promotions: never picked
-    # Each sentence's reading time in words (digest/text/reading.py): its number of words,
-    # except in scripts written without spaces. None: the lengths are the reading times.
-    reading: tuple[float, ...] | None = None
     # Sentence -> its content stems as a set, made when first asked for: only the picker's
     # candidates need one, and a set per sentence would cost more than the rules.
     _word_sets: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
@@ -49,10 +47,12 @@ class Article:
             self._english.append(is_english(self.texts))
         return self._english[0]
 
-    @property
-    def lengths_read(self) -> Sequence[float]:
-        """Each sentence's length against a word budget: its reading time in words."""
-        return self.reading or self.lengths
+    def reading(self, index: int) -> float:
+        """The sentence's length against a word budget: its reading time in words
+        (digest/text/reading.py), its number of words except in scripts written without
+        spaces. Asked of the picks only: most articles have no such script to look for."""
+        text = self.texts[index]
+        return self.lengths[index] if text.isascii() else reading_words(text)
 
     @property
     def point(self) -> int:
@@ -79,7 +79,6 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
     content = tuple(words.stems)
     start = opening(sents, words.lengths, content)
     names = Names(texts, title)
-    whole = " ".join(texts)
     found: dict[int, tuple[str, ...]] = {}
     english: list[bool] = []
 
@@ -94,21 +93,20 @@ def analyse(sents: Sequence[Sentence], title: str) -> Article:
         return not found[index]
 
     title_words = content_words(title)
-    lede = judge_lede(
-        sents, words.lengths, content, start, title_words, clean, names, is_english_text
-    )
+    said = headline(title, title_words)
+    lede = judge_lede(sents, words.lengths, content, start, said, clean, names, is_english_text)
     return Article(
         tuple(sents),
         texts,
         tuple(words.lengths),
         content,
         title_words,
+        said,
         tuple(words.shared),
         start,
         lede,
         names,
-        unfit_sentences(texts, whole),
-        tuple(map(reading_words, texts)) if is_wide(whole) else None,
+        unfit_sentences(texts, words),
         _flaws=found,
         _english=english,
     )

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from digest.text.furniture import is_widget_line, strip_furniture, strip_widgets
 from digest.text.segment import split_sentences
+from digest.text.words import CODE_SYMBOLS, NUMBER, ArticleWords, article_words
 
 # "Read more" and its kin, in the languages feeds are written in, as the end of a paragraph
 # (with an arrow, a bracket or an ellipsis around it), and "Continue reading <title> →".
@@ -329,7 +330,6 @@ def has_promotion(text: str) -> bool:
     return _may_promote(text.lower()) and bool(_PROMOTION.search(text))
 
 
-_SYMBOLS = "{}[]();=<>$\\|`^_#*~"
 # What prose does not write: a call "name(", operators, a statement's end, a TeX command.
 # Every branch opens with a literal character, so the engine skips to those characters.
 _CODE_SIGN = re.compile(
@@ -337,31 +337,49 @@ _CODE_SIGN = re.compile(
     r"|\.(?<=\w\.)\w+\(|\$\$"
 )
 _TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]{0,80})?/?>")
-_NUMBER = re.compile(r"^[-+]?[\d.,:/%$€£×x]+$")
 # A chat log's speaker: "<nick> what he said" opens the line; it is not markup.
 _SPEAKER = re.compile(r"^<[\w.\-|^\[\]`]{1,30}> ")
-_NUMBERS_IN_A_ROW = re.compile(r" (?=\d)[\d.,:/%]+ [-+$€£]?\d[\d.,:/%]* [-+$€£]?\d")
+_TABLE_WORDS = 6  # a row this long, half of it numbers, is a table's
+_CODE_SYMBOLS = 3  # fewer symbols than this, and no tag: prose
 
 
-def unfit_sentences(sentences: Sequence[str], whole: str = "") -> frozenset[int]:
-    """The sentences a summary must not use: code, equations and tables. `whole`: the
-    sentences joined, when the caller has them."""
-    whole = whole or " ".join(sentences)
-    if "<" in whole or _CODE_SIGN.search(whole) or _NUMBERS_IN_A_ROW.search(whole):
-        return frozenset(i for i, s in enumerate(sentences) if looks_like_code(s))
-    return frozenset()
+def unfit_sentences(sentences: Sequence[str], counts: ArticleWords | None = None) -> frozenset[int]:
+    """The sentences a summary must not use: code, equations and tables. `counts`: the
+    sentences' word counts (digest.text.words), when the caller has them: only a sentence
+    with enough symbols or numbers, or a "<", is looked at closer."""
+    counts = counts or article_words(sentences)
+    suspects: list[int] = []
+    if max(counts.numbers, default=0) * 2 >= _TABLE_WORDS:
+        rows = zip(counts.numbers, counts.lengths, strict=True)
+        suspects += [i for i, (nums, words) in enumerate(rows) if nums * 2 >= words >= _TABLE_WORDS]
+    most = max(counts.symbols, default=0)
+    if most >= _CODE_SYMBOLS:
+        suspects += [i for i, symbols in enumerate(counts.symbols) if symbols >= _CODE_SYMBOLS]
+    if most >= 2 and "<" in " ".join(sentences):  # a tag has "<" and ">"
+        suspects += [i for i, text in enumerate(sentences) if "<" in text]
+    return frozenset(
+        i
+        for i in suspects
+        if _code_or_table(sentences[i], counts.lengths[i], counts.numbers[i], counts.symbols[i])
+    )
 
 
 def looks_like_code(sentence: str) -> bool:
     """Code, an equation or a table row, not prose: markup, signs of code (calls, operators,
     statement ends) among many symbols, or mostly numbers."""
     tokens = sentence.split()
-    if len(tokens) >= 6 and sum(1 for t in tokens if _NUMBER.match(t)) * 2 >= len(tokens):
+    numbers = sum(1 for t in tokens if NUMBER.match(t))
+    symbols = sum(map(sentence.count, CODE_SYMBOLS))
+    return _code_or_table(sentence, len(tokens), numbers, symbols)
+
+
+def _code_or_table(sentence: str, words: int, numbers: int, symbols: int) -> bool:
+    """`looks_like_code`, given the sentence's words, numbers and symbols."""
+    if words >= _TABLE_WORDS and numbers * 2 >= words:
         return True  # a table row: numbers with a few labels
     if "<" in sentence and (tag := _TAG.search(sentence)) and not _SPEAKER.match(sentence):
         return tag is not None  # markup quoted in a sentence is about code
-    symbols = sum(map(sentence.count, _SYMBOLS))
-    if symbols < 3:
+    if symbols < _CODE_SYMBOLS:
         return False
     signs = len(_CODE_SIGN.findall(sentence))
     return signs >= 3 or (signs >= 1 and symbols / len(sentence) > 0.06)

@@ -10,17 +10,30 @@ opening reads well and says nothing; one made of the nut graf says what the arti
 `judge_lede` looks at the opening and at the sentences after it. The opening is judged
 scene-setting only when it shows a scene-setting trait, shares little with the headline,
 and a later sentence states the point clearly better (`_MARGIN`): a news lede stays first,
-and so does any opening when no sentence after it is better.
+and so does any opening when no sentence after it is better. The headline is matched by
+the first letters of its words (two for Hangul, whose words carry their particles), without
+the function words of the languages digest knows, so the test works in any language with
+spaces; the traits that need English words (a line to the reader, the first person, a
+background sentence, an anecdote) are asked of English text only, and in any language an
+opening that shares nothing with the headline gives way to a sentence that states it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from digest.text.language import FUNCTION_WORDS
 from digest.text.segment import Sentence
-from digest.text.standalone import Names, leans_back, opens_with_dangling_reference
+from digest.text.standalone import (
+    Names,
+    demonstrative_noun,
+    leans_back,
+    opens_with_dangling_reference,
+    opens_with_speaker_label,
+)
+from digest.text.words import content_words
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -39,7 +52,12 @@ _NUT_WORDS = (10, 50)  # a nut graf's length in words
 _LONG_NUT = 35  # words: a longer nut graf is a mouthful for a blurb
 _MIN_TITLE_WORDS = 2  # a one-word title ("Newsletter") says nothing about the story
 _PREFIX = 6  # letters that stand for a word when matching the headline ("hibernat-")
-_SUFFIXES = ("ed", "ing")
+_HANGUL_PREFIX = 2  # syllables: a Korean word carries its particles ("이유리의", "이유리는")
+_SHORT_HOOK = 6  # words: an opening this short, without a figure, is a hook ("X is burning.")
+# Little words of the other languages digest knows: no headline word in any of them.
+_FOREIGN_FUNCTION_WORDS = frozenset().union(
+    *(words for language, words in FUNCTION_WORDS.items() if language != "en")
+)
 
 # Words only the opening of a piece for the reader uses, outside quotation marks.
 _READER = _wordset("you your you're you’re you've you’ve yourself imagine")  # lower case
@@ -78,6 +96,40 @@ _TURN = re.compile(
     )""",
     re.I | re.X,
 )
+# A story told from a moment in time: "Three years ago, over breakfast, ...", "One morning
+# in May", "Last summer", "When I was", "It was a cold night".
+_ANECDOTE = re.compile(
+    r"^(?:(?:\w+|a few|many) (?:years|months|weeks|days|decades) ago\b|(?:one|that|last|early"
+    r"|late) (?:morning|afternoon|evening|night|day|summer|winter|spring|autumn|fall)\b|when i "
+    r"(?:was|first)\b|it was (?:a|the|late|early|just)\b|once upon)",
+    re.I,
+)
+_FIGURE_TOKEN = re.compile(r"\d[\d.,:/%-]*\d|\d")
+# What a scene, a setup or a forecast says instead of what happened: "was supposed to be a
+# limited agreement", "for years", "forecasters warn", "is likely to"; and the relative days
+# a weekly digest cannot use ("launches tomorrow"). Looked up, not matched with patterns:
+# a pattern of alternatives tries each at every letter.
+_SETUP = (
+    "supposed to",
+    "meant to",
+    "used to be",
+    "for years",
+    "for decades",
+    "has long been",
+    "no secret",
+    "forecaster",
+    "is likely to",
+    "are likely to",
+    "is expected to",
+    "are expected to",
+)
+_RELATIVE_DAY = _wordset("tomorrow tonight yesterday")
+# When a news lede says it happened: a weekday or a month.
+_WHEN = re.compile(
+    r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|\b(?:January|February|March|April|May|June"
+    r"|July|August|September|October|November|December)\b"
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,44 +147,45 @@ class Lede:
 
 
 @dataclass(frozen=True, slots=True)
-class _Traits:
-    title_share: float
-    reporting: bool
-    figure: bool
-    names: int
-    dateline: bool
-    turn: bool
+class Headline:
+    """What the headline says, as the sentences are matched against it."""
 
-    @property
-    def point(self) -> float:
-        """How plainly the sentence states news: the headline's words count most. (Names
-        tell news from a scene, in `scene_traits`; a nut graf needs none.)"""
-        return (
-            2.0 * self.title_share
-            + 0.6 * self.reporting
-            + 0.3 * self.figure
-            + 0.5 * self.dateline
-            + 0.6 * self.turn
-        )
+    words: frozenset[str] = frozenset()  # its words' first letters (`headline`)
+    figures: frozenset[str] = frozenset()  # its figures: "112-107", "300", "2020"
 
-    def reasons(self) -> tuple[str, ...]:
-        found = [f"{self.title_share:.0%} of the headline's words"] if self.title_share else []
-        found += ["a reporting or result verb"] if self.reporting else []
-        found += ["a figure"] if self.figure else []
-        found += [f"{self.names} name{'s' if self.names > 1 else ''}"] if self.names else []
-        found += ["the turn from scene to point"] if self.turn else []
-        return tuple(found)
+    def share(self, stems: Sequence[str]) -> float:
+        """The share of the headline's words a sentence with these content stems holds."""
+        if not self.words:
+            return 0.0
+        return len(self.words.intersection(_prefixes(stems))) / len(self.words)
+
+    def names(self, noun: str) -> bool:
+        """Whether the headline has the word `noun` ("bar" for "this bar")."""
+        return bool(noun) and not self.words.isdisjoint(map(_prefix, content_words(noun)))
+
+    def new_words(self, stems: Sequence[str], told: Sequence[Sequence[str]]) -> int:
+        """How many of the headline's words a sentence holds that the sentences `told` do not."""
+        held = self.words.intersection(_prefixes(stems))
+        for other in told:
+            held = held.difference(_prefixes(other))
+        return len(held)
 
 
-def headline_words(title_stems: frozenset[str]) -> frozenset[str]:
-    """The headline's content stems cut to their first letters, so that "hibernating" meets
-    "hibernation" (none for a title of one word, which names a column, not the story)."""
-    prefixes = frozenset(map(_prefix, title_stems))
-    return prefixes if len(prefixes) >= _MIN_TITLE_WORDS else frozenset()
+def headline(title: str, title_stems: frozenset[str]) -> Headline:
+    """The headline's words, cut to their first letters so that "hibernating" meets
+    "hibernation" (none for a title of one word, which names a column, not the story), and
+    its figures."""
+    words = frozenset(_prefixes(title_stems.difference(_FOREIGN_FUNCTION_WORDS)))
+    figures = frozenset(
+        figure for figure in _FIGURE_TOKEN.findall(title) if not _YEAR.fullmatch(figure)
+    )
+    return Headline(words if len(words) >= _MIN_TITLE_WORDS else frozenset(), figures)
 
 
 def _prefix(stem: str) -> str:
     """The stem without -ed or -ing, cut to its first letters: "warned" meets "warns"."""
+    if "\uac00" <= stem[0] <= "\ud7a3":
+        return stem[:_HANGUL_PREFIX]
     if len(stem) > 5 and stem.endswith("ed"):
         stem = stem[:-2]
     elif len(stem) > 6 and stem.endswith("ing"):
@@ -140,22 +193,65 @@ def _prefix(stem: str) -> str:
     return stem[:_PREFIX]
 
 
-def _title_share(stems: Sequence[str], title: frozenset[str]) -> float:
-    """The share of the headline's words the sentence holds. (Most stems need no -ed or
-    -ing taken off: their first letters are looked up as they are, the others cut.)"""
-    if not title:
-        return 0.0
-    held = {stem[:_PREFIX] for stem in stems}
-    held.update(_prefix(stem) for stem in stems if stem.endswith(_SUFFIXES))
-    return len(title.intersection(held)) / len(title)
+_PREFIXES: dict[str, str] = {}  # stem -> its first letters (`_prefix`), as met
+_PREFIXES_LIMIT = 200_000
 
 
-def _traits(text: str, stems: Sequence[str], title: frozenset[str]) -> _Traits:
-    share = _title_share(stems, title)
+def _prefixes(stems: Collection[str]) -> set[str]:
+    """The stems' first letters: a plain dict finds the stems met before (one with
+    `__missing__` costs more per lookup); the others are cut and kept."""
+    try:
+        return set(map(_PREFIXES.__getitem__, stems))
+    except KeyError:
+        if len(_PREFIXES) > _PREFIXES_LIMIT:
+            _PREFIXES.clear()
+        _PREFIXES.update((stem, _prefix(stem)) for stem in stems if stem not in _PREFIXES)
+        return set(map(_PREFIXES.__getitem__, stems))
+
+
+@dataclass(frozen=True, slots=True)
+class _Traits:
+    title_share: float
+    reporting: bool
+    figure: bool
+    headline_figure: bool
+    names: int
+    dateline: bool
+    turn: bool
+
+    @property
+    def point(self) -> float:
+        """How plainly the sentence states news: the headline's words count most, then its
+        figures (the score, the price). (Names tell news from a scene, in `scene_traits`; a
+        nut graf needs none.)"""
+        return (
+            2.0 * self.title_share
+            + 0.6 * self.reporting
+            + 0.3 * self.figure
+            + 0.5 * self.headline_figure
+            + 0.5 * self.dateline
+            + 0.6 * self.turn
+        )
+
+    def reasons(self) -> tuple[str, ...]:
+        found = [f"{self.title_share:.0%} of the headline's words"] if self.title_share else []
+        found += ["a reporting or result verb"] if self.reporting else []
+        found += ["the headline's figure"] if self.headline_figure else []
+        found += ["a figure"] if self.figure and not self.headline_figure else []
+        found += [f"{self.names} name{'s' if self.names > 1 else ''}"] if self.names else []
+        found += ["the turn from scene to point"] if self.turn else []
+        return tuple(found)
+
+
+def _traits(text: str, stems: Sequence[str], title: Headline) -> _Traits:
+    figure = bool(_FIGURE.search(text))
     return _Traits(
-        title_share=share,
+        title_share=title.share(stems),
         reporting=_reports(text),
-        figure=bool(_FIGURE.search(text)),
+        figure=figure,
+        headline_figure=figure
+        and bool(title.figures)
+        and not title.figures.isdisjoint(_FIGURE_TOKEN.findall(text)),
         names=len(_NAME.findall(text)),
         dateline=bool(_DATELINE.match(text)),
         turn=bool(_TURN.match(text)),
@@ -167,39 +263,82 @@ def _reports(text: str) -> bool:
     lower = text.lower()
     if not _REPORTING_WORDS.isdisjoint(_LOWER_WORD.findall(lower)):
         return True
-    return any(phrase in lower for phrase in _REPORTING_PHRASES) or bool(_PERFECT.search(lower))
+    if any(phrase in lower for phrase in _REPORTING_PHRASES):
+        return True
+    return ("has " in lower or "have " in lower or "had " in lower) and bool(_PERFECT.search(lower))
 
 
-def scene_traits(text: str, title_share: float) -> tuple[str, ...]:
-    """What makes an opening read as scene-setting rather than news (the slower tests only
-    when the cheaper ones leave it open)."""
-    unquoted = _QUOTED.sub("", text) if '"' in text or "“" in text or "‘" in text else text
+def scene_traits(
+    text: str, title_share: float, english: Callable[[], bool], title: Headline
+) -> tuple[str, ...]:
+    """What makes an opening read as scene-setting rather than news. In any language: a
+    quotation, a question, a speaker's line, a sentence that leans on one before it, none
+    of the headline's figures (the score, the price) and no day or report either (a
+    feature's opening), and (outside English, where `_english_traits` say more) nothing of
+    the headline. The English traits are asked first, and `english` only when one of them
+    is found."""
     found: list[str] = []
+    if title.figures and not (_FIGURE.search(text) or _WHEN.search(text) or _reports(text)):
+        found.append("none of the headline's figures")
     if text[:1] in _QUOTE_OPENER:
         found.append("opens with a quotation")
-    if text.rstrip("\"'”’)").endswith("?"):
+    if text.rstrip("\"'”’)»").endswith("?"):
         found.append("a question")
+    if opens_with_speaker_label(text):
+        found.append("a speaker's line")
+    if opens_with_dangling_reference(text):
+        found.append(_LEANS)
+    english_only = _english_traits(text, title_share)
+    if english_only or not title_share:
+        if english():
+            found += english_only
+        elif not title_share:
+            found.append("nothing of the headline")
+    return tuple(found)
+
+
+def _english_traits(text: str, title_share: float) -> list[str]:
+    """Scene-setting traits told by English words (the slower tests only when the cheaper
+    ones leave it open)."""
+    unquoted = _QUOTED.sub("", text) if '"' in text or "“" in text or "‘" in text else text
+    found: list[str] = []
     words = {word.strip(_TOKEN_STRIP) for word in unquoted.split()}
     if not _READER.isdisjoint(word.lower() for word in words) or "picture this" in text.lower():
         found.append("addresses the reader")
     if not _FIRST_PERSON.isdisjoint(words):
         found.append("in the first person")
-    if opens_with_dangling_reference(text):
-        found.append(_LEANS)
-    if title_share < _BACKGROUND_TITLE and not (
-        _FIGURE.search(text) or _NAME.search(text) or _reports(text)
-    ):
+    if _ANECDOTE.match(text):
+        found.append("an anecdote")
+    if text.startswith("Welcome to "):
+        found.append("addresses the reader")
+    lower = text.lower()
+    if any(phrase in lower for phrase in _SETUP):
+        found.append("a setup or a forecast, not what happened")
+    if not _RELATIVE_DAY.isdisjoint(_LOWER_WORD.findall(lower)):
+        found.append("a relative day ('today'), which a weekly digest cannot use")
+    if title_share >= _BACKGROUND_TITLE or _FIGURE.search(text):
+        return found
+    if text.count(" ") < _SHORT_HOOK and not _reports(text):
+        found.append("a short hook")
+    elif not (_NAME.search(text) or _reports(text)):
         found.append("no name, figure or reporting verb, little of the headline: background")
-    return tuple(found)
+    return found
 
 
-def _nut_candidate(text: str, n_words: int) -> bool:
+def _nut_candidate(text: str, n_words: int, english: bool, title: Headline) -> bool:
     """A sentence that could state the point on its own: a statement of fair length, not a
-    quotation, a question, a line to the reader or one that leans on the one before it."""
+    quotation, a question, a speaker's line, a line to the reader or one that leans on the
+    one before it (unless the headline names what it points at: "this bar")."""
     if not _NUT_WORDS[0] <= n_words <= _NUT_WORDS[1] or text[:1] in _QUOTE_OPENER:
         return False
-    if text.rstrip("\"'”’)")[-1:] not in ".!" or leans_back(text):
+    if text.rstrip("\"'”’)»")[-1:] not in ".!":
         return False
+    if leans_back(text) and not title.names(demonstrative_noun(text)):
+        return False
+    if opens_with_speaker_label(text):
+        return False
+    if not english:
+        return True
     words = {word.strip(_TOKEN_STRIP) for word in _QUOTED.sub("", text).split()}
     return _READER.isdisjoint(word.lower() for word in words) and _FIRST_PERSON.isdisjoint(words)
 
@@ -209,51 +348,68 @@ def judge_lede(
     lengths: Sequence[int],
     stems: Sequence[Sequence[str]],
     start: int,
-    title_stems: frozenset[str],
+    title: Headline,
     clean: Callable[[int], bool],
     names: Names,
     english: Callable[[], bool],
 ) -> Lede:
     """The opening `start`, or the nut graf when the opening only sets the scene. `stems`
-    are each sentence's content stems (`digest.text.words`), `clean` says whether a sentence
-    is fit for a blurb, `names` finds surnames given in full before, `english` whether the
-    text is English: the scene-setting traits are English ones, so other languages keep
-    their opening."""
+    are each sentence's content stems (`digest.text.words`), `title` what the headline says,
+    `clean` says whether a sentence is fit for a blurb, `names` finds surnames given in full
+    before, `english` whether the text is English (some scene-setting traits are English)."""
     if not sents:
         return Lede(0, 0)
     if not clean(start):  # a link, a call to action, a row: the lede is the next clean one
         after = next((i for i in range(start + 1, len(sents)) if clean(i)), start)
         return Lede(start, after, ("not fit for a blurb",), ("the first clean sentence after it",))
-    headline = headline_words(title_stems)
-    share = _title_share(stems[start], headline)
-    if not headline or share >= _TITLE_NEWS:
+    share = title.share(stems[start])
+    if not title.words or share >= _TITLE_NEWS:
         return Lede(start, start)
-    scene = scene_traits(sents[start].text, share)
-    if not scene or not english():
+    scene = scene_traits(sents[start].text, share, english, title)
+    if not scene:
         return Lede(start, start)
-    opening = _traits(sents[start].text, stems[start], headline)
+    found = _nut_graf(sents, lengths, stems, start, title, clean, names, english())
+    opening = _traits(sents[start].text, stems[start], title)
+    # An opening that leans on something before it cannot open a blurb at all: a sentence
+    # as pointed that stands alone replaces it.
+    margin = 0.0 if _LEANS in scene else _MARGIN
+    if found is None or not _MIN_POINT <= found[1].point >= opening.point + margin:
+        return Lede(start, start)
+    return Lede(start, found[0], scene, found[1].reasons())
+
+
+def _nut_graf(
+    sents: Sequence[Sentence],
+    lengths: Sequence[int],
+    stems: Sequence[Sequence[str]],
+    start: int,
+    title: Headline,
+    clean: Callable[[int], bool],
+    names: Names,
+    english: bool,
+) -> tuple[int, _Traits] | None:
+    """The sentence after the opening that states the point best, and its traits. (The
+    slow tests, fit for a blurb and no surname left unexplained, are asked only of a
+    sentence that would be the best so far.)"""
     best: tuple[float, int, _Traits] | None = None
     last_paragraph = sents[start].paragraph + _NUT_PARAGRAPHS
     for i in range(start + 1, min(len(sents), start + 1 + NUT_SEARCH)):
         sentence = sents[i]
         if sentence.paragraph > last_paragraph:
             break
-        if not _nut_candidate(sentence.text, lengths[i]) or not clean(i) or names.references(i):
+        if title.share(stems[i]) < _NUT_TITLE:
             continue
-        traits = _traits(sentence.text, stems[i], headline)
-        if traits.title_share < _NUT_TITLE:
+        if not _nut_candidate(sentence.text, lengths[i], english, title):
             continue
+        traits = _traits(sentence.text, stems[i], title)
         preference = (
             traits.point
             + 0.2 * (sentence.position_in_paragraph == 0)  # the nut graf after the anecdote
             - 0.1 * (i - start)  # of two as good, the first
             - 0.3 * (lengths[i] > _LONG_NUT)  # of two as good, the one easier to read
         )
-        if best is None or preference > best[0]:
+        if best is not None and preference <= best[0]:
+            continue
+        if clean(i) and not names.references(i):
             best = (preference, i, traits)
-    # An opening that leans on something before it cannot open a blurb at all: a sentence
-    # as pointed that stands alone replaces it.
-    margin = 0.0 if _LEANS in scene else _MARGIN
-    if best is None or not _MIN_POINT <= best[2].point >= opening.point + margin:
-        return Lede(start, start)
-    return Lede(start, best[1], scene, best[2].reasons())
+    return None if best is None else (best[1], best[2])

@@ -5,24 +5,34 @@ verb, no row, link, hashtag or call to action), unless the article has none; a q
 as the opening or right after it; after the first pick, nothing under five words. A sentence that
 cannot stand alone (`digest.text.standalone`) comes with the sentence it leans on, as one
 pick worth the pair's mean, or not at all. With a word budget the picks are kept in the
-order they were made while they fit; a blurb left under half its budget goes on with the
-sentence after its last one, so a four-word opening does not make a four-word blurb.
+order they were made while they fit and follow from the blurb (`Picker.follows`): a blurb
+opens with its first pick, and a later sentence either goes on from the one before it or
+tells more of the headline's story, never a teaser question, a transcript's line, a repeat
+or a non sequitur ("US range is yet to be tested."). A blurb left under half its budget
+goes on with the sentence after its last one, so a four-word opening does not make a
+four-word blurb.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import pairwise
 
 from digest.text.article import Article
 from digest.text.segment import QUOTE_CLOSERS
-from digest.text.standalone import leans_back
+from digest.text.standalone import demonstrative_noun, leans_back, opens_with_speaker_label
 
 NEAR_DUPLICATE = 0.8  # share of words already said that makes a sentence a repeat
 SHORT_BLURB = 0.5  # a blurb under this share of its word budget goes on with the next sentence
 MIN_ADDED = 5  # words: a shorter sentence after the first is a quip ("Wait, what?"), not news
 QUIP_CHARACTERS = 25  # ... when it is this short in characters too
 TELLING_WORDS = 3  # ... and has fewer content words than this (and no figure)
+# A later sentence that does not go on from the one before it in a blurb must hold this
+# share of the headline's words, some the blurb does not have yet, and repeat less than
+# this share of a sentence in it.
+FOLLOWING_HEADLINE = 0.25
+FOLLOWING_REPEAT = 0.5
 
 
 def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float:
@@ -42,8 +52,8 @@ def pick(
     """Greedy choice with a redundancy penalty; a dangling opener brings its antecedent.
     With `words`, the picks are kept in the order they were made while they fit in that
     many words (the first always: a long lede is still the lede); none is cut."""
-    picker = Picker(totals, art, redundancy_weight)
-    while len(picker.chosen) < k:
+    picker = Picker(totals, art, redundancy_weight, words)
+    while len(picker.chosen) < k and picker.room >= 1:
         best = picker.best_candidate(room=k - len(picker.chosen))
         if best is None and not picker.chosen and not picker.allow_flawed:
             picker.allow_flawed = True  # nothing clean in the whole text: take what there is
@@ -51,21 +61,31 @@ def pick(
         if best is None:
             break
         picker.take(best)
-    chosen = picker.chosen if words is None else picker.within(words, k)
-    return tuple(sorted(chosen)), picker.penalties, picker.notes
+    if words is None:
+        return tuple(sorted(picker.chosen)), picker.penalties, picker.notes
+    picker.go_on(words, k)
+    return tuple(sorted(picker.kept)), picker.penalties, picker.notes
 
 
 class Picker:
     """Greedy selection state. Candidates are visited by an upper bound on their value (the
     redundancy penalty only lowers it), so each round stops after a few sentences."""
 
-    def __init__(self, totals: Sequence[float], art: Article, redundancy_weight: float) -> None:
+    def __init__(
+        self,
+        totals: Sequence[float],
+        art: Article,
+        redundancy_weight: float,
+        words: int | None = None,
+    ) -> None:
         self.totals = totals
         self.art = art
         self.weight = redundancy_weight
         self.allow_flawed = False
-        self.chosen: list[int] = []
-        self.picks: list[tuple[int, ...]] = []  # in the order made; a pair is one pick
+        self.chosen: list[int] = []  # the picks, in the order made
+        # With a word budget: the picks kept in the blurb so far, and the words left.
+        self.kept: list[int] = []
+        self.room = math.inf if words is None else float(words)
         self.penalties: dict[int, float] = {}
         self.notes: dict[int, str] = {}
         self._leaning: dict[int, bool] = {}
@@ -73,9 +93,16 @@ class Picker:
         self.order = sorted(range(len(totals)), key=self.bounds.__getitem__, reverse=True)
 
     def leaning(self, i: int) -> bool:
-        """Opens with a pronoun, demonstrative, connective or epithet (not the opening)."""
+        """Opens with a pronoun, demonstrative, connective or epithet (not the opening), unless
+        the headline names what a demonstrative points at ("this bar" under a headline
+        about an oxygen bar)."""
         if i not in self._leaning:
-            self._leaning[i] = i > self.art.start and leans_back(self.art.texts[i])
+            text = self.art.texts[i]
+            self._leaning[i] = (
+                i > self.art.start
+                and leans_back(text)
+                and not self.art.headline.names(demonstrative_noun(text))
+            )
         return self._leaning[i]
 
     def needs(self, i: int, told: Sequence[int]) -> int | None:
@@ -112,6 +139,30 @@ class Picker:
             return False
         return self.art.texts[i].rstrip(QUOTE_CLOSERS).endswith("?")
 
+    def aside(self, i: int) -> bool:
+        """A teaser question or a transcript's line ("Eugênio: ..."): never after a blurb's
+        first sentence."""
+        text = self.art.texts[i]
+        return text.rstrip(QUOTE_CLOSERS).endswith("?") or opens_with_speaker_label(text)
+
+    def follows(self, pick: Sequence[int], kept: Sequence[int]) -> bool:
+        """Whether a later pick reads on from the blurb `kept`: it is the sentence after the
+        blurb's last one, or it comes after the blurb's first and tells more of the
+        headline's story (its words, some of them new to the blurb) without repeating a
+        sentence already in it. A sentence before the first pick (the scene before a nut
+        graf) never follows."""
+        first, art = pick[0], self.art
+        if first == max(kept) + 1:
+            return True
+        if first < min(kept):
+            return False
+        stems = art.content[pick[-1]]
+        if art.headline.share(stems) < FOLLOWING_HEADLINE:
+            return False
+        if not art.headline.new_words(stems, [art.content[i] for i in kept]):
+            return False
+        return redundancy(art.words(pick[-1]), [art.words(i) for i in kept]) < FOLLOWING_REPEAT
+
     def best_candidate(self, room: int) -> tuple[int, float] | None:
         """The best sentence (or pair) to pick next. Flaws and surnames are checked on the
         winner only (the tests are slow and rarely fail): a flawed one, or one whose surname
@@ -120,10 +171,16 @@ class Picker:
         while (best := self._best(room, passed_over)) is not None:
             need = self.needs(best[0], self.chosen)
             told = self.chosen if need is None else [*self.chosen, need]
+            if self.kept and self._length(best[0], need) > self.room:
+                return best  # it will not be kept: the slow tests can tell nothing more
             if self.usable(best[0]) and not self.unexplained(best[0], told):
                 return best
             passed_over.add(best[0])
         return None
+
+    def _length(self, index: int, need: int | None) -> float:
+        read = self.art.reading
+        return read(index) if need is None else read(index) + read(need)
 
     def _best(self, room: int, passed_over: set[int]) -> tuple[int, float] | None:
         chosen, totals, bounds, words = self.chosen, self.totals, self.bounds, self.art.words
@@ -161,43 +218,43 @@ class Picker:
         if need is not None:
             self.chosen.append(need)
             self.notes[need] = f"added as the antecedent of sentence {index}"
-            self.picks.append((need, index))
-        else:
-            self.picks.append((index,))
         self.chosen.append(index)
+        if self.room < math.inf:
+            self._keep((index,) if need is None else (need, index))
 
-    def within(self, words: int, k: int) -> list[int]:
-        """The picks, in the order they were made, that fit in `words`. One that does not is
-        left out, not replaced by a weaker sentence (and a sentence that leans on a left-out
-        one goes too); a blurb under half its budget goes on with the next sentence."""
-        kept: list[int] = []
-        lengths = self.art.lengths_read
-        budget: float = words
-        room: float = words
-        for pick in self.picks:
-            length = sum(lengths[i] for i in pick)
-            told = [*kept, *pick[:-1]]
+    def _keep(self, pick: tuple[int, ...]) -> None:
+        """With a word budget, the pick joins the blurb if it fits in the words left and
+        follows from it (the first always). One that does not is left out, not replaced by
+        a weaker sentence, and a sentence that leans on a left-out one goes too."""
+        length = sum(map(self.art.reading, pick))
+        if self.kept:
+            told = [*self.kept, *pick[:-1]]
             leaning = self.needs(pick[-1], told) is not None
-            if kept and (length > room or leaning or self.unexplained(pick[-1], told)):
-                continue
-            kept.extend(pick)
-            room -= length
-        while len(kept) < k and budget - room < SHORT_BLURB * budget:
-            after = self._continuation(kept, room)
+            if length > self.room or leaning or self.unexplained(pick[-1], told):
+                return
+            if self.aside(pick[-1]) or not self.follows(pick, self.kept):
+                self.notes[pick[-1]] = "left out: it does not follow from the blurb"
+                return
+        self.kept.extend(pick)
+        self.room -= length
+
+    def go_on(self, words: int, k: int) -> None:
+        """A blurb under half its budget goes on with the sentence after its last one."""
+        while len(self.kept) < k and words - self.room < SHORT_BLURB * words:
+            after = self._continuation(self.kept, self.room)
             if after is None:
                 break
             self.notes[after] = "added: the blurb was short, and this sentence goes on from it"
-            kept.append(after)
-            room -= lengths[after]
-        return kept
+            self.kept.append(after)
+            self.room -= self.art.reading(after)
 
     def _continuation(self, kept: Sequence[int], room: float) -> int | None:
         """The sentence right after the last kept one, when it fits and may be taken."""
         art = self.art
         after = max(kept) + 1 if kept else art.start
-        if after >= len(art.texts) or after in kept or art.lengths_read[after] > room:
+        if after >= len(art.texts) or after in kept or art.reading(after) > room:
             return None
-        if not self.usable(after) or self.stray_question(after, kept):
+        if not self.usable(after) or self.aside(after):
             return None
         if self.quip(after):
             return None

@@ -63,6 +63,8 @@ _INITIAL = re.compile(r"^[(\[\"'“‘]*[A-Z]$")
 _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 # A dateline's agency tag: "(AP) —", "(Reuters) -".
 _AGENCY_TAG = re.compile(r"\([A-Z][\w.& ]{0,24}\) [—–-]")
+# A single capital and "!" is a name ("E! News"), not the end of a sentence.
+_BRAND_MARK = re.compile(r"(?:^|(?<= ))[A-HJ-Z]!")
 _NEXT_WORD = re.compile(r"[" + re.escape(_OPENERS) + r"]*(\w+)")
 
 # Abbreviations that (almost) never end a sentence: titles, months, Latin forms, "No." etc.
@@ -236,7 +238,7 @@ def _split_paragraph(paragraph: str, rules: Rules = _DEFAULT_RULES) -> list[str]
     sentences: list[str] = []
     start = 0
     has_other_marks = any(map(paragraph.__contains__, _OTHER_MARKS))
-    quoted = any(map(paragraph.__contains__, _QUOTES))
+    quoted: bool | None = None  # whether the paragraph holds a quotation: asked at an end
     for match in (_CANDIDATE_END if has_other_marks else _PERIOD_END).finditer(paragraph):
         first, end = match.span()
         if paragraph[first] in _CJK_MARKS:
@@ -247,8 +249,12 @@ def _split_paragraph(paragraph: str, rules: Rules = _DEFAULT_RULES) -> list[str]
             and not _period_ends(paragraph, first, start, rules)
         ):
             continue  # a lone period right before the space: maybe an abbreviation
+        elif paragraph[first] == "!" and _BRAND_MARK.match(paragraph, max(0, first - 1)):
+            continue  # "E! News": the mark is part of a name
         else:
             stop = end - 1  # "!", "?", "...", or a period inside a closing quote/bracket
+        if quoted is None:
+            quoted = any(map(paragraph.__contains__, _QUOTES))
         if quoted and _inside_quotation(paragraph, start, end):
             continue
         if paragraph.startswith("(", end) and _ATTRIBUTION.match(paragraph, end):

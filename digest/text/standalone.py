@@ -23,7 +23,8 @@ _CONNECTIVES = (
     "and|but|or|so|yet|however|also|still|meanwhile|moreover|furthermore|nevertheless|"
     "nonetheless|instead|indeed|besides|then|thus|therefore|hence|additionally|similarly|"
     "likewise|otherwise|again|finally|lastly|secondly|thirdly|for example|for instance|"
-    "in addition|in fact|after all|of course|in short|in other words"
+    "in addition|in fact|after all|of course|in short|in other words|as a result|in response|"
+    "amid all this|amid this|despite this|because of this|to that end|even so|on top of that"
 )
 _REFERENCES = "he|she|it|they|his|her|its|their|them|such|both"
 _DEMONSTRATIVES = "this|that|these|those"
@@ -33,6 +34,33 @@ _DEICTIC_TIMES = (
     "week|weekend|month|year|morning|afternoon|evening|night|season|spring|summer|autumn|"
     "fall|winter|time|day|days|weeks|months|years"
 )
+# Connectives and pronouns that open a sentence leaning on the one before, in the other
+# languages digest knows (lower case; words that are also names or articles, such as
+# German "das" or Spanish "Ella", are left out): Korean, Russian, Portuguese, Italian,
+# Spanish, French, German, Dutch.
+_FOREIGN_CONNECTIVES = _wordset(
+    """하지만 그러나 그런데 그래서 그리고 다만 또한 또 더구나 게다가 물론 따라서 그러므로 결국 반면
+    한편 но однако а и также поэтому зато впрочем mas porém contudo entretanto também além
+    então ma però tuttavia inoltre quindi pero además también mais cependant pourtant
+    toutefois donc e y aber doch jedoch außerdem deshalb trotzdem maar echter daarom"""
+)
+_FOREIGN_REFERENCES = _wordset(
+    """그는 그녀는 그건 그것은 그게 이는 이것은 이런 이러한 그런 그러한 그 он она они оно это этот
+    эта эти ele eles elas isso isto esse essa lui loro questo questa quello quella él ellos
+    esto eso elle ils elles cela er dies diese dieser hij zij"""
+)
+_FOREIGN_LEANING = _FOREIGN_CONNECTIVES | _FOREIGN_REFERENCES
+# A speaker's label opening a line of a transcript or an interview: "Eugênio: Estamos...",
+# "Anna Smith: We..." (one or two capitalised words; all capitals is a dateline or a
+# letter's salutation, "WASHINGTON:", "DEAR ABBY:").
+_SPEAKER_LABEL = re.compile(r"^[^\W\d_][^\s:,.;!?]{1,24}(?: [^\W\d_][^\s:,.;!?]{1,24})?: \S")
+# A phrase that sets the time or the source before the subject: "According to reports, this
+# bar is...", "On Monday, he said" lean on what came before as much as "This bar is".
+_LEADING_PHRASE = re.compile(
+    r"^(?:According to [^,]{1,40}|(?:In|On|At|By|Last|Earlier|Later|Since|Until)\b[^,]{0,30}), "
+)
+_DEMONSTRATIVE_NOUN = re.compile(r"^[\"“‘]?(?:this|these|that|those) ([\w’'-]+)", re.I)
+_PHRASE_OPENERS = frozenset(("according", "in", "on", "at", "by", "last", "earlier", "later"))
 # The first words of the patterns below: a sentence opening with any other word is decided
 # without them.
 _OPENERS = frozenset(
@@ -72,6 +100,8 @@ _NAME_WORD = r"[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
 # No \b in front: a pattern that opens with a character class is scanned for in C (twice as
 # fast); a match inside a word ("iPhone") is skipped by hand.
 _CAPITALISED = re.compile(rf"{_NAME_WORD}\b")
+# One not followed by another ("Taylor said", not "Rod" of "Rod Eddington"): a surname alone.
+_LONE_CAPITALISED = re.compile(rf"{_NAME_WORD}\b(?! [A-Z])")
 _NAME_WORD_ALONE = re.compile(_NAME_WORD)
 _TITLES = frozenset(("Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady"))
 # Capitalised words that open or join a sequence without being a first name.
@@ -93,8 +123,9 @@ def _first_word(text: str) -> str:
 
 def opens_with_dangling_reference(sentence: str) -> bool:
     """True when `sentence` leans on the one before it ("But ...", "He said ...")."""
-    if _first_word(sentence) not in _OPENERS:
-        return False  # most sentences: decided without the patterns
+    first = _first_word(sentence)
+    if first not in _OPENERS:
+        return first in _FOREIGN_LEANING  # most sentences: decided without the patterns
     return bool(_LEADING_CONNECTIVE.match(sentence) or _LEADING_REFERENCE.match(sentence))
 
 
@@ -104,15 +135,49 @@ def leans_back(text: str) -> bool:
     first = _first_word(text)
     if first == "the":
         return bool(_EPITHET_OPENER.match(text))
+    if first in _PHRASE_OPENERS and (phrase := _LEADING_PHRASE.match(text)):
+        return bool(_LEADING_REFERENCE.match(text[phrase.end() :]))
     if first not in _OPENERS:
-        return False
+        if first in _FOREIGN_CONNECTIVES:
+            return _first_word(_drop_first_word(text)) in _FOREIGN_REFERENCES
+        return first in _FOREIGN_REFERENCES
     bare = _drop_connective(text)
     return bool(_LEADING_REFERENCE.match(bare) or _EPITHET_OPENER.match(bare))
 
 
+def demonstrative_noun(text: str) -> str:
+    """The noun a leading demonstrative points with ("this bar" in "According to reports,
+    this bar is..."), or "": when the headline names it, the reader knows which."""
+    if (phrase := _LEADING_PHRASE.match(text)) is not None:
+        text = text[phrase.end() :]
+    match = _DEMONSTRATIVE_NOUN.match(text)
+    return match.group(1) if match else ""
+
+
+def opens_with_speaker_label(text: str) -> bool:
+    """A line of a transcript: a name and a colon, then what they said."""
+    match = _SPEAKER_LABEL.match(text)
+    if match is None:
+        return False
+    label = text[: match.end() - 3]
+    return not label.isupper() and not any(word[0].islower() for word in label.split())
+
+
 def without_connective(text: str) -> str:
-    """`text` without a leading "But", "However," or "For example,"."""
-    return _drop_connective(text) if _first_word(text) in _OPENERS else text
+    """`text` without a leading "But", "However," or "For example," (or "Mas", "하지만")."""
+    first = _first_word(text)
+    if first in _OPENERS:
+        return _drop_connective(text)
+    return _drop_first_word(text) if first in _FOREIGN_CONNECTIVES else text
+
+
+def _drop_first_word(text: str) -> str:
+    """`text` from its second word, capitalised: a foreign connective dropped."""
+    rest = text.split(" ", 1)[1] if " " in text else ""
+    if not rest:
+        return text
+    quote = text[0] if text[0] in '"“‘«' else ""
+    return quote + rest[0].upper() + rest[1:]
 
 
 def _drop_connective(text: str) -> str:
@@ -129,10 +194,19 @@ class Names:
 
     def __init__(self, texts: Sequence[str], title: str) -> None:
         self.texts = texts
-        self.title = frozenset(word.lower() for word in _CAPITALISED.findall(title))
+        self._title = title
+        self._title_words: frozenset[str] | None = None  # made when first asked for
         self._references: dict[int, tuple[Reference, ...]] = {}
         # surname -> (sentences read, its introduction among them)
         self._first: dict[str, tuple[int, tuple[int, str] | None]] = {}
+
+    @property
+    def title(self) -> frozenset[str]:
+        """The title's capitalised words, lower-cased."""
+        if self._title_words is None:
+            found = _CAPITALISED.findall(self._title) if self._title else []
+            self._title_words = frozenset(word.lower() for word in found)
+        return self._title_words
 
     def references(self, index: int) -> tuple[Reference, ...]:
         """Surnames in sentence `index` whose full name only an earlier sentence gives (and
@@ -141,16 +215,17 @@ class Names:
             return self._references[index]
         text = self.texts[index]
         found: list[Reference] = []
-        for match in _CAPITALISED.finditer(text) if index else ():
-            word, at = match.group(), match.start()
-            if word in _NOT_FIRST_NAMES or word.lower() in self.title:
+        title = self.title
+        for match in _LONE_CAPITALISED.finditer(text) if index else ():
+            word = match.group()
+            if word in _NOT_FIRST_NAMES:
                 continue
+            at, end = match.span()
             if at and (text[at - 1].isalnum() or text[at - 1] in "-'’"):
                 continue  # inside a word
-            end = match.end()
             if text[end : end + 1] == " " and text[end + 1 : end + 2].isupper():
                 continue  # a first name ("Rod" of "Rod Eddington"), not a surname alone
-            if _inside_a_name(text, at):
+            if _inside_a_name(text, at) or word.lower() in title:
                 continue  # "Australian Open" is not "Open" from "French Open"
             intro = self._introduction(word, index)
             if intro is not None and intro[1] not in text:

@@ -31,9 +31,10 @@ from digest.text.article import Article, analyse
 from digest.text.lede import Lede
 from digest.text.picker import pick as pick_with
 from digest.text.picker import redundancy
-from digest.text.reading import cut_to_reading
+from digest.text.reading import cut_to_reading, is_wide
 from digest.text.segment import QUOTE_CLOSERS, SENTENCE_FINAL, Sentence, segment
-from digest.text.standalone import opens_with_dangling_reference, without_connective
+from digest.text.standalone import opens_with_dangling_reference
+from digest.text.tidy import shown
 
 __all__ = [
     "RULES",
@@ -92,17 +93,6 @@ _EARLY = [1.0 / (1.0 + i) for i in range(256)]
 _QUOTE_MARKS = frozenset("\"“‘«'„")
 _DIGIT = re.compile(r"\d")
 _INNER_CAPITAL = re.compile(r"(?<= )[A-ZÀ-ÖØ-ÞА-ЯЁ]")
-# "WASHINGTON (AP) — ", "ST. JOSEPH, Mich. (AP) — ", "(Reuters) — ", "(CNN) ", "LONDON — ":
-# where and from whom the story was filed; a blurb starts with the story.
-_DATELINE = re.compile(
-    r"^(?:[A-Z][A-Z.'’ -]{1,30}(?:,\s[A-Z][\w.]*(?:\s[A-Z][\w.]*){0,2})?\s)?"
-    r"(?:\([A-Z][\w.&' ]{0,24}\)\s*(?:[—–-]+\s+)?|[—–-]+\s+)(?=[\"“‘]?[A-Z0-9])"
-)
-_DATELINE_PLACE = re.compile(r"^[A-Z][A-Z.'’ -]{1,30}(?:,|\s[—–-]|\s\()")
-# A site credited before the story: "PanARMENIAN.Net - ", "Example.com — ".
-_SOURCE = re.compile(r"^[A-Za-z][\w-]*(?:\.[A-Za-z]{2,6}){1,2}\s[—–-]+\s+(?=[\"“‘]?[A-Z0-9])")
-# A footnote or reference marker before the full stop: "... in the United States (1)."
-_FOOTNOTE = re.compile(r"\s?(?:\(\d{1,3}\)|\[\d{1,3}\])(?=[.!?][\"'”’)]*$)")
 
 
 # --- The rules: each returns one value per sentence. ---
@@ -154,7 +144,8 @@ def title_overlap(art: Article) -> list[float]:
     title = art.title_words
     if not title:
         return [0.0] * len(art.sentences)
-    return [len(title.intersection(stems)) / len(title) for stems in art.content]
+    n, disjoint, shared = len(title), title.isdisjoint, title.intersection  # bound once
+    return [0.0 if disjoint(stems) else len(shared(stems)) / n for stems in art.content]
 
 
 class _LogTable(dict[int, float]):
@@ -216,7 +207,9 @@ def quote(art: Article) -> list[float]:
 
 
 def question(art: Article) -> list[float]:
-    return [1.0 if text.rstrip("\"'”’)").endswith("?") else 0.0 for text in art.texts]
+    """Sentences that end in a question mark (looked for first: most sentences have none)."""
+    texts = art.texts
+    return [1.0 if "?" in t and t.rstrip("\"'”’)").endswith("?") else 0.0 for t in texts]
 
 
 def aside(art: Article) -> list[float]:
@@ -317,9 +310,14 @@ def _texts(
 ) -> tuple[str, ...]:
     """The chosen sentences' texts; a lone one in a script without spaces, over the budget,
     cut after its last clause that fits (reading.cut_to_reading)."""
-    texts = tuple(_final_text(i, chosen, notes, art) for i in chosen)
-    if words is None or art.reading is None or len(texts) != 1:
-        return texts
+    texts = [art.texts[i] for i in chosen]
+    for at, i in enumerate(chosen):
+        others = texts[:at] + texts[at + 1 :]
+        texts[at], dropped = shown(texts[at], i - 1 not in chosen, words, others, art.texts)
+        if dropped:
+            notes[i] = "rewritten: dropped " + dropped
+    if words is None or len(texts) != 1 or not is_wide(texts[0]):
+        return tuple(texts)
     return (cut_to_reading(texts[0], words),)
 
 
@@ -352,25 +350,3 @@ def _weighted(name: str, rule: Callable[[Article], list[float]], art: Article) -
     if not weight:  # a rule switched off in the table costs nothing
         return (0.0,) * len(art.sentences)
     return tuple([weight * v for v in rule(art)])
-
-
-def _final_text(i: int, chosen: Sequence[int], notes: dict[int, str], art: Article) -> str:
-    """The sentence as the blurb shows it: without a dateline ("WASHINGTON (AP) —"), a
-    source credit ("Example.com - ") or a footnote marker ("(1)."), and without a leading
-    connective when the sentence it leans on is not in the summary."""
-    text = art.texts[i]
-    if (dateline := _DATELINE.match(text)) and (text[0] == "(" or _DATELINE_PLACE.match(text)):
-        text = text[dateline.end() :]
-        notes[i] = "rewritten: dropped the dateline"
-    elif source := _SOURCE.match(text):
-        text = text[source.end() :]
-        notes[i] = "rewritten: dropped the source credit"
-    if (text[-2:-1] == ")" or text[-2:-1] == "]") and (footnote := _FOOTNOTE.search(text)):
-        text = text[: footnote.start()] + text[footnote.end() :]
-        notes[i] = "rewritten: dropped a footnote marker"
-    if i - 1 in chosen:
-        return text
-    rewritten = without_connective(text)
-    if rewritten != text:
-        notes[i] = "rewritten: dropped the leading connective"
-    return rewritten

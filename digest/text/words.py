@@ -1,16 +1,24 @@
 """The words of an article as the summarizer counts them: lower-cased crude stems without stop
-words, each sentence's distinct stems and word count, and how widely its stems are shared.
-The counting runs in C (_stems.c, compiled at install when a compiler is there) and falls back
-to the Python reference here, which gives the same counts."""
+words, each sentence's distinct stems and word count, and how widely its stems are shared;
+and, from the same scan, what tells code and tables from prose: each sentence's symbols and
+its tokens that are numbers (feed_furniture.looks_like_code looks closer at the few that have
+enough). The counting runs in C (_stems.c, compiled at install when a compiler is there) and
+falls back to the Python reference here, which gives the same counts."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import chain
 from typing import NamedTuple
 
 _STRIP = "\"'“”‘’«»()[]{}.,;:!?…—–-*"
+# Characters code is full of and prose is not; a number is an optional sign, then digits and
+# these (a table's cells: "1,204", "47.3%", "$5", "3x").
+CODE_SYMBOLS = "{}[]();=<>$\\|`^_#*~"
+NUMBER_CHARS = ".,:/%$€£×x"
+NUMBER = re.compile(rf"^[-+]?[\d{re.escape(NUMBER_CHARS)}]+$")
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -78,6 +86,8 @@ class ArticleWords(NamedTuple):
     stems: list[list[str]]  # each sentence's distinct content stems, in order of occurrence
     lengths: list[int]  # each sentence's number of words
     shared: list[int]  # each sentence's sum over its stems of the sentences that hold them
+    symbols: list[int]  # each sentence's characters among CODE_SYMBOLS
+    numbers: list[int]  # each sentence's tokens that are numbers (NUMBER)
 
 
 def article_words_py(texts: Sequence[str]) -> ArticleWords:
@@ -86,7 +96,13 @@ def article_words_py(texts: Sequence[str]) -> ArticleWords:
     split = [text.split() for text in texts]
     stems = [list(dict.fromkeys(filter(None, map(stem, tokens)))) for tokens in split]
     holding = Counter(chain.from_iterable(stems)).__getitem__
-    return ArticleWords(stems, list(map(len, split)), [sum(map(holding, s)) for s in stems])
+    return ArticleWords(
+        stems,
+        list(map(len, split)),
+        [sum(map(holding, s)) for s in stems],
+        [sum(map(text.count, CODE_SYMBOLS)) for text in texts],
+        [sum(1 for token in tokens if NUMBER.match(token)) for tokens in split],
+    )
 
 
 def article_words_c(texts: Sequence[str]) -> ArticleWords:
@@ -101,6 +117,6 @@ except ImportError:  # nothing could be compiled: the Python stems, the same out
     HAVE_C_STEMS = False
 else:
     HAVE_C_STEMS = True
-    _stems.configure(_STOPWORDS, _STRIP)
+    _stems.configure(_STOPWORDS, _STRIP, CODE_SYMBOLS, NUMBER_CHARS)
 
 article_words = article_words_c if HAVE_C_STEMS else article_words_py
