@@ -31,6 +31,11 @@ from digest.text.feed_furniture import looks_like_code, post_text, strip_feed_fu
             "It rained in April.Previously, it was dry.",
             "It rained in April. Previously, it was dry.",
         ),
+        (  # a two-letter opener after a full word; two other letters are a name's end
+            "They went to Sri Lanka.On 26 February, it rained. Ask Mail.Ru about it.",
+            "They went to Sri Lanka. On 26 February, it rained. Ask Mail.Ru about it.",
+        ),
+        ("Il pleut à Paris.Il fait froid.", "Il pleut à Paris. Il fait froid."),
         ("Editor’s note:The Speed Read is back.", "Editor’s note: The Speed Read is back."),
         (  # a dotted name stays whole; Markdown's backticks become quotes
             "use `strings.Builder`, not java.util.List.",

@@ -82,11 +82,17 @@ _SPONSOR_HEADING = re.compile(
     re.I,
 )
 _HEADING = re.compile(r"^[^.!?]{1,60}:$")
+# Two-letter words that often open a sentence, in the languages we segment: after a full
+# word and a mark they begin a sentence the feed ran into the one before, where two other
+# letters ("Mail.Ru") more likely end a name.
+_OPENERS = "On|In|It|He|We|As|At|By|If|So|No|An|To|My|Or|Il|Le|La|Lo|Un|En|Es|El|Er|Ik|Je|Tu|Ma"
 # Sentences run together where markup separated them, or the feed lost the space; not a
 # name in code (`strings.Builder`, java.util.List): no backtick, bracket, slash or further
 # dot in the word after it.
 _RUN_TOGETHER = re.compile(
     r"[.!?:;](?<=[a-zà-ÿа-яё]{2}[.!?:;])(?=[A-ZÀ-ÞА-ЯЁ][a-zà-ÿа-яё]{2,}(?:[\s,;:!?)]|\.(?:\s|$)|$))"
+    # A two-letter word that opens sentences, after a full word ("Sri Lanka.On 26 February")
+    rf"|[.!?](?<=[a-zà-ÿа-яё]{{3}}[.!?])(?=(?:{_OPENERS})\s)"
 )
 # The same with a comma or a closing bracket ("Apt,Full size", "Paid)Laundry"), and an
 # opening bracket after a full stop ("Area.(Water"): a feed's own missing spaces.
