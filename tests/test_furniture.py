@@ -191,6 +191,14 @@ def test_mid_article_widget_does_not_end_the_article() -> None:
     ]
 
 
+def test_a_short_line_broken_after_a_comma_is_rejoined() -> None:
+    # a quotation set in verse lines (<br> in the feed): the first line is no heading
+    text = "Da ist es zwar nicht ganz billig,\ndafür schmeckt es aber auch nicht."
+    assert strip_furniture(text) == text.replace("\n", " ")
+    label = "Related stories\nthe council met on Monday and agreed to the plan."
+    assert strip_furniture(label) == label.split("\n")[1]  # no comma: a label stands alone
+
+
 def test_hard_wrapped_paragraph_is_rejoined() -> None:
     text = (
         "The committee published its report on Thursday, saying that the\n"

@@ -271,7 +271,11 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _continues(previous: str, line: str) -> bool:
-    """A wrapped line: the previous one stops mid-sentence and this one starts lowercase."""
+    """A wrapped line: the previous one stops mid-sentence and this one starts lowercase. A
+    short line counts only after a comma (a verse or quotation broken at `<br>`): one
+    without it is more likely a heading or a label."""
+    if previous.endswith(",") and line[0].islower():
+        return True
     return (
         len(previous) >= 40
         and not _TERMINAL.search(previous)
