@@ -10,7 +10,8 @@ opens with its first pick, and a later sentence either goes on from the one befo
 tells more of the headline's story, never a teaser question, a transcript's line, a repeat
 or a non sequitur ("US range is yet to be tested."). A blurb left under half its budget
 goes on with the sentence after its last one, so a four-word opening does not make a
-four-word blurb.
+four-word blurb; when that sentence will not do, with the finding a few sentences on (a
+setup, "X has investigated how...", says what was asked, its finding what was found).
 """
 
 from __future__ import annotations
