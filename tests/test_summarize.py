@@ -482,3 +482,45 @@ def test_a_short_blurb_goes_on_with_the_next_sentence() -> None:
     chosen, _, notes = pick([3.0, 0.5, 2.0, 1.0], art, 2, words=45)
     assert chosen == (0, 1)  # the long picks do not fit; the lede goes on instead
     assert "short" in notes[1]
+
+
+def _short_setup_then_finding(finding: str) -> str:
+    """A short setup whose next sentence is too long for the blurb, then a finding."""
+    long = " ".join(["Researchers looked at the history of the idea in detail"] * 5) + "."
+    return "\n\n".join(
+        [
+            "The agency has investigated how crew hibernation would change mission design.",
+            long,
+            "Its experts took an existing mission to Mars as their reference.",
+            finding,
+            *filler(3),
+        ]
+    )
+
+
+def test_a_short_blurb_whose_next_sentence_will_not_do_goes_on_with_its_finding() -> None:
+    finding = "The study found the spacecraft mass could be reduced by a third."
+    text = _short_setup_then_finding(finding)
+    title = "Hibernating astronauts would need smaller spacecraft"
+    explained = explain(text, title, 3, words=45)
+    assert explained.summary.sentences == (
+        "The agency has investigated how crew hibernation would change mission design.",
+        finding,
+    )
+    assert "finding" in explained.notes[3]
+
+
+@pytest.mark.parametrize(
+    "not_a_finding",
+    [
+        "The spacecraft would look much like the ones we know.",  # no result verb, no figure
+        "The study found the mission design could change a lot.",  # nothing new of the headline
+        "I found the spacecraft part of the study the most exciting.",  # the writer's aside
+        "This study found the spacecraft mass could be cut by a third.",  # leans back
+    ],
+)
+def test_a_short_blurb_is_not_padded_with_what_is_not_its_finding(not_a_finding: str) -> None:
+    text = _short_setup_then_finding(not_a_finding)
+    title = "Hibernating astronauts would need smaller spacecraft"
+    summary = summarize(text, title, 3, words=45)
+    assert not_a_finding not in summary.sentences

@@ -247,7 +247,7 @@ def _traits(text: str, stems: Sequence[str], title: Headline) -> _Traits:
     figure = bool(_FIGURE.search(text))
     return _Traits(
         title_share=title.share(stems),
-        reporting=_reports(text),
+        reporting=reports(text),
         figure=figure,
         headline_figure=figure
         and bool(title.figures)
@@ -258,7 +258,7 @@ def _traits(text: str, stems: Sequence[str], title: Headline) -> _Traits:
     )
 
 
-def _reports(text: str) -> bool:
+def reports(text: str) -> bool:
     """A reporting or result verb, a perfect ("has been", "have launched") or a phrase."""
     lower = text.lower()
     if not _REPORTING_WORDS.isdisjoint(_LOWER_WORD.findall(lower)):
@@ -278,7 +278,7 @@ def scene_traits(
     the headline. The English traits are asked first, and `english` only when one of them
     is found."""
     found: list[str] = []
-    if title.figures and not (_FIGURE.search(text) or _WHEN.search(text) or _reports(text)):
+    if title.figures and not (_FIGURE.search(text) or _WHEN.search(text) or reports(text)):
         found.append("none of the headline's figures")
     if text[:1] in _QUOTE_OPENER:
         found.append("opens with a quotation")
@@ -318,14 +318,14 @@ def _english_traits(text: str, title_share: float) -> list[str]:
         found.append("a relative day ('today'), which a weekly digest cannot use")
     if title_share >= _BACKGROUND_TITLE or _FIGURE.search(text):
         return found
-    if text.count(" ") < _SHORT_HOOK and not _reports(text):
+    if text.count(" ") < _SHORT_HOOK and not reports(text):
         found.append("a short hook")
-    elif not (_NAME.search(text) or _reports(text)):
+    elif not (_NAME.search(text) or reports(text)):
         found.append("no name, figure or reporting verb, little of the headline: background")
     return found
 
 
-def _nut_candidate(text: str, n_words: int, english: bool, title: Headline) -> bool:
+def nut_candidate(text: str, n_words: int, english: bool, title: Headline) -> bool:
     """A sentence that could state the point on its own: a statement of fair length, not a
     quotation, a question, a speaker's line, a line to the reader or one that leans on the
     one before it (unless the headline names what it points at: "this bar")."""
@@ -399,7 +399,7 @@ def _nut_graf(
             break
         if title.share(stems[i]) < _NUT_TITLE:
             continue
-        if not _nut_candidate(sentence.text, lengths[i], english, title):
+        if not nut_candidate(sentence.text, lengths[i], english, title):
             continue
         traits = _traits(sentence.text, stems[i], title)
         preference = (

@@ -10,7 +10,8 @@ opens with its first pick, and a later sentence either goes on from the one befo
 tells more of the headline's story, never a teaser question, a transcript's line, a repeat
 or a non sequitur ("US range is yet to be tested."). A blurb left under half its budget
 goes on with the sentence after its last one, so a four-word opening does not make a
-four-word blurb.
+four-word blurb; when that sentence will not do, with the finding a few sentences on (a
+setup, "X has investigated how...", says what was asked, its finding what was found).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 from digest.text.article import Article
+from digest.text.lede import nut_candidate, reports
 from digest.text.segment import QUOTE_CLOSERS
 from digest.text.standalone import demonstrative_noun, leans_back, opens_with_speaker_label
 
@@ -33,6 +35,7 @@ TELLING_WORDS = 3  # ... and has fewer content words than this (and no figure)
 # this share of a sentence in it.
 FOLLOWING_HEADLINE = 0.25
 FOLLOWING_REPEAT = 0.5
+FINDING_SEARCH = 10  # sentences after a short blurb's last one where its finding is looked for
 
 
 def redundancy(words: frozenset[str], chosen: Sequence[frozenset[str]]) -> float:
@@ -239,14 +242,45 @@ class Picker:
         self.room -= length
 
     def go_on(self, words: int, k: int) -> None:
-        """A blurb under half its budget goes on with the sentence after its last one."""
+        """A blurb under half its budget goes on with the sentence after its last one, or,
+        when that one cannot be taken, with the finding a little further on."""
         while len(self.kept) < k and words - self.room < SHORT_BLURB * words:
             after = self._continuation(self.kept, self.room)
-            if after is None:
+            if after is not None:
+                self.notes[after] = "added: the blurb was short, and this sentence goes on from it"
+            elif self.kept and (after := self._finding(self.kept, self.room)) is not None:
+                self.notes[after] = "added: the blurb was short; this sentence tells its finding"
+            else:
                 break
-            self.notes[after] = "added: the blurb was short, and this sentence goes on from it"
             self.kept.append(after)
             self.room -= self.art.reading(after)
+
+    def _finding(self, kept: Sequence[int], room: float) -> int | None:
+        """The first sentence soon after a short blurb that tells what its setup announces
+        ("ESA has investigated how..." / "The study found the mass could be cut by a
+        third..."): a result or reporting verb or a figure, with a headline word the blurb
+        does not have yet, no repeat of it, fit to stand alone in the words left."""
+        art, last = self.art, max(kept)
+        told = [art.content[i] for i in kept]
+        for i in range(last + 1, min(len(art.texts), last + 1 + FINDING_SEARCH)):
+            if (
+                i in art.unfit
+                or art.reading(i) > room
+                or not art.headline.new_words(art.content[i], told)
+            ):
+                continue
+            text = art.texts[i]
+            if not (reports(text) or any(map(str.isdigit, text))):
+                continue
+            if not nut_candidate(text, art.lengths[i], art.english, art.headline):
+                continue  # a quotation, a line to the reader, the writer's aside
+            if redundancy(art.words(i), [art.words(j) for j in kept]) >= FOLLOWING_REPEAT:
+                continue
+            if not self.usable(i) or self.aside(i) or self.quip(i) or self.leaning(i):
+                continue
+            if not self.unexplained(i, kept):
+                return i
+        return None
 
     def _continuation(self, kept: Sequence[int], room: float) -> int | None:
         """The sentence right after the last kept one, when it fits and may be taken."""
