@@ -31,8 +31,7 @@ def old_state_file(path: Path) -> None:
             conn.executescript(f"{script}; PRAGMA user_version = {version};")
         stamp = NOW.isoformat()
         conn.execute(
-            "INSERT INTO issues VALUES (1, ?, ?, 'Old', '<p>x</p>', 'x', ?, NULL,"
-            " 'host:1:x', ?)",
+            "INSERT INTO issues VALUES (1, ?, ?, 'Old', '<p>x</p>', 'x', ?, NULL, 'host:1:x', ?)",
             (stamp, stamp, stamp, stamp),
         )
         conn.executemany(
@@ -169,7 +168,7 @@ def test_a_database_that_cannot_be_used_is_one_line_naming_it_password_masked(
     url = make_url(postgres)
     config = _config_with(tmp_path, url)
     for command in (["db"], ["send", "--dry-run"], ["subscribers"], ["build"]):
-        found, out, err = run_cli(*command, "-c", str(config))
+        found, _, err = run_cli(*command, "-c", str(config))
         assert found == code, (command, err)
         assert says in err and len(err.splitlines()) == 1
         assert "s3cret" not in err and "wrong" not in err.replace("wrong password", "")
@@ -218,8 +217,8 @@ def test_db_copy_moves_a_sqlite_state_to_postgresql_verified(
 def test_two_schedulers_fire_a_run_once_through_the_ledger(tmp_path: Path) -> None:
     from digest.sending.schedule import JOB_ID, fire_once
 
-    with State.open(state_at(tmp_path / "state.sqlite3")) as one:
-        with State.open(state_at(tmp_path / "state.sqlite3")) as two:
-            assert fire_once(one, JOB_ID, NOW, None) is True
-            assert fire_once(two, JOB_ID, NOW, None) is False  # the same run: not again
-            assert fire_once(two, JOB_ID, NOW.replace(hour=10), None) is True  # the next one
+    where = state_at(tmp_path / "state.sqlite3")
+    with State.open(where) as one, State.open(where) as two:
+        assert fire_once(one, JOB_ID, NOW, None) is True
+        assert fire_once(two, JOB_ID, NOW, None) is False  # the same run: not again
+        assert fire_once(two, JOB_ID, NOW.replace(hour=10), None) is True  # the next one
