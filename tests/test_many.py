@@ -104,7 +104,7 @@ def test_an_unsubscribe_on_a_server_is_seen_by_a_running_sender_before_its_next_
     port = free_port()
     config = serve_config(tmp_path, smtp_server, port)
     settings = load_settings(config)
-    people = addresses(60)
+    people = addresses(80)
     with State.open(settings.database) as state:
         add(state, [(parse_address(p), None) for p in people], "import", datetime.now(UTC))
         links = links_for(settings, state)
@@ -114,16 +114,15 @@ def test_an_unsubscribe_on_a_server_is_seen_by_a_running_sender_before_its_next_
     with serving(config, port):
         sender = digest_send(config)
         assert smtp_server.handler.wait_for(10, timeout=60)
-        for address, number in leaving.items():  # not reached yet: each leaves by one click
+        for number in reversed(leaving.values()):  # not reached yet: each leaves by one click
             answer = httpx.post(
                 links.unsubscribe(number),
                 content=b"List-Unsubscribe=One-Click",
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
-            assert answer.status_code == 200 and status_of(tmp_path / "state.sqlite3", address) == (
-                "unsubscribed"
-            )
-        _, err = sender.communicate(timeout=120)
+            assert answer.status_code == 200
+        assert smtp_server.handler.count() < len(people) - len(leaving)  # before it got there
+    _, err = sender.communicate(timeout=120)
     assert sender.returncode == 0, err
     got = copies_of(smtp_server)
     assert not set(got) & set(leaving)  # none of them got the issue they had just left

@@ -188,7 +188,7 @@ def test_subscribe_confirm_get_only_your_sections_and_leave_with_one_click(
     events = rows(
         state_path,
         "SELECT e.status, e.via FROM subscriber_events e JOIN subscribers s"
-        " ON s.id = e.subscriber WHERE s.email_key = 'ana@example.test' ORDER BY e.rowid",
+        " ON s.id = e.subscriber WHERE s.email_key = 'ana@example.test' ORDER BY e.id",
     )
     assert events == [("pending", "form"), ("active", "form"), ("unsubscribed", "one-click")]
 

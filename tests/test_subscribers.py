@@ -341,6 +341,7 @@ def test_a_database_from_before_issue_20_upgrades_in_place(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     settings = load_settings(serve_config(tmp_path, smtp_server, 8080))
+    settings = settings.model_copy(update={"database_url": None})  # a file, on either run
     with sqlite3.connect(settings.state_path) as conn:
         for version, script in enumerate(SQLITE_HISTORY[:8], start=1):
             conn.executescript(f"{script}; PRAGMA user_version = {version};")

@@ -21,7 +21,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Unpack
 
-from sqlalchemy import Connection, CursorResult, Executable, TextClause, bindparam, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Executable,
+    Integer,
+    String,
+    TextClause,
+    bindparam,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
 from digest.models import Article
@@ -118,9 +127,8 @@ class State:
         if isinstance(statement, str):
             first = params[0] if isinstance(params, Sequence) and params else params
             assert first is None or isinstance(first, Mapping)
-            lists = tuple(
-                sorted(k for k, v in (first or {}).items() if isinstance(v, list | tuple))
-            )
+            given = (first or {}).items()
+            lists = tuple(sorted((k, _is_ints(v)) for k, v in given if isinstance(v, list | tuple)))
             statement = _text(statement, lists)
         if many and not params:
             raise ValueError("executemany with no rows: call it only with some")
@@ -416,9 +424,18 @@ def utcnow() -> datetime:
 
 
 @lru_cache(maxsize=512)
-def _text(sql: str, lists: tuple[str, ...]) -> TextClause:
-    """The statement parsed once (SQLAlchemy then reuses its compiled form)."""
+def _text(sql: str, lists: tuple[tuple[str, bool], ...]) -> TextClause:
+    """The statement parsed once (SQLAlchemy then reuses its compiled form). A list parameter
+    expands into IN (...), typed (an empty list must still compare as text, or as integers)."""
     clause = text(sql)
-    return (
-        clause.bindparams(*(bindparam(name, expanding=True) for name in lists)) if lists else clause
+    if not lists:
+        return clause
+    typed = (
+        bindparam(name, expanding=True, type_=Integer() if ints else String())
+        for name, ints in lists
     )
+    return clause.bindparams(*typed)
+
+
+def _is_ints(values: Sequence[Any]) -> bool:
+    return bool(values) and all(isinstance(value, int) for value in values)
