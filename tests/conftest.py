@@ -45,6 +45,7 @@ def cluster() -> Throwaway:
         if binaries() is None:
             pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
         _cluster = Throwaway().start()
+        _cluster.create(TESTS)
     return _cluster
 
 
@@ -59,9 +60,16 @@ def postgres() -> Throwaway:
     return cluster()
 
 
+TESTS = "digest_tests"  # one database; each test's state is a schema of its own in it
+
+
 def new_database() -> str:
-    """A fresh empty PostgreSQL database; its URL."""
-    return cluster().create(f"t{next(_numbers)}")
+    """A fresh, empty PostgreSQL state database for one test: a schema of its own (a whole
+    database copies 7 MB of catalogs; a schema costs its tables), first on the search path
+    of every connection to the URL returned."""
+    name = f"t{next(_numbers)}"
+    cluster().sql(f'CREATE SCHEMA "{name}"', TESTS)
+    return f"{cluster().url(TESTS)}?options=-csearch_path%3D{name}"
 
 
 def state_at(path: Path) -> str | Path:
