@@ -10,9 +10,11 @@ points the config there (database_url). `rows(path, sql)` reads it on either eng
 
 from __future__ import annotations
 
+import functools
 import gzip
 import itertools
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -52,6 +54,32 @@ def cluster() -> Throwaway:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _cluster is not None:
         _cluster.stop()
+
+
+# Words by which a test module shows it may reach the state (the conservative side: a module
+# that names none of them cannot, and runs once, in the SQLite run).
+STATE_WORDS = re.compile(
+    r"state|State|write_config|sending_config|serve_config|bundled_config|run_cli|"
+    r"digest_send|make_scheduler|serving\(|\bmain\b"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL run leaves out the modules that never reach the state database (the
+    summaries' and extraction's quality floors, text rules, the preview in Chromium)."""
+    if not ON_POSTGRES:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if _reaches_state(item.path) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@functools.cache
+def _reaches_state(path: Path) -> bool:
+    return bool(STATE_WORDS.search(path.read_text(encoding="utf-8")))
 
 
 @pytest.fixture
