@@ -150,29 +150,44 @@ def _connection(
     pace: Pace,
     on_result: Callable[[SendResult], None],
 ) -> None:
-    """One connection's loop: send a message, fill in the next while the server reads it."""
+    """One connection's loop. The wire never waits for our own work: the next message is
+    filled in while the server reads the current one, and a message's row is marked while
+    the server answers the next MAIL FROM (or at once, when nothing follows)."""
     ahead: list[Prepared] = []
+    answered: list[SendResult] = []  # answered by the server, not yet reported
 
     def fill_next() -> None:
         if not ahead and (following := work.next(wire.stop)) is not None:
             ahead.append(following)
 
-    with SmtpBatch(wire.smtp, wire.connector, wire.sleep) as batch:
-        fill_next()
-        while ahead:
-            item = ahead.pop()
-            pace.wait()
-            try:
-                result = batch.send(item.reader.address, item.envelope, item.data, fill_next)
-            except ServerRefused as refusal:
-                work.halt(refusal=refusal)
-                return
-            try:
-                on_result(result)
-            except Exception as exc:  # the mark could not be written: stop, say why
-                work.fail(exc)
-                return
-            if result.status is SendStatus.DEFERRED and result.reply.startswith("connection"):
-                work.halt(UNREACHABLE)
-                return
-            fill_next()  # the message never reached DATA (a refused reader): fill in now
+    def report() -> None:
+        while answered:
+            on_result(answered.pop())
+
+    try:
+        with SmtpBatch(wire.smtp, wire.connector, wire.sleep) as batch:
+            fill_next()
+            while ahead:
+                item = ahead.pop()
+                pace.wait()
+                try:
+                    result = batch.send(
+                        item.reader.address, item.envelope, item.data, report, fill_next
+                    )
+                except ServerRefused as refusal:
+                    work.halt(refusal=refusal)
+                    return
+                report()  # its MAIL FROM never went (no connection): mark the one before now
+                answered.append(result)
+                if result.status is SendStatus.DEFERRED and result.reply.startswith("connection"):
+                    work.halt(UNREACHABLE)
+                    return
+                fill_next()  # the message never reached DATA (a refused reader): fill in now
+        report()
+    except Exception as exc:  # a mark could not be written (the database): stop, say why
+        work.fail(exc)
+    finally:
+        try:
+            report()  # what was answered before a refusal or a failure is marked still
+        except Exception as exc:
+            work.fail(exc)

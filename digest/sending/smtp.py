@@ -145,18 +145,20 @@ class SmtpBatch:
         label: str,
         envelope: Envelope,
         data: bytes,
-        meanwhile: Callable[[], None] | None = None,
+        while_mail: Callable[[], None] | None = None,
+        while_data: Callable[[], None] | None = None,
     ) -> SendResult:
         """Deliver `data` (CRLF line ends) to one reader, retrying temporary failures.
-        `meanwhile` runs while the server reads the message (the caller fills in the next
-        one); it may run once per try. Raises ServerRefused only."""
+        `while_mail` runs once MAIL FROM is on its way, before its answer is read (the caller
+        marks the message before); `while_data` while the server reads the message (the
+        caller fills in the next one). Each may run once per try. Raises ServerRefused only."""
         reply = ""
         wire = _dot_stuffed(data)
         for attempt in range(1, self.settings.attempts + 1):
             if attempt > 1:
                 self.sleep(self.settings.retry_delay * 2 ** (attempt - 2))
             try:
-                self._transaction(envelope, wire, meanwhile)
+                self._transaction(envelope, wire, while_mail, while_data)
                 return SendResult(label, SendStatus.SENT, attempt, "250 accepted")
             except _Outcome as outcome:
                 if outcome.status is not None:
@@ -167,23 +169,29 @@ class SmtpBatch:
         return SendResult(label, SendStatus.DEFERRED, self.settings.attempts, reply)
 
     def _transaction(
-        self, envelope: Envelope, wire: bytes, meanwhile: Callable[[], None] | None = None
+        self,
+        envelope: Envelope,
+        wire: bytes,
+        while_mail: Callable[[], None] | None = None,
+        while_data: Callable[[], None] | None = None,
     ) -> None:
-        client, (code, text) = self._mail_from(envelope.sender)
+        client, (code, text) = self._mail_from(envelope.sender, while_mail)
         if code != 250:
             self._answer_to_mail(client, code, text, envelope.sender)
         code, text = self._guarded(lambda: _command(client, "rcpt", f"TO:<{envelope.recipient}>"))
         if code not in (250, 251):
             self._refused(client, code, text, at_rcpt=True)
-        code, text = self._guarded(lambda: _data(client, wire, meanwhile))
+        code, text = self._guarded(lambda: _data(client, wire, while_data))
         if code != 250:
             self._refused(client, code, text)
 
-    def _mail_from(self, sender: str) -> tuple[smtplib.SMTP, tuple[int, bytes]]:
+    def _mail_from(
+        self, sender: str, meanwhile: Callable[[], None] | None = None
+    ) -> tuple[smtplib.SMTP, tuple[int, bytes]]:
         reused = self.client is not None
         client = self._connected()
         try:
-            return client, _command(client, "mail", f"FROM:<{sender}>")
+            return client, _command(client, "mail", f"FROM:<{sender}>", meanwhile)
         except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
             if not reused:
                 raise self._dropped(exc) from None
@@ -191,7 +199,9 @@ class SmtpBatch:
         except (smtplib.SMTPException, OSError) as exc:
             raise self._dropped(exc) from None
         client = self._connected()
-        return client, self._guarded(lambda: _command(client, "mail", f"FROM:<{sender}>"))
+        return client, self._guarded(
+            lambda: _command(client, "mail", f"FROM:<{sender}>", meanwhile)
+        )
 
     def _guarded(self, command: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
         try:
@@ -245,10 +255,15 @@ class SmtpBatch:
         return self.client
 
 
-def _command(client: smtplib.SMTP, name: str, argument: str) -> tuple[int, bytes]:
+def _command(
+    client: smtplib.SMTP, name: str, argument: str, meanwhile: Callable[[], None] | None = None
+) -> tuple[int, bytes]:
     """MAIL or RCPT with an address checked already (smtplib's mail() and rcpt() parse it
-    again with email.utils.parseaddr: a third of the client's time at 10,000 readers)."""
+    again with email.utils.parseaddr: a third of the client's time at 10,000 readers);
+    `meanwhile` runs while the server answers."""
     client.putcmd(name, argument)
+    if meanwhile is not None:
+        meanwhile()
     return client.getreply()
 
 
