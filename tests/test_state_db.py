@@ -18,6 +18,7 @@ from pg_server import Throwaway
 from sqlalchemy import create_engine, inspect
 
 from digest.state import VERSION, State
+from digest.state.engine import connect, target
 from digest.state.schema import SQLITE_HISTORY
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -139,8 +140,13 @@ def test_a_schema_newer_than_the_code_is_one_line_and_exit_2(tmp_path: Path) -> 
     assert err.startswith("digest: error: state database ")
     assert f"its schema is version {VERSION + 1}, newer than this digest knows ({VERSION})" in err
     assert len(err.splitlines()) == 1
-    code, _, err = run_cli("send", "-c", str(config), "--dry-run")
-    assert code == 2 and "newer than this digest knows" in err
+    for command in (["send", "--dry-run"], ["subscribers", "add", "a@example.test"], ["build"]):
+        code, _, err = run_cli(*command, "-c", str(config))
+        assert code == 2 and "newer than this digest knows" in err, command
+    assert not (tmp_path / "out").exists()  # nothing written: not the output, not the state
+    with connect(target(state_at(tmp_path / "state.sqlite3"))) as conn:  # not upgraded
+        assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(VERSION + 1,)]
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM subscribers").all() == [(0,)]
 
 
 def _config_with(tmp_path: Path, url: str) -> Path:
@@ -222,3 +228,19 @@ def test_two_schedulers_fire_a_run_once_through_the_ledger(tmp_path: Path) -> No
         assert fire_once(one, JOB_ID, NOW, None) is True
         assert fire_once(two, JOB_ID, NOW, None) is False  # the same run: not again
         assert fire_once(two, JOB_ID, NOW.replace(hour=10), None) is True  # the next one
+
+
+def test_db_copy_from_a_state_file_that_is_not_there_is_refused_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, [{"name": "A", "url": "https://a.example/f"}])
+    document = yaml.safe_load(config.read_text())
+    document.pop("database_url", None)
+    document["state_db"] = str(tmp_path / "typo.sqlite3")
+    config.write_text(yaml.safe_dump(document))
+    into = tmp_path / "into.sqlite3"
+    code, out, err = run_cli("db", "copy", "--to", f"sqlite:///{into}", "-c", str(config))
+    assert (code, out) == (2, "")
+    missing = tmp_path / "typo.sqlite3"
+    assert err == f"digest: error: state database {missing}: no such file; nothing to copy\n"
+    assert not (tmp_path / "typo.sqlite3").exists() and not into.exists()

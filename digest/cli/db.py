@@ -11,7 +11,7 @@ import click
 from digest.cli.common import config_option, reports_errors
 from digest.config.load import default_config_path, load_settings
 from digest.state import VERSION, State, mask
-from digest.state.copy import copy_state
+from digest.state.copy import copy_state, open_source
 
 
 @click.group(invoke_without_command=True)
@@ -55,7 +55,7 @@ def upgrade(ctx: click.Context, config_path: Path | None) -> None:
 def copy(ctx: click.Context, config_path: Path | None, to: str) -> None:
     """Copy every row of the state database into an empty one, verified before it commits."""
     settings = load_settings(config_path or ctx.obj or default_config_path())
-    with State.open(settings.database) as source, State.open(to) as target:
+    with open_source(settings.database) as source, State.open(to) as target:
         done = copy_state(source, target)
         for table, count in done.tables:
             click.echo(f"  {table}: {count:,}")

@@ -8,11 +8,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Integer, Table, func, select
 
 from digest.state.engine import StateError
+from digest.state.engine import target as target_of
 from digest.state.schema import metadata, schema_version
 from digest.state.store import State
 
@@ -26,6 +28,19 @@ class Copied:
     @property
     def rows(self) -> int:
         return sum(count for _, count in self.tables)
+
+
+def open_source(where: str | Path) -> State:
+    """The state to copy from, which must exist: a mistyped state_db would otherwise be made
+    afresh, empty, and "copied" as such."""
+    place = target_of(where)
+    if place.path is not None and not place.path.exists():
+        raise StateError(f"state database {place.shown}: no such file; nothing to copy", 2)
+    source = State.open(place)
+    if source.found == 0:
+        source.close()
+        raise StateError(f"state database {place.shown}: it is empty; nothing to copy", 2)
+    return source
 
 
 def copy_state(source: State, target: State) -> Copied:
