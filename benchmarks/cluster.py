@@ -1,7 +1,7 @@
 """Past one machine: several `digest send` and `digest serve` processes on one PostgreSQL
 database, beside the single-process SQLite send and plain smtplib loops in the same run.
 
-    PYTHONPATH=. python benchmarks/cluster.py [--size 10000] [--seconds 10]
+    PYTHONPATH=. python benchmarks/cluster.py [--size 10000] [--repeat 3] [--seconds 10]
 
 A throwaway PostgreSQL cluster (tests/pg_server.py: Debian's server, fsync on, as a real one)
 and, per row, a fresh aiosmtpd sink in its own process (tests/fault_server.py: it counts
@@ -21,6 +21,9 @@ with one SMTP connection:
   sent: the survivor takes its rows over (at once: the dead process was on this host; on
   another machine, when its 60 s lease runs out).
 
+The sending rows run --repeat rounds, each round every row in turn, a floor just before the
+digest rows it is compared with: other work on the machine moves every figure between rounds,
+so each ratio is taken within one round and the table shows the median and the range.
 Messages/s is counted at the sink from its first message to its last (every build before the
 first message does not count; the processes' wall time is shown apart). Duplicates are
 readers who got more than one message; "same id" how many of those repeats carried a
@@ -150,26 +153,45 @@ def _kill_when(victim: subprocess.Popen[bytes], url: str, marked: int) -> str:
 
 def _counts(url: str) -> dict[str, int]:
     with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
+        try:
+            rows = conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
+        except psycopg.errors.UndefinedTable:  # the first sender has not set the schema up yet
+            return {}
     return {str(status): int(count) for status, count in rows}
 
 
-def send_table(rows: list[Row], size: int) -> str:
-    floors = {row.connections: row.rate for row in rows if row.name.startswith("smtplib")}
+def send_table(rounds: list[list[Row]], size: int) -> str:
+    """One line per sender: the median round's messages/s and the range over the rounds;
+    each round's ratio to the smtplib loop over as many connections run just before it in
+    that round (the median of those, and their range); duplicates summed over every round."""
     lines = [
-        f"| sender ({size:,} readers) | connections | messages/s | vs smtplib, same connections"
-        " | received | duplicates | same id | wall s | peak RSS MB per process |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| sender ({size:,} readers) | connections | messages/s (median) | range"
+        " | vs smtplib, same connections (median) | range | received | duplicates | same id"
+        " | wall s | peak RSS MB per process |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in rows:
-        rss = " / ".join(f"{value:.0f}" for value in row.rss_mb)
+    for index, first in enumerate(rounds[0]):
+        runs = [each[index] for each in rounds]
+        ratios = sorted(_ratio(each, each[index]) for each in rounds)
+        rates = sorted(run.rate for run in runs)
+        median = sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
+        received = sorted({int(run.sink["messages"]) for run in runs})
+        rss = " / ".join(f"{value:.0f}" for value in median.rss_mb)
         lines.append(
-            f"| {row.name} | {row.connections} | {row.rate:,.0f}"
-            f" | {row.rate / floors[row.connections]:.2f}x | {int(row.sink['messages']):,}"
-            f" | {int(row.sink['duplicates'])} | {int(row.sink.get('same_id', 0))}"
-            f" | {row.wall:.1f} | {rss} |"
+            f"| {first.name} | {first.connections} | {median.rate:,.0f}"
+            f" | {rates[0]:,.0f}-{rates[-1]:,.0f}"
+            f" | {ratios[len(ratios) // 2]:.2f}x | {ratios[0]:.2f}-{ratios[-1]:.2f}"
+            f" | {' / '.join(f'{n:,}' for n in received)} x{len(runs)}"
+            f" | {sum(int(run.sink['duplicates']) for run in runs)}"
+            f" | {sum(int(run.sink.get('same_id', 0)) for run in runs)}"
+            f" | {median.wall:.1f} | {rss} |"
         )
     return "\n".join(lines)
+
+
+def _ratio(round_rows: list[Row], row: Row) -> float:
+    floor = next(r for r in round_rows if r.name == f"smtplib x{row.connections}")
+    return row.rate / floor.rate if floor.rate else 0.0
 
 
 # one-click ----------------------------------------------------------------------------------
@@ -324,13 +346,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--readers", type=int, default=80_000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of every sending row")
     parser.add_argument("--skip-serve", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="digest-cluster-bench-"))
     with Throwaway(durable=True) as pg:
         data = one_message(folder)
         print(f"message: {len(data):,} bytes", file=sys.stderr)
-        rows: list[Row] = []
         plan = [
             lambda: floor(args.size, 1, data),
             lambda: sqlite_send(args.size, folder),
@@ -341,14 +363,22 @@ def main() -> None:
             lambda: floor(args.size, 4, data),
             lambda: postgres_send(pg, args.size, 4, folder),
         ]
-        for step in plan:
-            row = step()
-            print(f"  {row.name}: {row.rate:,.0f} msg/s {row.note}", file=sys.stderr)
-            rows.append(row)
-        print(send_table(rows, args.size))
-        for row in rows:
-            if row.note:
-                print(f"\n{row.name}: {row.note}")
+        rounds: list[list[Row]] = []
+        for number in range(1, args.repeat + 1):
+            print(f"round {number} of {args.repeat}", file=sys.stderr)
+            rounds.append([])
+            for step in plan:
+                row = step()
+                print(f"  {row.name}: {row.rate:,.0f} msg/s {row.note}", file=sys.stderr)
+                rounds[-1].append(row)
+        print(send_table(rounds, args.size))
+        print()
+        for number, each in enumerate(rounds, start=1):
+            print(
+                f"round {number}: "
+                + ", ".join(f"{row.name} {row.rate:,.0f}/s" for row in each)
+                + "".join(f"; {row.note}" for row in each if row.note)
+            )
         if not args.skip_serve:
             serve_folder = folder / "serve"
             serve_folder.mkdir()

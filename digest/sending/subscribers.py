@@ -268,6 +268,44 @@ def key_row(state: State, key: str) -> tuple[int, str, str] | None:
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
 
+def key_rows(state: State, keys: Iterable[str]) -> dict[str, tuple[int, str, str]]:
+    """key_row of many addresses, a few hundred a statement: {key: (id, status, created_via)}."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, tuple[int, str, str]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = state.execute(
+            "SELECT email_key, id, status, created_via FROM subscribers WHERE email_key IN :keys",
+            {"keys": wanted[start : start + 500]},
+        )
+        found.update((str(k), (int(i), str(s), str(v))) for k, i, s, v in rows)
+    return found
+
+
+def insert_many(
+    state: State, addresses: Sequence[Address], status: str, via: str, now: datetime
+) -> None:
+    """New subscribers in bulk (the config's, an import): the rows, then their first events."""
+    if not addresses:
+        return
+    stamp = now.isoformat()
+    state.executemany(
+        "INSERT INTO subscribers (email, email_key, name, status, via, status_at, sections,"
+        " created_at, created_via, confirmed_at) VALUES (:email, :key, :name, :status, :via,"
+        " :at, NULL, :at, :via, NULL)",
+        [
+            {"email": a.email, "key": a.key, "name": a.name, "status": status, "via": via,
+             "at": stamp}
+            for a in addresses
+        ],
+    )  # fmt: skip
+    made = key_rows(state, (a.key for a in addresses))
+    state.executemany(
+        "INSERT INTO subscriber_events (subscriber, status, via, at)"
+        " VALUES (:id, :status, :via, :at)",
+        [{"id": made[a.key][0], "status": status, "via": via, "at": stamp} for a in addresses],
+    )
+
+
 def config_rows(state: State) -> list[tuple[int, str, str, str]]:
     """(id, email_key, status, via) of every subscriber the config made."""
     rows = state.execute(
