@@ -159,14 +159,9 @@ def readers(state: State) -> list[Subscriber]:
 
 def by_keys(state: State, keys: Iterable[str]) -> dict[str, Subscriber]:
     """The subscribers of these lower-case addresses, by address."""
-    wanted = list(dict.fromkeys(keys))
-    found: dict[str, Subscriber] = {}
-    for start in range(0, len(wanted), 500):  # a few hundred parameters a statement
-        chunk = wanted[start : start + 500]
-        for row in state.execute(f"{_SELECT} WHERE s.email_key IN :keys", {"keys": chunk}):
-            subscriber = _subscriber(row)
-            found[subscriber.email.lower()] = subscriber
-    return found
+    query = f"{_SELECT} WHERE s.email_key IN :keys"
+    found = map(_subscriber, state.rows_in(query, "keys", dict.fromkeys(keys)))
+    return {subscriber.email.lower(): subscriber for subscriber in found}
 
 
 def counts(state: State) -> dict[str, int]:
@@ -270,15 +265,9 @@ def key_row(state: State, key: str) -> tuple[int, str, str] | None:
 
 def key_rows(state: State, keys: Iterable[str]) -> dict[str, tuple[int, str, str]]:
     """key_row of many addresses, a few hundred a statement: {key: (id, status, created_via)}."""
-    wanted = list(dict.fromkeys(keys))
-    found: dict[str, tuple[int, str, str]] = {}
-    for start in range(0, len(wanted), 500):
-        rows = state.execute(
-            "SELECT email_key, id, status, created_via FROM subscribers WHERE email_key IN :keys",
-            {"keys": wanted[start : start + 500]},
-        )
-        found.update((str(k), (int(i), str(s), str(v))) for k, i, s, v in rows)
-    return found
+    query = "SELECT email_key, id, status, created_via FROM subscribers WHERE email_key IN :keys"
+    rows = state.rows_in(query, "keys", dict.fromkeys(keys))
+    return {str(k): (int(i), str(s), str(v)) for k, i, s, v in rows}
 
 
 def insert_many(

@@ -134,6 +134,13 @@ class State:
             raise ValueError("executemany with no rows: call it only with some")
         return self.conn.execute(statement, params)
 
+    def rows_in(self, query: str, name: str, values: Iterable[Any]) -> Iterator[Sequence[Any]]:
+        """The rows of `query`, whose `:name` is a list, for every value in `values`: a few
+        hundred a statement (engines cap the parameters of one)."""
+        listed = list(values)
+        for start in range(0, len(listed), 500):
+            yield from self.execute(query, {name: listed[start : start + 500]})
+
     def executemany(self, statement: str | Executable, rows: Iterable[Params]) -> None:
         """The statement once per row, in one round trip where the driver can; none: nothing."""
         listed = list(rows)
@@ -267,12 +274,10 @@ class State:
     def entry_texts(self, ids: list[str]) -> dict[str, bytes]:
         """The stored (compressed) text of each id; of an id in several feeds, the longest."""
         found: dict[str, bytes] = {}
-        for start in range(0, len(ids), 500):  # a few hundred parameters a statement
-            chunk = ids[start : start + 500]
-            query = "SELECT id, text FROM entry_texts WHERE id IN :ids"
-            for entry_id, stored in self.execute(query, {"ids": chunk}):
-                if len(stored) > len(found.get(entry_id, b"")):
-                    found[entry_id] = bytes(stored)
+        query = "SELECT id, text FROM entry_texts WHERE id IN :ids"
+        for entry_id, stored in self.rows_in(query, "ids", ids):
+            if len(stored) > len(found.get(entry_id, b"")):
+                found[entry_id] = bytes(stored)
         return found
 
     def record_feed_status(self, url: str, status: str, error: str, now: datetime) -> None:
@@ -356,13 +361,8 @@ class State:
         )
 
     def first_seen(self, ids: list[str]) -> dict[str, datetime]:
-        found: dict[str, datetime] = {}
-        for start in range(0, len(ids), 500):  # a few hundred parameters a statement
-            chunk = ids[start : start + 500]
-            query = "SELECT id, first_seen FROM entries WHERE id IN :ids"
-            for entry_id, seen in self.execute(query, {"ids": chunk}):
-                found[entry_id] = datetime.fromisoformat(seen)
-        return found
+        query = "SELECT id, first_seen FROM entries WHERE id IN :ids"
+        return {i: datetime.fromisoformat(seen) for i, seen in self.rows_in(query, "ids", ids)}
 
     # article pages --------------------------------------------------------------------------
 
