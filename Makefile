@@ -17,6 +17,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy digest
 	$(BIN)/python -m pytest
+	DIGEST_TEST_DATABASE=postgresql $(BIN)/python -m pytest  # again, the state on PostgreSQL
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/summaries.py
@@ -27,6 +28,8 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/serve.py  # needs Debian's wrk (apt-get install wrk)
+	$(BIN)/python benchmarks/send.py
+	$(BIN)/python benchmarks/cluster.py  # needs Debian's postgresql and wrk
 
 $(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)

@@ -125,7 +125,7 @@ def make_site(folder: Path, port: int, readers: int) -> list[str]:
 
     settings = load_settings(folder / "config.yaml")
     now = datetime.now(UTC)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         add(
             state,
             ((parse_address(f"r{n}@example.test"), None) for n in range(readers)),
@@ -134,7 +134,7 @@ def make_site(folder: Path, port: int, readers: int) -> list[str]:
         )
         links = links_for(settings, state)
         assert links is not None
-        ids = [row[0] for row in state.conn.execute("SELECT id FROM subscribers ORDER BY id")]
+        ids = [row[0] for row in state.execute("SELECT id FROM subscribers ORDER BY id")]
     return [links.unsubscribe(i).removeprefix(links.public_url.rstrip("/")) for i in ids]
 
 

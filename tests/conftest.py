@@ -1,8 +1,20 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1 serving feeds, and small builders."""
+"""Shared fixtures: a real HTTP server on 127.0.0.1 serving feeds, and small builders; the
+state database on the engine of this run.
+
+The suite runs twice (`make test`): on SQLite, then with DIGEST_TEST_DATABASE=postgresql on a
+throwaway PostgreSQL cluster (tests/pg_server.py) started once for the session. A test names
+the state it keeps by a SQLite path (`tmp_path / "state.sqlite3"`); `state_at(path)` is that
+file, or in the PostgreSQL run a database of its own made for that path, and `write_config`
+points the config there (database_url). `rows(path, sql)` reads it on either engine.
+"""
 
 from __future__ import annotations
 
+import functools
 import gzip
+import itertools
+import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -13,9 +25,97 @@ from pathlib import Path
 
 import pytest
 from extraction_eval import find_shared_data
+from pg_server import Throwaway, binaries
 from smtp_server import SmtpServer, start_server
 
 REPO = Path(__file__).resolve().parent.parent
+ENGINE = os.environ.get("DIGEST_TEST_DATABASE", "sqlite")  # sqlite | postgresql
+ON_POSTGRES = ENGINE == "postgresql"
+
+
+# the state database ---------------------------------------------------------------------------
+
+_cluster: Throwaway | None = None
+_databases: dict[Path, str] = {}
+_numbers = itertools.count(1)
+
+
+def cluster() -> Throwaway:
+    """The session's PostgreSQL cluster, started on first use, stopped when the session ends."""
+    global _cluster
+    if _cluster is None:
+        if binaries() is None:
+            pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+        _cluster = Throwaway().start()
+        _cluster.create(TESTS)
+    return _cluster
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _cluster is not None:
+        _cluster.stop()
+
+
+# Words by which a test module shows it may reach the state (the conservative side: a module
+# that names none of them cannot, and runs once, in the SQLite run).
+STATE_WORDS = re.compile(
+    r"state|State|write_config|sending_config|serve_config|bundled_config|run_cli|"
+    r"digest_send|make_scheduler|serving\(|\bmain\b"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL run leaves out the modules that never reach the state database (the
+    summaries' and extraction's quality floors, text rules, the preview in Chromium)."""
+    if not ON_POSTGRES:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if _reaches_state(item.path) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@functools.cache
+def _reaches_state(path: Path) -> bool:
+    return bool(STATE_WORDS.search(path.read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def postgres() -> Throwaway:
+    """The PostgreSQL cluster, in either run (tests of what only PostgreSQL does)."""
+    return cluster()
+
+
+TESTS = "digest_tests"  # one database; each test's state is a schema of its own in it
+
+
+def new_database() -> str:
+    """A fresh, empty PostgreSQL state database for one test: a schema of its own (a whole
+    database copies 7 MB of catalogs; a schema costs its tables), first on the search path
+    of every connection to the URL returned."""
+    name = f"t{next(_numbers)}"
+    cluster().sql(f'CREATE SCHEMA "{name}"', TESTS)
+    return f"{cluster().url(TESTS)}?options=-csearch_path%3D{name}"
+
+
+def state_at(path: Path) -> str | Path:
+    """Where a test keeps the state it names by `path`: the SQLite file, or in the PostgreSQL
+    run the database made for that path."""
+    if not ON_POSTGRES:
+        return path
+    if path not in _databases:
+        _databases[path] = new_database()
+    return _databases[path]
+
+
+def rows(path: Path, query: str, **params: object) -> list[tuple[object, ...]]:
+    """The rows of `query` (named :parameters) in the state `path` names, on either engine."""
+    from digest.state import State
+
+    with State.open(state_at(path)) as state:
+        return [tuple(row) for row in state.execute(query, params)]
 
 
 def shared_data() -> Path | None:
@@ -195,12 +295,19 @@ def write_config(folder: Path, feeds: list[dict[str, object]], **settings: objec
         "feeds": feeds,
         "output_dir": str(folder / "out"),
         "state_db": str(folder / "state.sqlite3"),
+        **database_setting(folder / "state.sqlite3"),
         "timezone": "UTC",
         **settings,
     }
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
+
+
+def database_setting(path: Path) -> dict[str, str]:
+    """The config's database_url for the state `path` names: none on SQLite (state_db is it)."""
+    where = state_at(path)
+    return {"database_url": where} if isinstance(where, str) else {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -48,6 +48,7 @@ class FaultHandler(RecordingHandler):
     taken_silently: Counter[str] = field(default_factory=Counter)  # what silent_accept kept
     keep_data: bool = True  # the benchmark's sink counts bytes and keeps nothing
     bytes_received: int = 0
+    message_ids: Counter[tuple[str, bytes]] = field(default_factory=Counter)  # (to, its id)
     first_at: float = 0.0  # when the first and the last message were accepted (time.time)
     last_at: float = 0.0
 
@@ -81,13 +82,26 @@ class FaultHandler(RecordingHandler):
             return "250 never sent"
         if not self.keep_data:
             data = Received(envelope.mail_from, tuple(envelope.rcpt_tos), b"")
+            message_id = _message_id(envelope.original_content)
             with self.lock:
                 self.received.append(data)
+                for recipient in envelope.rcpt_tos:
+                    self.message_ids[(recipient, message_id)] += 1
                 self.bytes_received += len(envelope.original_content)
                 self.last_at = time.time()
                 self.first_at = self.first_at or self.last_at
             return "250 2.0.0 Message accepted for delivery"
         return await super().handle_DATA(server, session, envelope)
+
+
+def _message_id(content: bytes) -> bytes:
+    """The Message-ID header's value, found in the headers without parsing the message."""
+    head = content[: content.find(b"\r\n\r\n") + 2 or 8192]
+    start = head.lower().find(b"\nmessage-id:")
+    if start < 0:
+        return b""
+    end = head.find(b"\r\n", start + 1)
+    return head[start + 12 : end].strip()
 
 
 def start_fault_server() -> tuple[Controller, SmtpServer, FaultHandler]:
@@ -113,6 +127,8 @@ def _serve(port: int) -> None:
         "bytes": handler.bytes_received,
         "recipients": len(copies),
         "duplicates": sum(n - 1 for n in copies.values()),
+        # of those, copies with a Message-ID the reader had already got: a mailbox drops them
+        "same_id": sum(n - 1 for n in handler.message_ids.values()),
         "sessions": handler.sessions,
         "first_at": handler.first_at,
         "last_at": handler.last_at,

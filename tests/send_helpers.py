@@ -4,14 +4,13 @@ mails them to the test SMTP server."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
+from conftest import REPO, FeedServer, article_html, rows, rss, rss_item, write_config
 from smtp_server import SmtpServer
 
 
@@ -82,5 +81,5 @@ def digest_send(config: Path) -> subprocess.Popen[str]:
 
 
 def outbox_counts(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as conn:
-        return dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+    counted = rows(path, "SELECT status, COUNT(*) FROM outbox GROUP BY status")
+    return {str(status): int(count) for status, count in counted}  # type: ignore[call-overload]

@@ -8,7 +8,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import httpx
 import yaml
-from conftest import REPO
+from conftest import REPO, database_setting
+from conftest import rows as state_rows
 from smtp_server import Received, SmtpServer
 
 SECTIONS = ["Science", "Technology", "Culture"]  # the bundled samples' sections, in order
@@ -49,6 +49,7 @@ def serve_config(
         },
         public_url=f"http://127.0.0.1:{port}/" if public_url is None else public_url,
         state_db=str(folder / "state.sqlite3"),
+        **database_setting(folder / "state.sqlite3"),
         output_dir=str(folder / "out"),
         archive_dir=str(folder / "archive"),
         recipients=[],
@@ -161,11 +162,11 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
-def rows(state_path: Path, query: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(state_path) as conn:
-        return list(conn.execute(query, args))
+def rows(state_path: Path, query: str, **params: object) -> list[tuple[object, ...]]:
+    return state_rows(state_path, query, **params)
 
 
 def status_of(state_path: Path, email: str) -> str:
-    found = rows(state_path, "SELECT status FROM subscribers WHERE email_key = ?", email.lower())
+    query = "SELECT status FROM subscribers WHERE email_key = :key"
+    found = rows(state_path, query, key=email.lower())
     return str(found[0][0]) if found else "absent"

@@ -132,7 +132,7 @@ def test_archive_url_must_be_absolute_and_gets_a_trailing_slash(tmp_path: Path) 
 
 def send_now(config: Path, moment: datetime) -> SendReport:
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         return send_to_list(settings, state, Sending(clock=lambda: moment, sleep=lambda _: None))
 
 

@@ -7,13 +7,12 @@ a person lifts it."""
 from __future__ import annotations
 
 import mailbox
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, FeedServer
+from conftest import NOW, FeedServer, rows, state_at
 from send_helpers import sending_config, serve_stories
 from smtp_server import SmtpServer
 
@@ -137,19 +136,19 @@ def test_digest_bounces_reads_a_maildir_an_mbox_and_stdin_and_counts_each_once(
 def test_temporary_bounces_suppress_after_n_in_a_row_and_an_issue_without_one_breaks_it(
     tmp_path: Path,
 ) -> None:
-    state = State.open(tmp_path / "s.sqlite3")
+    state = State.open(state_at(tmp_path / "s.sqlite3"))
     with state.transaction() as conn:
         for number in range(1, 7):
             conn.execute(
                 "INSERT INTO issues (number, period_start, period_end, subject, html, text,"
-                " created_at) VALUES (?, '', '', 'S', '', '', '')",
-                (number,),
+                " created_at) VALUES (:n, '', '', 'S', '', '', '')",
+                {"n": number},
             )
         for number in range(1, 6):
             conn.execute(
-                "INSERT INTO outbox (issue, recipient, status) VALUES (?, 'Full <full@x.test>',"
+                "INSERT INTO outbox (issue, recipient, status) VALUES (:n, 'Full <full@x.test>',"
                 " 'sent')",
-                (number,),
+                {"n": number},
             )
 
     def temporary(issue: int, when: int) -> bool:
@@ -159,9 +158,7 @@ def test_temporary_bounces_suppress_after_n_in_a_row_and_an_issue_without_one_br
     assert [temporary(1, 0), temporary(2, 7)] == [False, False]
     assert temporary(4, 21) is False  # issue 3 went out without a bounce: the row starts again
     assert temporary(5, 28) is False  # 4, 5: two in a row
-    state.conn.execute(
-        "INSERT INTO outbox (issue, recipient, status) VALUES (6, 'full@x.test', 'sent')"
-    )
+    state.execute("INSERT INTO outbox (issue, recipient, status) VALUES (6, 'full@x.test', 'sent')")
     assert temporary(6, 35) is True  # 4, 5, 6: three in a row
     assert suppressions(state)[0].reason.startswith("3 temporary failures in a row")
     state.close()
@@ -175,22 +172,21 @@ def test_a_suppressed_address_gets_no_issue_until_lifted(
     config = sending_config(tmp_path, url, smtp_server, people)
     smtp_server.handler.permanent.add("gone@example.test")  # 550 at RCPT: suppressed at once
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, Sending(clock=lambda: NOW, sleep=lambda _: None))
     smtp_server.handler.permanent.clear()
     _, out = run("suppressed", "-c", str(config))
     assert out.startswith("gone@example.test  since ") and "550 5.1.1" in out
     serve_stories(feed_server, [2], NOW + timedelta(days=7), timedelta(days=1))
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, Sending(clock=lambda: NOW + timedelta(days=7)))
-    with sqlite3.connect(settings.state_path) as conn:
-        rows = conn.execute("SELECT issue, recipient FROM outbox ORDER BY issue").fetchall()
-    assert rows == [(1, "a@example.test"), (1, "gone@example.test"), (2, "a@example.test")]
+    queued = rows(tmp_path / "state.sqlite3", "SELECT issue, recipient FROM outbox ORDER BY id")
+    assert queued == [(1, "a@example.test"), (1, "gone@example.test"), (2, "a@example.test")]
     assert run("suppressed", "remove", "GONE@example.test", "-c", str(config))[1] == (
         "lifted: GONE@example.test\n"
     )
     serve_stories(feed_server, [3], NOW + timedelta(days=14), timedelta(days=1))
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         report = send_to_list(settings, state, Sending(clock=lambda: NOW + timedelta(days=14)))
     assert [r.recipient for r in report.results] == people
     assert len(smtp_server.handler.to("gone@example.test")) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
+from conftest import REPO, FeedServer, article_html, rss, rss_item, state_at, write_config
 
 from digest.cli.main import main
 
@@ -154,7 +154,7 @@ def test_seed_article_summary_carries_its_claim_and_no_furniture(tmp_path: Path)
     from digest.state import State
 
     settings = load_settings(REPO / "config.yaml")
-    with State.open(tmp_path / "state.sqlite3") as state:
+    with State.open(state_at(tmp_path / "state.sqlite3")) as state:
         built = build_digest(settings, state, datetime(2026, 11, 25, 12, tzinfo=UTC))
     (seed,) = [i for i in built.digest.items if i.entry.title == "Mouse Eggs Made with Stem Cells"]
     summary = seed.summary.text
@@ -177,7 +177,7 @@ def test_nothing_new_after_the_last_issue_is_said_so(tmp_path: Path) -> None:
     bundled = load_settings(REPO / "config.yaml")
     settings = bundled.model_copy(update={"window_anchor": "now"})
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
-    with State.open(tmp_path / "state.sqlite3") as state:
+    with State.open(state_at(tmp_path / "state.sqlite3")) as state:
         with pytest.raises(NothingToBuild, match=r": nothing new since the last issue$"):
             build_digest(settings, state, now, since=now.replace(hour=11))
         with pytest.raises(NothingToBuild, match=r"widen window_days or build --as-of 2026-11-24$"):
@@ -198,7 +198,7 @@ def test_summary_words_bounds_every_summary(tmp_path: Path) -> None:
         summary_sentences=3,
         summary_words=30,
     )
-    with State.open(tmp_path / "state.sqlite3") as state:
+    with State.open(state_at(tmp_path / "state.sqlite3")) as state:
         built = build_digest(load_settings(config), state, datetime(2026, 11, 25, 12, tzinfo=UTC))
     for item in built.digest.items:
         sentences = item.summary.sentences

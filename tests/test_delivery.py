@@ -8,7 +8,7 @@ the list (7)."""
 from __future__ import annotations
 
 import re
-import sqlite3
+import sqlite3  # an old state file, made as the digest of its day made it
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import NOW, FeedServer
+from conftest import NOW, FeedServer, rows
 from fault_server import FaultHandler, start_fault_server
 from send_helpers import addresses, sending_config, serve_stories
 from smtp_server import SmtpServer
@@ -28,7 +28,8 @@ from digest.config.load import load_settings
 from digest.sending.outbox import list_issues
 from digest.sending.send import Sending, send_to_list
 from digest.sending.smtp import SendStatus
-from digest.state import MIGRATIONS, State
+from digest.state import VERSION, State
+from digest.state.schema import SQLITE_HISTORY
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def sending(moment=NOW, sleeps: list[float] | None = None) -> Sending:  # type: 
 
 def send_now(config: Path, moment=NOW):  # type: ignore[no-untyped-def]
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         return send_to_list(settings, state, sending(moment))
 
 
@@ -247,7 +248,7 @@ def test_a_reader_deferred_past_give_up_after_is_failed_with_the_last_reply(
         ),
     )
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         assert list_issues(state)[0].issue.sent_at is not None  # nobody owed: done
 
 
@@ -299,10 +300,10 @@ def test_four_connections_deliver_each_message_once(
     report = send_now(config)
     assert len(report.results) == 40 and handler_of(faulty).sessions == 4
     assert Counter(r for m in handler_of(faulty).received for r in m.rcpt_tos) == Counter(people)
-    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
-        assert conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall() == [
-            ("sent", 40)
-        ]
+    counted = rows(
+        tmp_path / "state.sqlite3", "SELECT status, COUNT(*) FROM outbox GROUP BY status"
+    )
+    assert counted == [("sent", 40)]
 
 
 def test_max_per_second_spaces_the_messages(
@@ -314,7 +315,7 @@ def test_max_per_second_spaces_the_messages(
     )
     settings = load_settings(config)
     waits: list[float] = []
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, sending(sleeps=waits))
     # ten slots 50 ms apart; the sleep is recorded, not slept, so each wait is the whole gap
     assert 9 * 0.05 * 0.8 <= max(waits) <= 9 * 0.05 * 1.05
@@ -349,7 +350,7 @@ def test_the_run_summary_counts_and_names_nobody_unless_asked(
 def test_a_database_from_before_issue_19_upgrades_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as conn:
-        for version, script in enumerate(MIGRATIONS[:7], start=1):
+        for version, script in enumerate(SQLITE_HISTORY[:7], start=1):
             conn.executescript(f"{script}; PRAGMA user_version = {version};")
         conn.execute(
             "INSERT INTO issues (number, period_start, period_end, subject, html, text,"
@@ -358,8 +359,8 @@ def test_a_database_from_before_issue_19_upgrades_in_place(tmp_path: Path) -> No
         )
         conn.execute("INSERT INTO outbox (issue, recipient) VALUES (1, 'a@example.test')")
     with State.open(path) as state:
-        assert state.conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
-        row = state.conn.execute("SELECT recipient, status, owed_since FROM outbox").fetchone()
+        assert state.execute("SELECT version FROM schema_version").one() == (VERSION,)
+        row = state.execute("SELECT recipient, status, owed_since FROM outbox").one()
         assert row == ("a@example.test", "pending", None)  # owed since the issue was made
         first = state.install_id()
     with State.open(path) as state:

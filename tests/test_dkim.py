@@ -64,7 +64,7 @@ def test_signed_messages_verify_and_cover_the_list_headers(
         dkim={"domain": "example.test", "selector": "news2026", "private_key_file": "dkim.pem"},
     )
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, Sending(clock=lambda: NOW, sleep=lambda _: None))
     lookup = dns({b"news2026._domainkey.example.test.": record})
     for received in smtp_server.handler.received:

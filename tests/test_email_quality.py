@@ -100,7 +100,7 @@ def sixty(town_server: FeedServer, tmp_path_factory: pytest.TempPathFactory) -> 
         folder, [{"name": "Town Crier", "url": url}], max_entries=60, archive_url=ARCHIVE
     )
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         built = build_digest(settings, state, AS_OF)
     return Email("sixty", built.rendered.html, built.rendered.text, len(built.digest.items))
 
@@ -113,7 +113,7 @@ def sample(tmp_path: Path) -> Email:
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     settings = load_settings(tmp_path / "config.yaml")
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         built = build_digest(settings, state, AS_OF.replace(tzinfo=settings.zone))
     return Email("sample", built.rendered.html, built.rendered.text, len(built.digest.items))
 

@@ -171,12 +171,12 @@ def test_adding_a_retired_url_again_clears_its_retirement(
 ) -> None:
     url = feed_server.serve("/back.xml", rss(rss_item("Story", "https://s.example/1")))
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         state.retire_feed(url, "410 Gone", NOW)
     code, out, _ = run("feeds", "add", url, "-c", str(config))
     assert code == 0
     assert "  note: it had been retired on 2026-12-04 (410 Gone); that is cleared" in out
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         assert url not in state.feed_records()
 
 

@@ -75,7 +75,7 @@ def _build(config: Path) -> dict[str, str]:
 
 def _items(config: Path) -> tuple[Item, ...]:
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         return build_digest(settings, state, NOW).digest.items
 
 

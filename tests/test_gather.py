@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import NOW, FeedServer, rss, rss_item
+from conftest import NOW, FeedServer, rss, rss_item, state_at
 
 from digest.feeds.gather import gather
 from digest.feeds.parse import parse_feed
@@ -25,9 +25,11 @@ def test_second_run_sends_etag_and_reuses_entries_on_304(
         "/feed.xml", rss(rss_item("A story", "https://example.org/a")), etag='"v1"'
     )
     source = FeedSource("Example", url)
-    with State.open(tmp_path / "state.sqlite3") as state:
+    with State.open(state_at(tmp_path / "state.sqlite3")) as state:
         first = _gather(state, source)
-    with State.open(tmp_path / "state.sqlite3") as state:  # a new run: validators from disk
+    with State.open(
+        state_at(tmp_path / "state.sqlite3")
+    ) as state:  # a new run: validators from disk
         second = _gather(state, source)
     assert first.reports[0].status is FeedStatus.OK
     assert second.reports[0].status is FeedStatus.NOT_MODIFIED
@@ -48,7 +50,7 @@ def test_broken_feeds_are_reported_by_name_and_the_rest_go_on(
     huge = feed_server.serve(
         "/huge.xml", rss(*[rss_item(f"T{i}", f"https://e.org/{i}", "x" * 5000) for i in range(60)])
     )
-    with State.open(tmp_path / "s.sqlite3") as state:
+    with State.open(state_at(tmp_path / "s.sqlite3")) as state:
         result = _gather(
             state,
             FeedSource("Good", good),
@@ -72,7 +74,7 @@ def test_server_trickling_bytes_hits_the_whole_response_deadline(
     items = [rss_item(f"Story {i}", f"https://e.org/{i}") for i in range(20)]
     url = feed_server.serve("/trickle.xml", rss(*items), trickle=0.05)
     options = HttpOptions(read_timeout=0.5, total_timeout=0.6)
-    with State.open(tmp_path / "s.sqlite3") as state:
+    with State.open(state_at(tmp_path / "s.sqlite3")) as state:
         result = gather([FeedSource("Trickle", url)], state, options, NOW)
     assert result.reports[0].error == "timed out: no complete answer within 0.6 s"
 
@@ -80,7 +82,7 @@ def test_server_trickling_bytes_hits_the_whole_response_deadline(
 def test_redirect_cap(feed_server: FeedServer, tmp_path: Path) -> None:
     for hop in range(4):
         feed_server.serve(f"/r{hop}", "", status=302, headers={"Location": f"/r{hop + 1}"})
-    with State.open(tmp_path / "s.sqlite3") as state:
+    with State.open(state_at(tmp_path / "s.sqlite3")) as state:
         result = _gather(state, FeedSource("Loop", feed_server.url("/r0")))
     last = feed_server.url("/r3")
     assert result.reports[0].error == f"more than 2 redirects (the last to {last})"
@@ -89,7 +91,7 @@ def test_redirect_cap(feed_server: FeedServer, tmp_path: Path) -> None:
 def test_gzip_and_user_agent(feed_server: FeedServer, tmp_path: Path) -> None:
     url = feed_server.serve("/f.xml", rss(rss_item("Zipped", "https://example.org/z")))
     options = HttpOptions(user_agent="digest-test/1")
-    with State.open(tmp_path / "s.sqlite3") as state:
+    with State.open(state_at(tmp_path / "s.sqlite3")) as state:
         result = gather([FeedSource("Z", url)], state, options, NOW)
     request = feed_server.hits("/f.xml")[0]
     assert "gzip" in request["accept-encoding"] and request["user-agent"] == "digest-test/1"
@@ -159,7 +161,7 @@ def test_undated_entries_keep_their_first_seen_time(
 ) -> None:
     item = "<item><title>No date</title><link>https://e.org/nd</link></item>"
     url = feed_server.serve("/nd.xml", rss(item))
-    with State.open(tmp_path / "s.sqlite3") as state:
+    with State.open(state_at(tmp_path / "s.sqlite3")) as state:
         first = gather([FeedSource("N", url)], state, FAST, NOW)
         later = gather([FeedSource("N", url)], state, FAST, NOW.replace(day=28))
     assert first.entries[0].published == NOW == later.entries[0].published
@@ -168,7 +170,7 @@ def test_undated_entries_keep_their_first_seen_time(
 def test_local_file_goes_through_the_same_path(tmp_path: Path) -> None:
     path = tmp_path / "local.xml"
     path.write_text(rss(rss_item("From disk", "https://example.org/disk")))
-    with State.open(tmp_path / "s.sqlite3") as state:
+    with State.open(state_at(tmp_path / "s.sqlite3")) as state:
         result = _gather(
             state, FeedSource("Disk", str(path)), FeedSource("Nope", str(tmp_path / "no.xml"))
         )

@@ -15,7 +15,7 @@ import hostile_server as hs
 import lxml.html
 import pytest
 from click.testing import CliRunner
-from conftest import run_cli, write_config
+from conftest import run_cli, state_at, write_config
 
 from digest.cli.main import main
 from digest.feeds import parse as feedparse_module
@@ -44,7 +44,7 @@ def servers() -> Iterator[tuple[hs.HostileServer, hs.HostileServer, dict[str, st
 
 def gather_one(tmp_path: Path, url: str, options: HttpOptions = QUICK, **kw: object) -> Gathered:
     """One feed gathered, its entries with their texts loaded (as the pipeline does)."""
-    with State.open(tmp_path / "state.sqlite3") as state:
+    with State.open(state_at(tmp_path / "state.sqlite3")) as state:
         result = gather([FeedSource("Case", url)], state, options, NOW, **kw)  # type: ignore[arg-type]
         return replace(result, entries=tuple(hydrate(result.entries, state)))
 
@@ -316,7 +316,7 @@ def test_a_permanent_redirect_moves_the_feed_and_says_so(tmp_path: Path, code: i
             first.notice
             == f"moved permanently to {new}: fetched from there from now on; update the config"
         )
-        with State.open(tmp_path / "state.sqlite3") as state:
+        with State.open(state_at(tmp_path / "state.sqlite3")) as state:
             assert state.feed_records()[old].moved_to == new
         second = gather_one(tmp_path, old).reports[0]
         assert server.hits["/old.xml"] == 1 and server.hits["/new.xml"] == 2
@@ -331,7 +331,7 @@ def test_a_temporary_redirect_moves_nothing(tmp_path: Path) -> None:
         old = server.add("/t.xml", hs.redirect("/elsewhere.xml", 302))
         server.add("/elsewhere.xml", hs.respond(corpus.good_feed("Temp")))
         assert gather_one(tmp_path, old).reports[0].notice == ""
-        with State.open(tmp_path / "state.sqlite3") as state:
+        with State.open(state_at(tmp_path / "state.sqlite3")) as state:
             assert state.feed_records()[old].moved_to is None
     finally:
         stop()
@@ -600,7 +600,7 @@ def test_a_feed_the_server_calls_fresh_is_not_asked_again_until_then(tmp_path: P
             hs.respond(corpus.good_feed("Fresh"), headers={"Cache-Control": "public, max-age=600"}),
         )
         sources = [FeedSource("Case", url)]
-        with State.open(tmp_path / "state.sqlite3") as state:
+        with State.open(state_at(tmp_path / "state.sqlite3")) as state:
             first = gather(sources, state, QUICK, NOW)
             soon = gather(sources, state, QUICK, NOW + timedelta(minutes=9))
             assert server.hits["/fresh.xml"] == 1  # fresh for 10 minutes: not asked
@@ -620,7 +620,7 @@ def test_a_long_max_age_is_honoured_for_an_hour_at_most(tmp_path: Path) -> None:
             hs.respond(corpus.good_feed("Static"), headers={"Cache-Control": "max-age=86400"}),
         )
         sources = [FeedSource("Case", url)]
-        with State.open(tmp_path / "state.sqlite3") as state:
+        with State.open(state_at(tmp_path / "state.sqlite3")) as state:
             gather(sources, state, QUICK, NOW)
             gather(sources, state, QUICK, NOW + timedelta(minutes=59))
             assert server.hits["/static.xml"] == 1
@@ -652,7 +652,7 @@ def test_a_parse_that_runs_too_long_fails_that_feed_only(
             FeedSource("Stuck", server.add("/stuck.xml", hs.respond(corpus.good_feed("Stuck")))),
             FeedSource("Fine", server.add("/fine.xml", hs.respond(corpus.good_feed("Fine")))),
         ]
-        with State.open(tmp_path / "state.sqlite3") as state:
+        with State.open(state_at(tmp_path / "state.sqlite3")) as state:
             result = gather(sources, state, QUICK, NOW)
         stuck_report, fine = result.reports
         assert stuck_report.error == "parsing took longer than 0.3 s"

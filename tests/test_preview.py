@@ -7,7 +7,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, FeedServer, article_html, rss, rss_item, write_config
+from conftest import REPO, FeedServer, article_html, rows, rss, rss_item, write_config
 from send_helpers import sending_config, serve_stories
 from smtp_server import SmtpServer
 
@@ -215,9 +214,12 @@ def test_a_broken_config_is_shown_with_its_line_and_recovers(
     assert httpx.get(server.url + "email").status_code == 200
 
 
-def state_dump(path: Path) -> list[str]:
-    with sqlite3.connect(path) as conn:
-        return list(conn.iterdump())
+def state_dump(path: Path) -> list[tuple[str, list[tuple[object, ...]]]]:
+    from digest.state.schema import metadata
+
+    return [
+        (t.name, rows(path, f"SELECT * FROM {t.name} ORDER BY 1")) for t in metadata.sorted_tables
+    ]
 
 
 def test_rebuilds_reuse_cached_feeds_without_network_or_state_writes_until_asked(
@@ -390,10 +392,8 @@ def test_cached_start_makes_no_request_and_says_which_feeds_were_never_fetched(
 
 
 def issue_rows(path: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as conn:
-        issues = conn.execute("SELECT number, subject FROM issues").fetchall()
-        outbox = conn.execute("SELECT * FROM outbox").fetchall()
-    return [*issues, *outbox]
+    issues = rows(path, "SELECT number, subject FROM issues ORDER BY number")
+    return [*issues, *rows(path, "SELECT * FROM outbox ORDER BY id")]
 
 
 def test_after_an_issue_the_preview_shows_the_next_one_with_its_real_headers(
@@ -410,7 +410,7 @@ def test_after_an_issue_the_preview_shows_the_next_one_with_its_real_headers(
         tmp_path, url, smtp_server, ["ana@example.test"], archive_url="https://d.example/a/"
     )
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, Sending(clock=lambda: AS_OF, sleep=lambda _: None))
     later = AS_OF + timedelta(days=7)
     serve_stories(feed_server, [3], later, timedelta(hours=3))

@@ -22,13 +22,14 @@ from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from click.testing import CliRunner
-from conftest import REPO, FeedServer
-from send_helpers import addresses, sending_config, serve_stories
+from conftest import REPO, FeedServer, rows
+from send_helpers import addresses, outbox_counts, sending_config, serve_stories
 from smtp_server import SmtpServer
 
 from digest.cli.main import main
 from digest.config.load import load_settings
 from digest.sending.schedule import JOB_ID, make_scheduler, missed_run, next_runs
+from digest.state.schema import SQLITE_HISTORY
 
 
 def soon(seconds: float) -> datetime:
@@ -77,7 +78,7 @@ def test_restart_catches_up_a_run_missed_while_down(
     first.shutdown(wait=True)  # "the machine went to sleep" before the run was due
     sleep_until(due + timedelta(seconds=1))
     assert smtp_server.handler.count() == 0
-    assert missed_run(settings.state_path, datetime.now(UTC)) == due
+    assert missed_run(settings.database, datetime.now(UTC)) == due
     assert next_runs(settings, 2)[0] == due  # `schedule --list` shows the run still owed
 
     again = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
@@ -91,30 +92,35 @@ def test_restart_catches_up_a_run_missed_while_down(
     assert next_time == due + timedelta(days=1)
 
 
-def test_a_job_stored_before_the_package_layout_still_runs_its_missed_run(
+def test_a_run_missed_under_apschedulers_job_store_still_happens_after_the_upgrade(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    """A state database from before digest/sending/ existed holds the job as
-    `digest.schedule:run_scheduled_send`: the run it missed still happens, once."""
+    """A state file of version 9 kept the send job in APScheduler's table (pickled, as
+    `digest.schedule:run_scheduled_send` before digest/sending/ existed): the run it missed
+    while down still happens, once, after the upgrade to the ledger moved it over."""
     serve_stories(feed_server, [1], datetime.now(UTC), timedelta(hours=2))
     config = sending_config(tmp_path, feed_server.url("/news.xml"), smtp_server, addresses(1))
     settings = load_settings(config)
     due = soon(1)
-    first = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
-    first.start()
-    first.shutdown(wait=True)
-    with sqlite3.connect(settings.state_path) as conn:  # as the old layout stored it
-        (stored,) = conn.execute(
-            "SELECT job_state FROM apscheduler_jobs WHERE id = ?", (JOB_ID,)
-        ).fetchone()
-        job_state = pickle.loads(stored)
-        job_state["func"] = "digest.schedule:run_scheduled_send"
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # as digest 9 left it
+        for version, script in enumerate(SQLITE_HISTORY, start=1):
+            conn.executescript(f"{script}; PRAGMA user_version = {version};")
         conn.execute(
-            "UPDATE apscheduler_jobs SET job_state = ? WHERE id = ?",
-            (pickle.dumps(job_state, pickle.HIGHEST_PROTOCOL), JOB_ID),
+            "CREATE TABLE apscheduler_jobs (id VARCHAR(191) NOT NULL PRIMARY KEY,"
+            " next_run_time FLOAT, job_state BLOB NOT NULL)"
         )
+        job = {"func": "digest.schedule:run_scheduled_send", "id": JOB_ID}
+        conn.execute(
+            "INSERT INTO apscheduler_jobs VALUES (?, ?, ?)",
+            (JOB_ID, due.timestamp(), pickle.dumps(job, pickle.HIGHEST_PROTOCOL)),
+        )
+    settings = settings.model_copy(update={"database_url": None, "state_db": path})
     sleep_until(due + timedelta(seconds=1))
-    assert missed_run(settings.state_path, datetime.now(UTC)) == due
+    assert missed_run(settings.database, datetime.now(UTC)) == due
+    with sqlite3.connect(path) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "apscheduler_jobs" not in tables and "schedule_runs" in tables
 
     again = make_scheduler(settings, config, BackgroundScheduler, trigger=at(due))
     again.start()
@@ -160,8 +166,7 @@ def test_two_schedulers_on_one_database_send_one_issue_once(
     assert runs["one"] >= 2 and runs["two"] >= 2  # both really ran the job, more than once
     copies = Counter(r for message in smtp_server.handler.received for r in message.rcpt_tos)
     assert copies == Counter(people)  # one copy each
-    with sqlite3.connect(settings.state_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM issues").fetchone() == (1,)
+    assert rows(tmp_path / "state.sqlite3", "SELECT COUNT(*) FROM issues") == [(1,)]
 
 
 def test_schedule_list_shows_the_next_mondays(tmp_path: Path) -> None:
@@ -244,9 +249,9 @@ def test_a_second_sigterm_forces_the_exit_and_the_message_in_flight_stays_pendin
     out, _ = process.communicate(timeout=10)
     assert process.returncode == 128 + signal.SIGTERM
     assert "stopping" in out and "stopped" not in out
-    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
-    assert rows == {"pending": len(people)}  # nothing marked sent that the server did not take
+    assert outbox_counts(tmp_path / "state.sqlite3") == {
+        "pending": len(people)
+    }  # nothing marked sent that the server did not take
 
 
 def _stop_and_resume(
@@ -263,10 +268,9 @@ def _stop_and_resume(
     assert "next run: " in out
     assert out.rstrip().endswith("stopped")
     stopped_at = smtp_server.handler.count()
-    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+    counted = outbox_counts(tmp_path / "state.sqlite3")
     assert 2 <= stopped_at < len(people)
-    assert rows == {"sent": stopped_at, "pending": len(people) - stopped_at}  # none half-done
+    assert counted == {"sent": stopped_at, "pending": len(people) - stopped_at}  # none half-done
 
     second = schedule()
     finished = smtp_server.handler.wait_for(len(people), timeout=30)
@@ -294,7 +298,7 @@ def test_the_retry_job_sends_what_a_run_left_pending(
     )
     settings = load_settings(config)
     smtp_server.handler.temporary["busy@example.test"] = 1
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         report = send_to_list(settings, state, Sending())
     assert report.pending == ("busy@example.test",)
 
@@ -332,7 +336,7 @@ def test_a_stop_while_a_run_is_due_hands_nothing_to_the_closed_executor(
     with caplog.at_level(logging.DEBUG, logger="apscheduler"):
         scheduler._process_jobs()  # what the loop thread does when it wakes now
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
-    assert missed_run(settings.state_path, datetime.now(UTC)) is not None  # still owed
+    assert missed_run(settings.database, datetime.now(UTC)) is not None  # still owed
 
 
 def test_sigint_while_runs_are_due_stops_without_a_traceback(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -14,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, FeedServer, rss
+from conftest import NOW, FeedServer, rows, rss
 from send_helpers import addresses, sending_config, serve_stories, story, wall_clock
 from smtp_server import SmtpServer
 
 from digest.cli.main import main
 from digest.config.load import load_settings
-from digest.sending.outbox import claim, create_issue, last_issue, list_issues
+from digest.sending.outbox import LEASE, claim_rows, create_issue, last_issue, list_issues
 from digest.sending.send import (
     Sending,
     deliver_issue,
@@ -31,7 +30,7 @@ from digest.sending.send import (
 )
 from digest.sending.smtp import SendStatus
 from digest.sending.summary import report_lines
-from digest.state import State
+from digest.state import VERSION, State
 
 
 def clock_at(moment):  # type: ignore[no-untyped-def]
@@ -68,7 +67,7 @@ def test_each_recipient_gets_one_correct_multipart_message(
         unsubscribe={"mailto": "leave@example.test", "url": "https://example.test/u?e={email}"},
     )
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         report = send_to_list(settings, state, sending())
     assert [r.status for r in report.results] == [SendStatus.SENT, SendStatus.SENT]
     assert smtp_server.handler.sessions == 1  # one connection for the batch
@@ -110,7 +109,7 @@ def test_mailto_only_unsubscribe_has_no_one_click_header(
     url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
     config = sending_config(tmp_path, url, smtp_server, ["ana@example.test"])
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, sending())
     message = smtp_server.handler.received[0].message
     assert message["List-Unsubscribe"] == "<mailto:digest@example.test?subject=unsubscribe>"
@@ -132,7 +131,7 @@ def test_temporary_failures_retry_with_backoff_and_permanent_ones_are_recorded(
     smtp_server.handler.permanent.add("gone@example.test")
     settings = load_settings(config)
     delays: list[float] = []
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         report = send_to_list(settings, state, sending(delays=delays))
         status = list_issues(state, rows_of=1)[0]
     assert [(r.recipient, r.status, r.attempts) for r in report.results] == [
@@ -162,7 +161,7 @@ def test_a_dropped_connection_is_retried_on_a_new_one(
     config = sending_config(tmp_path, url, smtp_server, people)
     smtp_server.handler.drop_once.add("a@example.test")
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         report = send_to_list(settings, state, sending())
     assert [r.status for r in report.results] == [SendStatus.SENT, SendStatus.SENT]
     assert report.results[0].attempts == 2
@@ -212,7 +211,7 @@ def test_next_issue_has_only_new_entries_and_catches_up_missed_weeks(
     url = serve_stories(feed_server, [1, 2], NOW, timedelta(days=1))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         first = send_to_list(settings, state, sending()).issue
     assert first is not None and len(first.entry_ids) == 2
 
@@ -223,7 +222,7 @@ def test_next_issue_has_only_new_entries_and_catches_up_missed_weeks(
     feed_server.serve("/news.xml", rss(*weekly))
     # as of `later`: the CLI's clock is the real one, and these stories are dated from NOW
     assert run("build", "-c", str(config), "--as-of", f"{later:%Y-%m-%dT%H:%M}")[0] == 0
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         second = send_to_list(settings, state, sending(later)).issue
         assert last_issue(state) == second
     assert second is not None and second.number == 2
@@ -240,7 +239,7 @@ def test_the_same_story_under_a_new_id_is_not_sent_again(
     url = serve_stories(feed_server, [1], NOW, timedelta(hours=1))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, sending())
         # re-published a minute "later" with a new GUID and a tracking parameter
         item = story(1, NOW + timedelta(minutes=5)).replace(
@@ -278,7 +277,7 @@ def test_a_test_send_leaves_the_entries_for_the_real_issue(
     url = serve_stories(feed_server, [1, 2], NOW, timedelta(days=1))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test", "b@example.test"])
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         test = send_test(settings, state, ["a@example.test"], sending())
         assert last_issue(state) is None
         real = send_to_list(settings, state, sending())
@@ -353,13 +352,13 @@ def test_resend_reaches_a_failed_recipient_and_never_repeats_a_delivered_one(
     assert run("send", "-c", str(config))[0] == 4
     smtp_server.handler.permanent.clear()
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:  # a 550 at RCPT suppressed the address
+    with State.open(settings.database) as state:  # a 550 at RCPT suppressed the address
         refused = resend(settings, state, 1, ["full@example.test"], sending())
     assert refused.results == () and "suppressed, not sent: full@example.test" in refused.note
     assert run("suppressed", "remove", "full@example.test", "-c", str(config))[1] == (
         "lifted: full@example.test\n"
     )
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         report = resend(settings, state, 1, None, sending())
     assert [r.recipient for r in report.results] == ["full@example.test"]
     assert "already sent to a@example.test: not sent again" in report.note
@@ -371,25 +370,29 @@ def test_resend_reaches_a_failed_recipient_and_never_repeats_a_delivered_one(
 # the claim ------------------------------------------------------------------------------------
 
 
-def test_an_issue_claimed_by_a_live_process_is_not_sent_by_another(
+def test_rows_claimed_by_a_live_process_are_left_to_it_until_its_lease_runs_out(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
-    config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
+    people = ["a@example.test", "b@example.test", "c@example.test"]
+    config = sending_config(tmp_path, url, smtp_server, people)
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         draft = draft_issue(settings, state, NOW, sending())
         assert draft is not None
         issue = create_issue(state, draft, settings.recipients)
         assert issue is not None
         assert create_issue(state, draft, settings.recipients) is None  # stale draft: refused
-        assert claim(state, 1, "elsewhere:1:live", NOW) is None  # lease running, other host
+        held = claim_rows(state, 1, "", "elsewhere:1:live", NOW, limit=2)  # another host
+        assert [row.recipient for row in held] == people[:2]
         report = deliver_issue(settings, state, issue, sending())
-        assert report.note == "issue 1 is being sent by elsewhere:1:live"
-        assert smtp_server.handler.count() == 0
-        # the lease runs out: the issue can be taken over
-        later = deliver_issue(settings, state, issue, sending(NOW + timedelta(hours=1)))
-    assert [r.status for r in later.results] == [SendStatus.SENT]
+        assert [r.recipient for r in report.results] == ["c@example.test"]  # joins the batch
+        assert report.pending == ()  # what is left is the other sender's
+        assert report.note == "the rest is being sent by another process: elsewhere:1 (2)"
+        # its lease runs out (it died on another machine): the rows are taken over
+        later = deliver_issue(settings, state, issue, sending(NOW + LEASE + timedelta(seconds=1)))
+    assert [r.recipient for r in later.results] == people[:2]
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.handler.received) == people
 
 
 def test_a_claim_by_a_dead_process_on_this_host_is_taken_over(
@@ -406,10 +409,11 @@ def test_a_claim_by_a_dead_process_on_this_host_is_taken_over(
         text=True,
         check=True,
     )
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         draft = draft_issue(settings, state, NOW, sending())
         assert draft is not None and create_issue(state, draft, settings.recipients)
-        assert claim(state, 1, f"{socket.gethostname()}:{dead.stdout.strip()}:x", NOW) is None
+        dead_owner = f"{socket.gethostname()}:{dead.stdout.strip()}:x"
+        assert len(claim_rows(state, 1, "", dead_owner, NOW)) == 1
         report = send_to_list(settings, state, sending())
     assert [r.status for r in report.results] == [SendStatus.SENT]
 
@@ -464,8 +468,7 @@ def test_password_comes_from_the_environment_only(
     code, _, err = run("send", "-c", str(config))
     assert code == 2 and "environment variable DIGEST_TEST_PW is not set" in err
     assert smtp_server.handler.count() == 0
-    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM issues").fetchone() == (0,)
+    assert rows(tmp_path / "state.sqlite3", "SELECT COUNT(*) FROM issues") == [(0,)]
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -510,8 +513,7 @@ def test_many_processes_opening_a_new_state_database_at_once_all_succeed(tmp_pat
     ]
     errors = [process.communicate(timeout=60)[1] for process in processes]
     assert [process.returncode for process in processes] == [0] * 6, errors
-    with sqlite3.connect(tmp_path / "new.sqlite3") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 3
+    assert rows(tmp_path / "new.sqlite3", "SELECT version FROM schema_version") == [(VERSION,)]
 
 
 def test_default_subject_counts_one_story_and_many() -> None:
@@ -564,7 +566,7 @@ def test_a_new_post_on_the_page_of_a_sent_one_still_goes_out(
     url = feed_server.serve("/news.xml", rss(first))
     config = sending_config(tmp_path, url, smtp_server, ["a@example.test"])
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, sending())
         second = post("a2", "Evening note", NOW + timedelta(minutes=30))
         feed_server.serve("/news.xml", rss(second, first))

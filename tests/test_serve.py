@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import state_at
 from serve_helpers import (
     SECTIONS,
     Served,
@@ -84,7 +85,7 @@ def form_page(client: httpx.Client, url: str) -> tuple[str, str]:
 
 def links_of(tmp_path: Path) -> Links:
     settings = load_settings(tmp_path / "config.yaml")
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         links = links_for(settings, state)
     assert links is not None
     return links
@@ -92,13 +93,13 @@ def links_of(tmp_path: Path) -> Links:
 
 def send_issue(tmp_path: Path) -> None:
     settings = load_settings(tmp_path / "config.yaml")
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, Sending(sleep=lambda _: None))
 
 
 def on_the_list(tmp_path: Path, *addresses: str, sections: tuple[str, ...] | None = None) -> None:
     """Readers added by hand (`digest subscribers add`)."""
-    with State.open(tmp_path / "state.sqlite3") as state:
+    with State.open(state_at(tmp_path / "state.sqlite3")) as state:
         wanted = [(parse_address(address), sections) for address in addresses]
         add(state, wanted, "command", datetime.now(UTC))
 
@@ -187,7 +188,7 @@ def test_subscribe_confirm_get_only_your_sections_and_leave_with_one_click(
     events = rows(
         state_path,
         "SELECT e.status, e.via FROM subscriber_events e JOIN subscribers s"
-        " ON s.id = e.subscriber WHERE s.email_key = 'ana@example.test' ORDER BY e.rowid",
+        " ON s.id = e.subscriber WHERE s.email_key = 'ana@example.test' ORDER BY e.id",
     )
     assert events == [("pending", "form"), ("active", "form"), ("unsubscribed", "one-click")]
 
@@ -421,7 +422,7 @@ def test_an_issue_still_owed_is_not_sent_after_a_one_click(
     on_the_list(tmp_path, "ana@example.test", "bob@example.test")
     smtp_server.handler.temporary["ana@example.test"] = 100  # 451 until the tries run out
     send_issue(tmp_path)
-    assert rows(tmp_path / "state.sqlite3", "SELECT status FROM outbox ORDER BY rowid") == [
+    assert rows(tmp_path / "state.sqlite3", "SELECT status FROM outbox ORDER BY id") == [
         ("pending",),
         ("sent",),
     ]
@@ -430,7 +431,7 @@ def test_an_issue_still_owed_is_not_sent_after_a_one_click(
     smtp_server.handler.temporary.clear()
     send_issue(tmp_path)  # resumes issue 1: ana's row is settled, not sent
     assert smtp_server.handler.to("ana@example.test") == []
-    assert rows(tmp_path / "state.sqlite3", "SELECT status, reply FROM outbox ORDER BY rowid") == [
+    assert rows(tmp_path / "state.sqlite3", "SELECT status, reply FROM outbox ORDER BY id") == [
         ("skipped", "unsubscribed (one-click)"),
         ("sent", None),
     ]
@@ -486,13 +487,13 @@ def test_a_lock_held_by_another_writer_is_waited_for_off_the_event_loop(
     """`digest send` (here: a bare connection) holds the write lock: a one-click waits for it
     on the server's database thread, the server keeps answering meanwhile, and the
     unsubscribe lands once the lock is released."""
-    import sqlite3
     import threading
 
     on_the_list(tmp_path, "ana@example.test")
     link = links_of(tmp_path).unsubscribe(1)
-    holder = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
+    holder = State.open(state_at(tmp_path / "state.sqlite3"))
+    holder.begin()  # SQLite: the write lock; PostgreSQL: the row's lock, taken next
+    holder.execute("UPDATE subscribers SET name = name WHERE id = 1")
     answers: list[int] = []
     clicking = threading.Thread(
         target=lambda: answers.append(
@@ -504,7 +505,7 @@ def test_a_lock_held_by_another_writer_is_waited_for_off_the_event_loop(
     assert answers == []  # waiting for the lock...
     assert httpx.get(local.url("healthz"), timeout=2).text == "ok"  # ...not on the loop
     assert httpx.get(local.url("subscribe"), timeout=2).status_code == 200
-    holder.execute("COMMIT")
+    holder.commit()
     holder.close()
     clicking.join(timeout=30)
     assert answers == [200]

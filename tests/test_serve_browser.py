@@ -97,7 +97,7 @@ def test_a_reader_subscribes_confirms_chooses_and_leaves_in_a_browser(
     assert status_of(state_path, "ana@example.test") == "active"
 
     settings = load_settings(tmp_path / "config.yaml")
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         send_to_list(settings, state, Sending(sleep=lambda _: None))
     (_, issue) = wait_for_mail(smtp_server, "ana@example.test", 2)
     html = html_part(issue.message)
@@ -137,7 +137,7 @@ def test_every_page_refuses_script_and_shows_no_other_reader(
     browser: Browser, served: Served, tmp_path: Path
 ) -> None:
     settings = load_settings(tmp_path / "config.yaml")
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         add(state, [(parse_address("bob@example.test"), None)], "import", datetime.now(UTC))
     page = new_page(browser)
     for path in ("subscribe", "nowhere", "u/1.bad", "archive/"):

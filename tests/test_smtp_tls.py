@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import ssl
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,7 +12,7 @@ import pytest
 import trustme
 from click.testing import CliRunner
 from conftest import FeedServer
-from send_helpers import sending_config, serve_stories, wall_clock
+from send_helpers import outbox_counts, sending_config, serve_stories, wall_clock
 from smtp_server import SmtpServer, start_server
 
 from digest.cli.main import main
@@ -60,8 +59,7 @@ def send(config: Path) -> tuple[int, str]:
 
 
 def outbox(tmp_path: Path) -> dict[str, int]:
-    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
-        return dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+    return outbox_counts(tmp_path / "state.sqlite3")
 
 
 @pytest.mark.usefixtures("trusting")

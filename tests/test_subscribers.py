@@ -5,15 +5,16 @@ rendered once per distinct choice of sections, letters sent once, the migration 
 
 from __future__ import annotations
 
-import sqlite3
+import sqlite3  # an old state file, made as the digest of its day made it
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import ON_POSTGRES, run_cli, state_at
 from serve_helpers import SECTIONS, html_part, serve_config
 from smtp_server import SmtpServer
+from sqlalchemy.exc import IntegrityError
 
 from digest.config.load import load_settings
 from digest.sending import recipients as recipients_module
@@ -33,14 +34,15 @@ from digest.sending.subscribers import (
 )
 from digest.sending.suppress import suppress
 from digest.sending.tokens import Signer
-from digest.state import MIGRATIONS, State
+from digest.state import VERSION, State
+from digest.state.schema import SQLITE_HISTORY
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def state(tmp_path: Path) -> State:
-    return State.open(tmp_path / "state.sqlite3")
+    return State.open(state_at(tmp_path / "state.sqlite3"))
 
 
 def address_of(text: str) -> signup.Address:
@@ -114,7 +116,7 @@ def test_double_opt_in_one_letter_an_hour_and_nothing_for_the_suppressed(state: 
     suppress(state, ["gone@example.test"], "bounced", NOW)
     gone = signup.request_subscription(state, address_of("gone@example.test"), None, NOW)
     assert gone is signup.Asked.SUPPRESSED and find(state, "gone@example.test") is None
-    kinds = state.conn.execute("SELECT kind FROM letters ORDER BY id").fetchall()
+    kinds = state.execute("SELECT kind FROM letters ORDER BY id").fetchall()
     assert kinds == [("confirm",), ("confirm",), ("subscribed",)]
 
 
@@ -164,13 +166,14 @@ def test_recipients_in_the_config_are_subscribers_kept_in_step(state: State) -> 
     assert readers(state) == [] and counts(state)["suppressed"] == 1
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="a SQLite trigger plays the failing write")
 def test_a_change_of_status_is_all_or_nothing(state: State) -> None:
     signup.add(state, [(address_of("ana@example.test"), None)], "import", NOW)
-    state.conn.execute(  # the second write of the change fails: the first is undone too
+    state.execute(  # the second write of the change fails: the first is undone too
         "CREATE TRIGGER fail BEFORE INSERT ON subscriber_events"
         " WHEN NEW.status = 'unsubscribed' BEGIN SELECT RAISE(ABORT, 'disk'); END"
     )
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         signup.unsubscribe(state, 1, "one-click", NOW)
     ana = find(state, "ana@example.test")
     assert ana is not None and ana.status == "active"  # the update rolled back with the event
@@ -262,11 +265,11 @@ def test_an_issue_is_rendered_once_per_distinct_choice_and_each_reader_gets_thei
         "render",
         lambda digest, *a, **k: renders.append(len(digest.items)) or real_render(digest, *a, **k),
     )
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         for email, sections in choices.items():
             signup.add(state, [(address_of(email), sections)], "import", NOW)
         report = send_to_list(settings, state, Sending(sleep=lambda _: None))
-        stored = state.conn.execute("SELECT sections FROM editions ORDER BY sections").fetchall()
+        stored = state.execute("SELECT sections FROM editions ORDER BY sections").fetchall()
     assert len(report.results) == 7 and all(r.status == "sent" for r in report.results)
     # Science, and Technology + Culture, once each; every section is the whole issue's own
     (whole,) = smtp_server.handler.to("all1@example.test")
@@ -292,11 +295,11 @@ def test_a_reader_whose_sections_have_no_story_gets_nothing_this_time(
 ) -> None:
     config = serve_config(tmp_path, smtp_server, 8080)
     settings = load_settings(config)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         signup.add(state, [(address_of("ana@example.test"), ("Gone section",))], "import", NOW)
         signup.add(state, [(address_of("bob@example.test"), None)], "import", NOW)
         send_to_list(settings, state, Sending(sleep=lambda _: None))
-        rows = state.conn.execute("SELECT recipient, status, reply FROM outbox").fetchall()
+        rows = state.execute("SELECT recipient, status, reply FROM outbox").fetchall()
     assert rows == [
         ("ana@example.test", "skipped", "none of their sections has a story in this issue"),
         ("bob@example.test", "sent", None),
@@ -309,7 +312,7 @@ def test_a_reader_whose_sections_have_no_story_gets_nothing_this_time(
 
 def test_two_postmen_at_once_send_each_letter_once(tmp_path: Path, smtp_server: SmtpServer) -> None:
     settings = load_settings(serve_config(tmp_path, smtp_server, 8080))
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         for number in range(20):
             signup.request_subscription(state, address_of(f"r{number}@example.test"), None, NOW)
         links = links_for(settings, state)
@@ -317,7 +320,7 @@ def test_two_postmen_at_once_send_each_letter_once(tmp_path: Path, smtp_server: 
     assert links is not None
 
     def postman() -> None:
-        with State.open(settings.state_path) as own:
+        with State.open(settings.database) as own:
             deliver_letters(settings, own, head, links, smtp_settings(settings), lambda: NOW)
 
     threads = [threading.Thread(target=postman) for _ in range(2)]
@@ -327,8 +330,8 @@ def test_two_postmen_at_once_send_each_letter_once(tmp_path: Path, smtp_server: 
         thread.join()
     received = sorted(r.rcpt_tos[0] for r in smtp_server.handler.received)
     assert received == sorted(f"r{n}@example.test" for n in range(20))
-    with State.open(settings.state_path) as state:
-        assert state.conn.execute("SELECT DISTINCT status FROM letters").fetchall() == [("sent",)]
+    with State.open(settings.database) as state:
+        assert state.execute("SELECT DISTINCT status FROM letters").fetchall() == [("sent",)]
 
 
 # the migration ---------------------------------------------------------------------------------
@@ -338,8 +341,9 @@ def test_a_database_from_before_issue_20_upgrades_in_place(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     settings = load_settings(serve_config(tmp_path, smtp_server, 8080))
+    settings = settings.model_copy(update={"database_url": None})  # a file, on either run
     with sqlite3.connect(settings.state_path) as conn:
-        for version, script in enumerate(MIGRATIONS[:8], start=1):
+        for version, script in enumerate(SQLITE_HISTORY[:8], start=1):
             conn.executescript(f"{script}; PRAGMA user_version = {version};")
         conn.execute(
             "INSERT INTO issues (number, period_start, period_end, subject, html, text,"
@@ -351,9 +355,9 @@ def test_a_database_from_before_issue_20_upgrades_in_place(
             "INSERT INTO outbox (issue, recipient, owed_since) VALUES (1, 'a@example.test', ?)",
             (NOW.isoformat(),),
         )
-    with State.open(settings.state_path) as state:
-        assert state.conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
-        row = state.conn.execute("SELECT recipient, status, edition FROM outbox").fetchone()
+    with State.open(settings.database) as state:
+        assert state.execute("SELECT version FROM schema_version").one() == (VERSION,)
+        row = state.execute("SELECT recipient, status, edition FROM outbox").fetchone()
         assert row == ("a@example.test", "pending", None)  # the whole issue, as before
         signup.add(state, [(address_of("a@example.test"), None)], "import", NOW)
         report = send_to_list(settings, state, Sending(sleep=lambda _: None))

@@ -28,7 +28,7 @@ def bounces(config_path: Path | None, source: str, verbose: bool) -> None:
     settings = load_settings(config_path or default_config_path())
     return_path = settings.bounces.return_path or (settings.smtp.sender if settings.smtp else "")
     limits = (return_path, settings.bounces.verp, settings.bounces.suppress_after)
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         run = record_bounces(
             state, read_source(source, sys.stdin.buffer), limits, datetime.now(UTC)
         )
@@ -55,7 +55,7 @@ def suppressed(ctx: click.Context, config_path: Path | None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     settings = load_settings(config_path or default_config_path())
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         rows = suppressions(state)
     if not rows:
         click.echo("no address is suppressed")
@@ -71,7 +71,7 @@ def suppressed(ctx: click.Context, config_path: Path | None) -> None:
 def remove(ctx: click.Context, config_path: Path | None, addresses: tuple[str, ...]) -> None:
     """Lift the suppression of ADDRESSES: they get the next issue again."""
     settings = load_settings(config_path or ctx.obj or default_config_path())
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         lifted = lift(state, addresses, datetime.now(UTC))
     for address in addresses:
         done = address.strip().lower() in lifted
@@ -89,7 +89,7 @@ def add(
 ) -> None:
     """Suppress ADDRESSES by hand: no issue goes to them until removed."""
     settings = load_settings(config_path or ctx.obj or default_config_path())
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         added = suppress(state, addresses, reason, datetime.now(UTC))
     for address in addresses:
         done = address.strip().lower() in added

@@ -51,6 +51,7 @@ LAZY_COMMANDS = {
     "subscribers": "digest.cli.subscribers:subscribers",
     "feeds": "digest.cli.feeds:feeds",
     "check": "digest.cli.feeds:check",
+    "db": "digest.cli.db:db",
 }
 
 
@@ -101,7 +102,7 @@ def build(
         )
     stopwatch = Timings() if timings else None
     started = time_module.perf_counter()
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         built = build_digest(settings, state, now, on_feed=_progress(), timings=stopwatch)
         message = send_cli.preview_eml(settings, state, built, now) if eml else None
     written = write_files(built.rendered, out or settings.output_path)

@@ -60,7 +60,7 @@ def send(
     which leaves the entries unsent)."""
     settings = load_settings(config_path or default_config_path())
     to = [_checked_address(address) for address in addresses]
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         if dry_run:
             _dry_run(settings, state, to, resend_number)
             return
@@ -137,7 +137,7 @@ def issues(config_path: Path | None, number: int | None) -> None:
     """List past issues and their delivery counts; with NUMBER, every reader of that issue,
     their status and the server's last reply."""
     settings = load_settings(config_path or default_config_path())
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         past = list_issues(state, rows_of=number)
     if number is not None:
         past = [status for status in past if status.issue.number == number]

@@ -27,7 +27,7 @@ def _settings(ctx: click.Context, config_path: Path | None) -> Settings:
 
 def _synced(settings: Settings) -> State:
     """The state database with recipients: on the list as they are in the file."""
-    state = State.open(settings.state_path)
+    state = State.open(settings.database)
     signup.sync_config(state, settings.recipients, datetime.now(UTC))
     return state
 

@@ -88,9 +88,13 @@ def _describe(path: Path, exc: ValidationError, lines: dict[Any, int]) -> str:
         reason = "required key is missing"
     else:
         reason = error["msg"].removeprefix("Value error, ")
-        if "input" in error and not isinstance(error["input"], (dict, list)):
+        secret = key in SECRET_BEARING  # never echoed back: a URL may carry a password
+        if "input" in error and not isinstance(error["input"], (dict, list)) and not secret:
             reason += f" (got {error['input']!r})"
     return f"{path}:{line}: {key}: {reason}" if line else f"{path}: {key}: {reason}"
+
+
+SECRET_BEARING = ("database_url",)
 
 
 def _nearest_line(loc: tuple[Any, ...], lines: dict[Any, int]) -> int | None:

@@ -362,7 +362,16 @@ class Settings(_Strict):
     )
     output_dir: Path = Field(Path("out"), description="Where digest.html/.txt are written.")
     timezone: str = Field("UTC", description="IANA time zone for dates and the schedule.")
-    state_db: Path = Field(Path("digest.sqlite3"), description="SQLite state database.")
+    state_db: Path = Field(
+        Path("digest.sqlite3"),
+        description="SQLite state database (the state's file when database_url is unset).",
+    )
+    database_url: str | None = Field(
+        None,
+        description="The state database as a URL, over state_db: sqlite:///path or "
+        "postgresql://user@host/database for several servers and senders on one database "
+        "(its password in PGPASSWORD or ~/.pgpass, not here).",
+    )
     templates: Path = Field(
         Path("templates"), description="Theme folder; its files shadow the built-in ones."
     )
@@ -439,6 +448,18 @@ class Settings(_Strict):
             ) from None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        scheme = value.partition("://")[0].lower()
+        if scheme not in ("sqlite", "postgresql", "postgres", "postgresql+psycopg"):
+            raise ValueError(
+                f"sqlite:///path or postgresql://user@host/database, not {scheme[:20]!r}"
+            )
+        return value
+
     @field_validator("recipients")
     @classmethod
     def _valid_recipients(cls, value: list[str]) -> list[str]:
@@ -511,6 +532,11 @@ class Settings(_Strict):
     @property
     def state_path(self) -> Path:
         return self.path(self.state_db)
+
+    @property
+    def database(self) -> str | Path:
+        """Where the state lives: database_url, else the state_db file."""
+        return self.database_url or self.state_path
 
     @property
     def templates_path(self) -> Path:

@@ -125,9 +125,11 @@ def _result(
 
 
 def _record(pending: list[Outcome], jobs: list[Job], state: State, now: datetime) -> None:
-    """What the fetches said, written in one transaction; `pending` is emptied."""
+    """What the fetches said, written in one transaction; `pending` is emptied. In the order
+    of the feeds' URLs, not of the fetches' ending: processes gathering the same feeds at once
+    on PostgreSQL then lock their rows in one order, and none deadlocks another."""
     with state.transaction():
-        for outcome in pending:
+        for outcome in sorted(pending, key=lambda done: jobs[done.index].source.url):
             _write(outcome, jobs[outcome.index].source.url, state, now)
     pending.clear()
 

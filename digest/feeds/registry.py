@@ -64,7 +64,7 @@ def list_feeds(settings: Settings, now: datetime) -> Listing:
     """Every feed with its last status, last success, move or retirement, and the entries of
     its last fetched body (local files: read now) that fall in the window, filters applied."""
     sources = settings.feed_sources()
-    with _reading(settings.state_path) as state:
+    with _reading(settings) as state:
         records = state.feed_records()
         gathered = filtered(gather_cached(sources, state, _options(settings), now), settings, state)
     start, end = window(settings, gathered.entries, now)
@@ -87,9 +87,9 @@ def list_feeds(settings: Settings, now: datetime) -> Listing:
 
 
 @contextmanager
-def _reading(path: Path) -> Iterator[State]:
-    """The state database if there is one; else an empty one in memory (none is created)."""
-    state = State.open(path if path.exists() else Path(":memory:"))
+def _reading(settings: Settings) -> Iterator[State]:
+    """The state database if there is one; else an empty one in memory (no file is made)."""
+    state = State.open(Path(":memory:") if _no_state(settings) else settings.database)
     try:
         yield state
     finally:
@@ -258,13 +258,18 @@ def _entry(
 
 def _forget(settings: Settings, url: str) -> FeedRecord | None:
     """A fresh start for a URL added again: its retirement (410) or move is forgotten."""
-    if not settings.state_path.exists():
+    if _no_state(settings):
         return None
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         record = state.feed_records().get(url)
         if record is not None:
             state.forget_feed(url)
     return record if record and (record.retired_at or record.moved_to) else None
+
+
+def _no_state(settings: Settings) -> bool:
+    """No state kept yet: the SQLite file does not exist (a database URL always exists)."""
+    return settings.database_url is None and not settings.state_path.exists()
 
 
 # duplicates and names -------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def record_bounces(
     for label, raw in messages:
         run.messages += 1
         digest = hashlib.sha256(raw).hexdigest()
-        if state.conn.execute("SELECT 1 FROM bounces WHERE message = ?", (digest,)).fetchone():
+        if state.execute("SELECT 1 FROM bounces WHERE message = :m", {"m": digest}).fetchone():
             run.repeated += 1
             continue
         found = read_bounce(raw, return_path, verp)

@@ -10,10 +10,13 @@ Sending an issue to the list is two steps with a commit between them:
    starts where this one ended and never repeats an entry. Suppressed addresses get no row.
    Issues are independent: a reader still pending on an older issue does not hold back the
    next one for anybody.
-2. *Deliver*: claim the issue (a lease in the database, so a second process cannot send it
-   too), then send each pending row and mark it `sent` right after the server accepts it.
-   A crash loses at most the mark of the message in flight; a re-run sends only what is
-   still pending.
+2. *Deliver*: claim pending rows a chunk at a time (each row held by one sender under a lease,
+   `FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's one writer on SQLite), send each and mark
+   it `sent` right after the server accepts it. Any number of senders share a batch: each
+   takes the chunks nobody holds. A sender's claims are renewed while it lives; one that died
+   loses them when their lease runs out (at once when its process on this host is gone), and
+   the next sender takes them over. A crash loses at most the mark of the message in flight;
+   a re-run sends only what is still pending.
 
 `digest build`, `preview`, test sends (`send --to` a part of the list) and `--dry-run` read
 this store but never write it.
@@ -23,11 +26,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, func, or_, select
 
 from digest.issue.pipeline import Built
 from digest.models import Entry, Issue
@@ -35,8 +39,10 @@ from digest.net.urls import canonical_url
 from digest.sending.smtp import SendResult, SendStatus
 from digest.sending.suppress import key, suppressed_keys
 from digest.state import State
+from digest.state.schema import outbox
 
-CLAIM_LEASE = timedelta(minutes=15)  # renewed after every message; outlives one slow message
+LEASE = timedelta(seconds=60)  # a claim's life; renewed every LEASE / 3 while its sender lives
+CHUNK = 100  # rows claimed at once: a fraction of a second of sending
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +68,18 @@ class IssueStatus:
 
 
 def last_issue(state: State) -> Issue | None:
-    row = state.conn.execute(f"{_ISSUE_SELECT} ORDER BY number DESC LIMIT 1").fetchone()
+    row = state.execute(f"{_ISSUE_SELECT} ORDER BY number DESC LIMIT 1").fetchone()
     return _issue(state, row) if row else None
 
 
 def get_issue(state: State, number: int) -> Issue | None:
-    row = state.conn.execute(f"{_ISSUE_SELECT} WHERE number = ?", (number,)).fetchone()
+    row = state.execute(f"{_ISSUE_SELECT} WHERE number = :n", {"n": number}).fetchone()
     return _issue(state, row) if row else None
 
 
 def unfinished_issues(state: State) -> list[Issue]:
     """Every issue some reader is still owed, oldest first."""
-    rows = state.conn.execute(
+    rows = state.execute(
         f"{_ISSUE_SELECT} WHERE number IN (SELECT issue FROM outbox WHERE status = 'pending')"
         " ORDER BY number"
     ).fetchall()
@@ -83,11 +89,11 @@ def unfinished_issues(state: State) -> list[Issue]:
 def list_issues(state: State, rows_of: int | None = None) -> list[IssueStatus]:
     """Every issue with its counts; the rows of issue `rows_of` too."""
     counts: dict[int, dict[str, int]] = {}
-    for number, status, count in state.conn.execute(
+    for number, status, count in state.execute(
         "SELECT issue, status, COUNT(*) FROM outbox GROUP BY issue, status"
     ):
         counts.setdefault(number, {})[status] = count
-    issues = [_issue(state, row) for row in state.conn.execute(f"{_ISSUE_SELECT} ORDER BY number")]
+    issues = [_issue(state, row) for row in state.execute(f"{_ISSUE_SELECT} ORDER BY number")]
     return [
         IssueStatus(
             issue,
@@ -99,10 +105,10 @@ def list_issues(state: State, rows_of: int | None = None) -> list[IssueStatus]:
 
 
 def deliveries(state: State, number: int) -> tuple[Delivery, ...]:
-    rows = state.conn.execute(
-        "SELECT recipient, status, attempts, reply, sent_at FROM outbox WHERE issue = ?"
-        " ORDER BY rowid",
-        (number,),
+    rows = state.execute(
+        "SELECT recipient, status, attempts, reply, sent_at FROM outbox WHERE issue = :n"
+        " ORDER BY id",
+        {"n": number},
     )
     return tuple(Delivery(r, s, a, reply, _when(at)) for r, s, a, reply, at in rows)
 
@@ -113,7 +119,7 @@ def sent_entry_check(state: State) -> Callable[[Entry], bool]:
     post to one page, or to anchors of one page, has distinct posts there)."""
     ids: set[str] = set()
     links: dict[str, list[tuple[str | None, str | None]]] = {}
-    rows = state.conn.execute(
+    rows = state.execute(
         "SELECT i.entry_id, i.link, e.feed, e.title FROM issue_entries i"
         " LEFT JOIN entries e ON e.id = i.entry_id"
     )
@@ -140,12 +146,12 @@ _ISSUE_SELECT = (
 )
 
 
-def _issue(state: State, row: tuple[object, ...]) -> Issue:
+def _issue(state: State, row: Sequence[object]) -> Issue:
     number = int(row[0])  # type: ignore[call-overload]
     entry_ids = tuple(
         entry_id
-        for (entry_id,) in state.conn.execute(
-            "SELECT entry_id FROM issue_entries WHERE issue = ? ORDER BY position", (number,)
+        for (entry_id,) in state.execute(
+            "SELECT entry_id FROM issue_entries WHERE issue = :n ORDER BY position", {"n": number}
         )
     )
     return Issue(
@@ -203,50 +209,59 @@ def create_issue(
     issue = draft.issue
     by_key = {edition.sections: edition for edition in editions}
     links = {item.entry.id: item.entry.link for item in draft.built.digest.items}
-    with state.transaction() as conn:
-        (latest,) = conn.execute("SELECT COALESCE(MAX(number), 0) FROM issues").fetchone()
+    with state.transaction() as tx:
+        tx.lock("issues")  # one creator at a time: the second finds its draft stale
+        (latest,) = tx.execute("SELECT COALESCE(MAX(number), 0) FROM issues").one()
         if latest != draft.after:
             return None
-        conn.execute(
+        tx.execute(
             "INSERT INTO issues (number, period_start, period_end, subject, html, text,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                issue.number,
-                issue.period_start.isoformat(),
-                issue.period_end.isoformat(),
-                issue.subject,
-                issue.html,
-                issue.text,
-                issue.created_at.isoformat(),
-            ),
+            " created_at) VALUES (:n, :start, :end, :subject, :html, :text, :created)",
+            {
+                "n": issue.number,
+                "start": issue.period_start.isoformat(),
+                "end": issue.period_end.isoformat(),
+                "subject": issue.subject,
+                "html": issue.html,
+                "text": issue.text,
+                "created": issue.created_at.isoformat(),
+            },
         )
-        conn.executemany(
-            "INSERT INTO issue_entries (entry_id, issue, link, position) VALUES (?, ?, ?, ?)",
+        tx.executemany(
+            "INSERT INTO issue_entries (entry_id, issue, link, position)"
+            " VALUES (:id, :n, :link, :position)",
             [
-                (entry_id, issue.number, _canonical(links[entry_id]), position)
+                {"id": entry_id, "n": issue.number, "link": _canonical(links[entry_id]),
+                 "position": position}
                 for position, entry_id in enumerate(issue.entry_ids)
             ],
-        )
-        conn.executemany(
-            "INSERT INTO editions (issue, sections, subject, html, text) VALUES (?, ?, ?, ?, ?)",
-            [(issue.number, e.sections, e.subject, e.html, e.text) for e in by_key.values()],
-        )
+        )  # fmt: skip
+        tx.executemany(
+            "INSERT INTO editions (issue, sections, subject, html, text)"
+            " VALUES (:n, :sections, :subject, :html, :text)",
+            [
+                {"n": issue.number, "sections": e.sections, "subject": e.subject,
+                 "html": e.html, "text": e.text}
+                for e in by_key.values()
+            ],
+        )  # fmt: skip
         rows = [(r, "") if isinstance(r, str) else r for r in recipients]
-        allowed = set(_not_suppressed(state, [address for address, _ in rows]))
+        allowed = set(_not_suppressed(tx, [address for address, _ in rows]))
         kept = [(a, e) for a, e in rows if a in allowed]
-        _add_rows(conn, issue.number, kept, issue.created_at)
+        _add_rows(tx, issue.number, kept, issue.created_at)
         empty = [a for a, e in kept if e in by_key and not by_key[e].stories]
-        conn.executemany(
-            "UPDATE outbox SET status = 'skipped', reply = ? WHERE issue = ? AND recipient = ?",
-            [(NO_NEWS, issue.number, address) for address in empty],
+        tx.executemany(
+            "UPDATE outbox SET status = 'skipped', reply = :why WHERE issue = :n"
+            " AND recipient = :r",
+            [{"why": NO_NEWS, "n": issue.number, "r": address} for address in empty],
         )
     return issue
 
 
 def editions(state: State, number: int) -> dict[str, Edition]:
     """The stored editions of issue `number`, by their sections key."""
-    rows = state.conn.execute(
-        "SELECT sections, subject, html, text FROM editions WHERE issue = ?", (number,)
+    rows = state.execute(
+        "SELECT sections, subject, html, text FROM editions WHERE issue = :n", {"n": number}
     )
     return {key: Edition(key, subject, html, text, -1) for key, subject, html, text in rows}
 
@@ -260,13 +275,15 @@ def _not_suppressed(state: State, recipients: Iterable[str]) -> list[str]:
     return [r for r in recipients if key(r) not in blocked]
 
 
-def _add_rows(
-    conn: sqlite3.Connection, number: int, rows: list[tuple[str, str]], now: datetime
-) -> None:
-    """(recipient, edition) rows; edition "" (NULL) is the whole issue."""
-    conn.executemany(
-        "INSERT OR IGNORE INTO outbox (issue, recipient, owed_since, edition) VALUES (?, ?, ?, ?)",
-        [(number, recipient, now.isoformat(), edition or None) for recipient, edition in rows],
+def _add_rows(state: State, number: int, rows: list[tuple[str, str]], now: datetime) -> None:
+    """(recipient, edition) rows, in this order; edition "" (NULL) is the whole issue."""
+    state.executemany(
+        "INSERT INTO outbox (issue, recipient, owed_since, edition)"
+        " VALUES (:n, :r, :since, :edition) ON CONFLICT DO NOTHING",
+        [
+            {"n": number, "r": recipient, "since": now.isoformat(), "edition": edition or None}
+            for recipient, edition in rows
+        ],
     )
 
 
@@ -283,23 +300,23 @@ def reopen(state: State, number: int, recipients: Iterable[str], now: datetime) 
     asked = list(recipients)
     wanted = _not_suppressed(state, asked)
     blocked = [r for r in asked if r not in wanted]
-    with state.transaction() as conn:
-        _add_rows(conn, number, [(recipient, "") for recipient in wanted], now)
-        marks = ",".join("?" * len(wanted))
-        conn.execute(
-            f"UPDATE outbox SET status = 'pending', attempts = 0, owed_since = ? WHERE issue = ?"
-            f" AND status IN ('failed', 'skipped') AND recipient IN ({marks})",
-            (now.isoformat(), number, *wanted),
+    with state.transaction() as tx:
+        _add_rows(tx, number, [(recipient, "") for recipient in wanted], now)
+        tx.execute(
+            "UPDATE outbox SET status = 'pending', attempts = 0, owed_since = :now,"
+            " claimed_by = NULL, claim_expires = NULL WHERE issue = :n"
+            " AND status IN ('failed', 'skipped') AND recipient IN :wanted",
+            {"now": now.isoformat(), "n": number, "wanted": wanted},
         )
-        conn.execute(
-            "UPDATE issues SET sent_at = NULL WHERE number = ? AND EXISTS"
-            " (SELECT 1 FROM outbox WHERE issue = ? AND status = 'pending')",
-            (number, number),
+        tx.execute(
+            "UPDATE issues SET sent_at = NULL WHERE number = :n AND EXISTS"
+            " (SELECT 1 FROM outbox WHERE issue = :n AND status = 'pending')",
+            {"n": number},
         )
-        already = conn.execute(
-            f"SELECT recipient FROM outbox WHERE issue = ? AND status = 'sent'"
-            f" AND recipient IN ({marks})",
-            (number, *wanted),
+        already = tx.execute(
+            "SELECT recipient FROM outbox WHERE issue = :n AND status = 'sent'"
+            " AND recipient IN :wanted ORDER BY id",
+            {"n": number, "wanted": wanted},
         ).fetchall()
     return Reopened([recipient for (recipient,) in already], blocked)
 
@@ -311,34 +328,107 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def claim(state: State, number: int, owner: str, now: datetime) -> str | None:
-    """Take the right to send issue `number`. None when taken; else who holds it. A claim
-    whose lease ran out, or whose process on this host is gone (kill -9), can be taken over."""
-    with state.transaction() as conn:
-        holder, expires = conn.execute(
-            "SELECT claimed_by, claim_expires FROM issues WHERE number = ?", (number,)
-        ).fetchone()
-        if holder and holder != owner and not _claim_is_dead(holder, expires, now):
-            return str(holder)
-        conn.execute(
-            "UPDATE issues SET claimed_by = ?, claim_expires = ? WHERE number = ?",
-            (owner, (now + CLAIM_LEASE).isoformat(), number),
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A pending row: who, since when, what the server last said, and which edition."""
+
+    recipient: str
+    since: datetime | None
+    reply: str | None
+    edition: str = ""  # the sections key; "" the whole issue
+
+
+_CLAIMABLE = (
+    select(outbox.c.id, outbox.c.recipient, outbox.c.owed_since, outbox.c.reply, outbox.c.edition)
+    .where(
+        outbox.c.issue == bindparam("n"),
+        outbox.c.status == "pending",
+        func.coalesce(outbox.c.edition, "") == bindparam("edition"),
+        or_(outbox.c.claim_expires.is_(None), outbox.c.claim_expires < bindparam("now")),
+    )
+    .order_by(outbox.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)  # PostgreSQL: rows another claimer is taking are passed
+)
+
+
+def claim_rows(
+    state: State, number: int, edition: str, owner: str, now: datetime, limit: int = CHUNK
+) -> list[Owed]:
+    """Take up to `limit` pending rows of issue `number`'s edition that nobody holds (or
+    whose holder's lease ran out), in the order they were queued. They are `owner`'s until
+    marked, released, or the lease runs out."""
+    stamp = now.isoformat()
+    with state.transaction() as tx:
+        rows = tx.execute(_CLAIMABLE, {"n": number, "edition": edition, "now": stamp,
+                                       "limit": limit}).fetchall()  # fmt: skip
+        if rows:
+            tx.execute(
+                "UPDATE outbox SET claimed_by = :owner, claim_expires = :until WHERE id IN :ids",
+                {"owner": owner, "until": (now + LEASE).isoformat(), "ids": [r[0] for r in rows]},
+            )
+    return [Owed(r, _when(since), reply, edition or "") for _, r, since, reply, edition in rows]
+
+
+def free_dead_claims(state: State, number: int, now: datetime) -> list[str]:
+    """Release the rows held by processes on this host that are gone (kill -9): the next
+    claim takes them at once, not after their lease. Returns the owners released."""
+    holders = state.execute(
+        "SELECT DISTINCT claimed_by FROM outbox WHERE issue = :n AND status = 'pending'"
+        " AND claimed_by IS NOT NULL AND claim_expires >= :now",
+        {"n": number, "now": now.isoformat()},
+    ).fetchall()
+    dead = [str(holder) for (holder,) in holders if _died_here(str(holder))]
+    if dead:
+        state.execute(
+            "UPDATE outbox SET claimed_by = NULL, claim_expires = NULL WHERE issue = :n"
+            " AND status = 'pending' AND claimed_by IN :dead",
+            {"n": number, "dead": dead},
         )
-    return None
+    return dead
+
+
+def renew(state: State, number: int, owner: str, now: datetime) -> None:
+    """Extend the lease of every row `owner` still holds."""
+    state.execute(
+        "UPDATE outbox SET claim_expires = :until WHERE issue = :n AND claimed_by = :owner"
+        " AND status = 'pending'",
+        {"until": (now + LEASE).isoformat(), "n": number, "owner": owner},
+    )
 
 
 def release(state: State, number: int, owner: str) -> None:
-    with state.transaction() as conn:
-        conn.execute(
-            "UPDATE issues SET claimed_by = NULL, claim_expires = NULL"
-            " WHERE number = ? AND claimed_by = ?",
-            (number, owner),
-        )
+    """Give back the rows `owner` holds and did not finish (deferred, or stopped)."""
+    state.execute(
+        "UPDATE outbox SET claimed_by = NULL, claim_expires = NULL WHERE issue = :n"
+        " AND claimed_by = :owner AND status = 'pending'",
+        {"n": number, "owner": owner},
+    )
 
 
-def _claim_is_dead(holder: str, expires: str | None, now: datetime) -> bool:
-    if expires is None or datetime.fromisoformat(expires) < now:
-        return True
+def held_elsewhere(state: State, number: int, owner: str, now: datetime) -> dict[str, int]:
+    """Pending rows other live senders hold, by sender."""
+    rows = state.execute(
+        "SELECT claimed_by, COUNT(*) FROM outbox WHERE issue = :n AND status = 'pending'"
+        " AND claimed_by IS NOT NULL AND claimed_by <> :owner AND claim_expires >= :now"
+        " GROUP BY claimed_by",
+        {"n": number, "owner": owner, "now": now.isoformat()},
+    )
+    return {str(holder): int(count) for holder, count in rows}
+
+
+def unheld(state: State, number: int, owner: str, now: datetime) -> list[str]:
+    """Pending rows of issue `number` that no other live sender holds: left for a later run."""
+    rows = state.execute(
+        "SELECT recipient FROM outbox WHERE issue = :n AND status = 'pending' AND NOT"
+        " (claimed_by IS NOT NULL AND claimed_by <> :owner AND claim_expires >= :now)"
+        " ORDER BY id",
+        {"n": number, "owner": owner, "now": now.isoformat()},
+    )
+    return [str(recipient) for (recipient,) in rows]
+
+
+def _died_here(holder: str) -> bool:
     host, _, rest = holder.partition(":")
     pid = int(rest.partition(":")[0] or 0)
     return host == socket.gethostname() and pid != os.getpid() and not _alive(pid)
@@ -354,69 +444,68 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def record(
-    state: State, number: int, owner: str, result: SendResult, now: datetime, renew: bool = True
-) -> None:
-    """Mark one row right after the server answered; renew the lease when `renew`."""
+# marking ------------------------------------------------------------------------------------
+
+_MARK = (
+    "UPDATE outbox SET status = :status, attempts = attempts + :attempts, reply = :reply,"
+    " sent_at = :sent_at WHERE issue = :n AND recipient = :r"
+)
+
+
+def record(state: State, number: int, result: SendResult, now: datetime) -> None:
+    """Mark one row right after the server answered (one statement: its own transaction). A
+    deferred row stays pending and held by its sender until the run releases it."""
     status = {SendStatus.SENT: "sent", SendStatus.FAILED: "failed"}.get(result.status, "pending")
-    with state.transaction() as conn:
-        conn.execute(
-            "UPDATE outbox SET status = ?, attempts = attempts + ?, reply = ?, sent_at = ?"
-            " WHERE issue = ? AND recipient = ?",
-            (
-                status,
-                result.attempts,
-                None if status == "sent" else result.reply,  # 10,000 x "250 accepted" saved
-                now.isoformat() if status == "sent" else None,
-                number,
-                result.recipient,
-            ),
-        )
-        if renew:
-            conn.execute(
-                "UPDATE issues SET claim_expires = ? WHERE number = ? AND claimed_by = ?",
-                ((now + CLAIM_LEASE).isoformat(), number, owner),
-            )
+    sent = status == "sent"
+    state.execute(
+        _MARK,
+        {
+            "status": status,
+            "attempts": result.attempts,
+            "reply": None if sent else result.reply,  # 10,000 x "250 accepted" saved
+            "sent_at": now.isoformat() if sent else None,
+            "n": number,
+            "r": result.recipient,
+        },
+    )
 
 
 def settle(state: State, number: int, rows: list[tuple[str, str, str]]) -> None:
     """Close rows without sending: (recipient, status, why), status failed or skipped."""
-    with state.transaction() as conn:
-        conn.executemany(
-            "UPDATE outbox SET status = ?, reply = ? WHERE issue = ? AND recipient = ?"
-            " AND status = 'pending'",
-            [(status, why, number, recipient) for recipient, status, why in rows],
-        )
+    state.executemany(
+        "UPDATE outbox SET status = :status, reply = :why WHERE issue = :n AND recipient = :r"
+        " AND status = 'pending'",
+        [{"status": s, "why": why, "n": number, "r": r} for r, s, why in rows],
+    )
 
 
 def finish(state: State, number: int, now: datetime) -> None:
     """Stamp the issue done when no row is pending any more."""
-    with state.transaction() as conn:
-        conn.execute(
-            "UPDATE issues SET sent_at = ? WHERE number = ? AND sent_at IS NULL AND NOT EXISTS"
-            " (SELECT 1 FROM outbox WHERE issue = ? AND status = 'pending')",
-            (now.isoformat(), number, number),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Owed:
-    """A pending row: who, since when, what the server last said, and which edition."""
-
-    recipient: str
-    since: datetime | None
-    reply: str | None
-    edition: str = ""  # the sections key; "" the whole issue
+    state.execute(
+        "UPDATE issues SET sent_at = :now WHERE number = :n AND sent_at IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM outbox WHERE issue = :n AND status = 'pending')",
+        {"now": now.isoformat(), "n": number},
+    )
 
 
 def pending_rows(state: State, number: int) -> list[Owed]:
-    rows = state.conn.execute(
-        "SELECT recipient, owed_since, reply, edition FROM outbox WHERE issue = ?"
-        " AND status = 'pending' ORDER BY rowid",
-        (number,),
+    rows = state.execute(
+        "SELECT recipient, owed_since, reply, edition FROM outbox WHERE issue = :n"
+        " AND status = 'pending' ORDER BY id",
+        {"n": number},
     )
     return [Owed(r, _when(since), reply, edition or "") for r, since, reply, edition in rows]
 
 
 def pending(state: State, number: int) -> list[str]:
     return [row.recipient for row in pending_rows(state, number)]
+
+
+def pending_editions(state: State, number: int) -> list[str]:
+    """The editions some pending row of issue `number` is owed, in queue order."""
+    rows = state.execute(
+        "SELECT COALESCE(edition, ''), MIN(id) FROM outbox WHERE issue = :n"
+        " AND status = 'pending' GROUP BY COALESCE(edition, '') ORDER BY MIN(id)",
+        {"n": number},
+    )
+    return [str(edition) for edition, _ in rows]

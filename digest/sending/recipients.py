@@ -121,3 +121,22 @@ def why_not_on_list(state: State, addresses: Iterable[str]) -> dict[str, str]:
         if gone and subscriber.via != "config":
             reasons[address] = f"{subscriber.status} ({subscriber.via})"
     return reasons
+
+
+_NOW = (
+    "SELECT (SELECT status FROM subscribers WHERE email_key = :k),"
+    " (SELECT via FROM subscribers WHERE email_key = :k),"
+    " (SELECT reason FROM suppressed WHERE address = :k)"
+)
+
+
+def still_wanted(state: State, email: str, listed: bool) -> str:
+    """Why `email` must not be sent its message now ("" when it may): suppressed since, or,
+    for a reader who was on the list when the run began (`listed`), no longer active (an
+    unsubscribe another server recorded a moment ago). One short read per message."""
+    status, via, suppressed = state.execute(_NOW, {"k": email.lower()}).one()
+    if suppressed is not None:
+        return f"suppressed: {suppressed}"
+    if listed and status is not None and status != "active":
+        return f"{status} ({via})"
+    return ""

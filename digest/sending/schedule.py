@@ -1,11 +1,16 @@
 """`digest schedule`: an APScheduler 3 scheduler in the foreground that sends the next issue.
 
-The job lives in the state database (SQLAlchemyJobStore, table `apscheduler_jobs`), so the
-scheduler remembers when it should have run: a run missed while the machine slept or the
-scheduler was down happens on start, once (coalesce), if it is not older than
-`schedule.misfire_grace_seconds`. The job is a textual reference plus the config path, so the
-store can pickle it. A second scheduler on the same database may fire too: the outbox's claim
-in the database lets only one of them send an issue.
+Any number of schedulers (`digest schedule`, `digest serve --schedule`, on any machines) may
+share one database, and each run is fired by exactly one of them: the job is handed the time
+it was due, and runs only if its row in `schedule_runs` (job, due) was not there yet; the
+others find it there and do nothing. The jobs live in each process's memory (APScheduler's own
+documentation warns that its job stores may not be shared); what must outlive a process is in
+the database: `schedule.next_due`, when the send job is next due, written as each scheduler
+starts, fires and stops. A run missed while every scheduler was down happens on the next start,
+once (coalesce), if it is not older than `schedule.misfire_grace_seconds`.
+
+The retry job (readers a run left pending) is not fired once: two retries at once share the
+rows between them (outbox.py's claims), so nobody gets a message twice.
 """
 
 from __future__ import annotations
@@ -13,30 +18,35 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from types import FrameType
+from types import FrameType, SimpleNamespace
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_SHUTDOWN,
+    JobEvent,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.config.cron import cron_trigger
+from digest.sending.outbox import new_owner
 from digest.state import State
 
 JOB_ID = "digest-send"
 JOB_FUNCTION = "digest.sending.schedule:run_scheduled_send"
 RETRY_JOB_ID = "digest-retry"
 RETRY_FUNCTION = "digest.sending.schedule:run_scheduled_retry"
-JOBS_TABLE = "apscheduler_jobs"
 
 # Set by SIGINT/SIGTERM; the send loop checks it between two messages.
 STOP = threading.Event()
@@ -45,15 +55,18 @@ log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
 
 
-def run_scheduled_send(config_path: str) -> None:
-    """The job: send the next issue (or finish an unfinished one). Never raises: a failed run
-    is reported and the scheduler goes on to the next one."""
+def run_scheduled_send(
+    config_path: str, due: datetime | None = None, next_due: datetime | None = None
+) -> None:
+    """The job: send the next issue (or finish an unfinished one), if no other scheduler has
+    fired the run due then. Never raises: a failed run is reported and the scheduler goes on
+    to the next one."""
     from digest.sending.send import send_to_list
 
-    _run(config_path, send_to_list)
+    _run(config_path, send_to_list, (due, next_due))
 
 
-def run_scheduled_retry(config_path: str) -> None:
+def run_scheduled_retry(config_path: str, **_: object) -> None:
     """The retry job: recipients left pending (4xx to the end, server down) get the issue
     they are owed; silent when nobody is owed anything."""
     from digest.sending.send import resume_unfinished
@@ -61,7 +74,40 @@ def run_scheduled_retry(config_path: str) -> None:
     _run(config_path, resume_unfinished)
 
 
-def _run(config_path: str, action: Callable[..., Any]) -> None:
+def fire_once(state: State, job: str, due: datetime, next_due: datetime | None) -> bool:
+    """Record that this process fires `job`'s run due at `due`; False when another one has.
+    The job's next due time moves on with it (never back)."""
+    now = datetime.now(UTC).isoformat()
+    with state.transaction() as tx:
+        fired = tx.execute(
+            "INSERT INTO schedule_runs (job, due, fired_by, fired_at)"
+            " VALUES (:job, :due, :me, :now) ON CONFLICT DO NOTHING",
+            {"job": job, "due": _stamp(due), "me": new_owner(), "now": now},
+        ).rowcount
+        if next_due is not None:
+            _store_next_due(tx, job, next_due, only_later=True)
+    return bool(fired)
+
+
+def _store_next_due(state: State, job: str, due: datetime, only_later: bool = False) -> None:
+    later = " WHERE schedule.next_due IS NULL OR schedule.next_due < excluded.next_due"
+    state.execute(
+        "INSERT INTO schedule (job, next_due) VALUES (:job, :due)"
+        " ON CONFLICT (job) DO UPDATE SET next_due = excluded.next_due"
+        + (later if only_later else ""),
+        {"job": job, "due": _stamp(due)},
+    )
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _run(
+    config_path: str,
+    action: Callable[..., Any],
+    run: tuple[datetime | None, datetime | None] = (None, None),
+) -> None:
     from digest.config.load import load_settings
     from digest.errors import DigestError
     from digest.feeds.gather import feed_lines
@@ -71,7 +117,11 @@ def _run(config_path: str, action: Callable[..., Any]) -> None:
     try:
         settings = load_settings(config_path)
         sending = Sending(stop=STOP)
-        with State.open(settings.state_path) as state:
+        with State.open(settings.database) as state:
+            due, next_due = run
+            if due is not None and not fire_once(state, JOB_ID, due, next_due):
+                log.info("the run due %s was fired by another scheduler", due)
+                return
             report = action(settings, state, sending)
     except DigestError as exc:
         _echo(f"scheduled send failed: {exc}")
@@ -116,6 +166,28 @@ class GatedScheduler(BackgroundScheduler):  # type: ignore[misc]  # APScheduler 
         super().shutdown(wait)
 
 
+class DueExecutor(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler 3 is untyped
+    """Hands the send job the time its run was due (the last of the run times, coalesced) and
+    the one after, so that of several schedulers firing that run only the first runs it."""
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if job.id != JOB_ID:
+            super()._do_submit_job(job, run_times)
+            return
+        due = run_times[-1]
+        following = job.trigger.get_next_fire_time(due, due)
+        view = SimpleNamespace(
+            id=job.id,
+            _jobstore_alias=job._jobstore_alias,
+            func=job.func,
+            args=job.args,
+            kwargs={**job.kwargs, "due": due, "next_due": following},
+            misfire_grace_time=job.misfire_grace_time,
+            name=job.name,
+        )
+        super()._do_submit_job(view, run_times)
+
+
 def make_scheduler(
     settings: Any,
     config_path: Path,
@@ -124,17 +196,10 @@ def make_scheduler(
     now: datetime | None = None,
     retry_trigger: BaseTrigger | None = None,
 ) -> BaseScheduler:
-    """A scheduler with the send job in the state database. A missed run recorded there is
-    kept (re-adding the job would otherwise recompute it from now and drop it)."""
-    from sqlalchemy import create_engine
-
-    # The state database is made (WAL mode, migrations) before the job store touches the file:
-    # switching a file to WAL later fails at once while the job store holds a connection.
-    State.open(settings.state_path).close()
-    engine = create_engine(f"sqlite:///{settings.state_path}", connect_args={"timeout": 30})
+    """A scheduler with the send and retry jobs. A run missed while every scheduler was down
+    (`schedule.next_due` in the past) is due at once."""
     scheduler = scheduler_class(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
-        executors={"default": ThreadPoolExecutor(1)},
+        executors={"default": DueExecutor(1)},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -143,8 +208,8 @@ def make_scheduler(
         timezone=settings.zone,
     )
     trigger = trigger or cron_trigger(settings.schedule.cron, settings.zone)
-    missed = missed_run(settings.state_path, now or datetime.now(UTC))
-    scheduler.add_job(
+    missed = missed_run(settings.database, now or datetime.now(UTC))
+    job = scheduler.add_job(
         JOB_FUNCTION,
         trigger,
         args=[str(Path(config_path).resolve())],
@@ -161,23 +226,37 @@ def make_scheduler(
         name="retry recipients left pending",
         replace_existing=True,
     )
+    first = missed or trigger.get_next_fire_time(None, now or datetime.now(UTC))
+    if first is not None:
+        with State.open(settings.database) as state:
+            _store_next_due(state, JOB_ID, first)
+    scheduler.add_listener(lambda event: _remember(settings, job), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler
 
 
-def stored_next_run(state_path: Path) -> datetime | None:
-    """The job's next run time as the job store holds it (None: no job stored yet)."""
+def _remember(settings: Any, job: Job) -> None:
+    """As a scheduler stops: when the send job is next due, a run it did not hand over
+    included (a stop while the run was due), so that the next start fires it."""
+    if job.next_run_time is None:
+        return
     try:
-        with sqlite3.connect(state_path, timeout=30) as conn:
-            row = conn.execute(
-                f"SELECT next_run_time FROM {JOBS_TABLE} WHERE id = ?", (JOB_ID,)
-            ).fetchone()
-    except sqlite3.OperationalError:  # no table yet: the scheduler never ran
-        return None
-    return datetime.fromtimestamp(row[0], UTC) if row and row[0] is not None else None
+        with State.open(settings.database) as state:
+            _store_next_due(state, JOB_ID, job.next_run_time)
+    except Exception as exc:  # a stop never fails on it; the next start computes anew
+        log.warning("could not store the next run: %s", exc)
 
 
-def missed_run(state_path: Path, now: datetime) -> datetime | None:
-    stored = stored_next_run(state_path)
+def stored_next_run(where: str | Path) -> datetime | None:
+    """When the send job is next due, as the database holds it (None: never scheduled)."""
+    with State.open(where) as state:
+        row = state.execute(
+            "SELECT next_due FROM schedule WHERE job = :job", {"job": JOB_ID}
+        ).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def missed_run(where: str | Path, now: datetime) -> datetime | None:
+    stored = stored_next_run(where)
     return stored if stored is not None and stored <= now else None
 
 
@@ -186,7 +265,7 @@ def next_runs(settings: Any, count: int = 5, now: datetime | None = None) -> lis
     now = now or datetime.now(UTC)
     trigger = cron_trigger(settings.schedule.cron, settings.zone)
     runs: list[datetime] = []
-    missed = missed_run(settings.state_path, now)
+    missed = missed_run(settings.database, now)
     if missed is not None:
         runs.append(missed.astimezone(settings.zone))
     moment = trigger.get_next_fire_time(None, now)
@@ -206,7 +285,7 @@ def run_forever(settings: Any, config_path: Path, echo: Echo = _echo) -> None:
         lambda event: _after_run(scheduler, event, echo),
         EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED,
     )
-    missed = missed_run(settings.state_path, datetime.now(UTC))
+    missed = missed_run(settings.database, datetime.now(UTC))
     if missed is not None:
         echo(f"a run due {_show(missed, settings.zone)} was missed: running it now")
     else:

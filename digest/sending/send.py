@@ -4,9 +4,9 @@ resends and dry runs; the run summary."""
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,29 +23,34 @@ from digest.sending.links import links_for
 from digest.sending.message import (
     DkimKey,
     Letterhead,
+    Reader,
     default_list_id,
     render_issue,
     subject_line,
     write_eml,
 )
 from digest.sending.outbox import (
+    LEASE,
     Draft,
     Owed,
-    claim,
+    claim_rows,
     create_issue,
     editions,
     finish,
+    free_dead_claims,
     get_issue,
+    held_elsewhere,
     last_issue,
     new_owner,
-    pending,
-    pending_rows,
+    pending_editions,
     record,
     release,
+    renew,
     reopen,
     sent_entry_check,
     settle,
     unfinished_issues,
+    unheld,
 )
 from digest.sending.recipients import (
     as_edition,
@@ -53,6 +58,7 @@ from digest.sending.recipients import (
     listed,
     readers_for,
     rows_for,
+    still_wanted,
     the_list,
     why_not_on_list,
 )
@@ -67,7 +73,7 @@ from digest.sending.suppress import Bounce, key, record_bounce, suppressions
 from digest.state import State
 
 Clock = Callable[[], datetime]
-LEASE_RENEWAL = 60  # seconds between two renewals of the claim (its lease is 15 minutes)
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -205,106 +211,165 @@ def issue_from(settings: Settings, built: Built, number: int, now: datetime) -> 
 
 
 def deliver_issue(settings: Settings, state: State, issue: Issue, sending: Sending) -> SendReport:
-    """Send issue `issue` to its pending rows, under a claim. Rows of readers no longer on the
-    list, or suppressed, are skipped; a row deferred past smtp.give_up_after fails. Stops
-    between two messages when `sending.stop` is set; what is left stays pending."""
+    """Send issue `issue` to its pending rows, a claimed chunk at a time, beside any other
+    sender doing the same (outbox.py). Rows of readers no longer on the list, or suppressed,
+    are skipped, also when that changed during the run (each reader is looked up again just
+    before their message); a row deferred past smtp.give_up_after fails. Stops between two
+    messages when `sending.stop` is set; what is left stays pending."""
     owner = new_owner()
-    holder = claim(state, issue.number, owner, sending.clock())
-    if holder is not None:
-        return SendReport(issue, note=f"issue {issue.number} is being sent by {holder}")
+    run = _Run(settings, state, issue, owner, sending)
+    free_dead_claims(state, issue.number, sending.clock())
+    state.relax_durability()
     note = error = ""
-    settled: list[tuple[str, str, str]] = []
-    marks = _Marks(settings, state, issue, owner)
-    lock = threading.Lock()
-
-    def on_result(result: SendResult) -> None:
-        with lock:  # several connections answer at once
-            marks(result, sending.clock())
-
+    heartbeat = Heartbeat(state, issue.number, owner, sending.clock)
     try:
-        settled = _settle(settings, state, issue, sending)
-        note = _deliver_editions(settings, state, issue, sending, on_result)
+        note = _deliver_editions(run)
     except ServerRefused as exc:
         error = str(exc)
     finally:
+        heartbeat.stop()
         release(state, issue.number, owner)
         finish(state, issue.number, sending.clock())
-    left = tuple(pending(state, issue.number))
-    report = SendReport(get_issue(state, issue.number), tuple(marks.results), note, left, error)
-    return replace(report, settled=tuple(settled))
+    now = sending.clock()
+    left = tuple(unheld(state, issue.number, owner, now))
+    if elsewhere := held_elsewhere(state, issue.number, owner, now):
+        note = _join(note, _others(elsewhere))
+    report = SendReport(get_issue(state, issue.number), tuple(run.results), note, left, error)
+    return replace(report, settled=tuple(run.settled))
 
 
-def _deliver_editions(
-    settings: Settings,
-    state: State,
-    issue: Issue,
-    sending: Sending,
-    on_result: Callable[[SendResult], None],
-) -> str:
-    """Each edition's pending readers, the edition rendered into a message once."""
+def _others(elsewhere: dict[str, int]) -> str:
+    shown = ", ".join(
+        f"{holder.rpartition(':')[0]} ({count:,})" for holder, count in elsewhere.items()
+    )
+    return f"the rest is being sent by another process: {shown}"
+
+
+class _Run:
+    """One sender's share of an issue: the rows it claims, the reader each is, the marks.
+    Every database call goes through `lock`: the connections' threads share `state`."""
+
+    def __init__(
+        self, settings: Settings, state: State, issue: Issue, owner: str, sending: Sending
+    ) -> None:
+        self.settings, self.state, self.issue, self.owner = settings, state, issue, owner
+        self.sending = sending
+        self.lock = threading.Lock()
+        self.results: list[SendResult] = []
+        self.settled: list[tuple[str, str, str]] = []
+        now = sending.clock()
+        self.listed = {s.email.lower() for s in the_list(settings, state, now)}
+        self.allowed = sending.allowed or frozenset()
+        self.links = links_for(settings, state)
+        self.give_up = _smtp_config(settings).give_up
+
+    def readers(self, edition: str) -> Iterator[Reader]:
+        """The readers of `edition` this sender claims, chunk after chunk until none is
+        left unclaimed; each looked up again just before their message."""
+        while not self.sending.stop.is_set():
+            with self.lock:
+                now = self.sending.clock()
+                rows = claim_rows(self.state, self.issue.number, edition, self.owner, now)
+                if not rows and not free_dead_claims(self.state, self.issue.number, now):
+                    return  # nothing left unclaimed, and nobody on this host died holding rows
+                kept = self._settle(rows)
+                readers = readers_for(self.state, self.links, [row.recipient for row in kept])
+            for reader in readers:
+                with self.lock:
+                    why = still_wanted(
+                        self.state, reader.email, reader.email.lower() in self.listed
+                    )
+                    if why:
+                        self._close([(reader.address, "skipped", why)])
+                        continue
+                yield reader
+
+    def _settle(self, rows: list[Owed]) -> list[Owed]:
+        """Close the claimed rows that must not be sent: the reader left the list (issue 19:
+        they still got the issue an earlier failed run owed them), the address is suppressed,
+        or the deferral outlasted smtp.give_up_after. The others are returned."""
+        if not rows:
+            return rows
+        now = self.sending.clock()
+        blocked = {s.address: s.reason for s in suppressions(self.state)}
+        left = why_not_on_list(self.state, [key(row.recipient) for row in rows])
+        closed: list[tuple[str, str, str]] = []
+        kept: list[Owed] = []
+        for row in rows:
+            address = key(row.recipient)
+            if address in blocked:
+                closed.append((row.recipient, "skipped", f"suppressed: {blocked[address]}"))
+            elif address not in self.listed and address not in self.allowed:
+                closed.append(
+                    (row.recipient, "skipped", left.get(address, "no longer in recipients"))
+                )
+            elif now - (row.since or self.issue.created_at) > self.give_up:
+                closed.append((row.recipient, "failed", _gave_up(self.settings, row)))
+            else:
+                kept.append(row)
+        self._close(closed)
+        return kept
+
+    def _close(self, rows: list[tuple[str, str, str]]) -> None:
+        if rows:
+            settle(self.state, self.issue.number, rows)
+            self.settled += rows
+
+    def mark(self, result: SendResult) -> None:
+        """Marks each row as soon as the server answered, before the connection's next
+        command: a kill -9 can repeat only the message whose 250 had arrived and whose mark
+        had not been committed yet, with its Message-ID. A 5xx to RCPT TO is a permanent
+        bounce. Several connections answer at once: under the lock."""
+        with self.lock:
+            now = self.sending.clock()
+            self.results.append(result)
+            record(self.state, self.issue.number, result, now)
+            if result.refused_at_rcpt:
+                bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
+                record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
+
+
+class Heartbeat:
+    """Renews a sender's claims every third of their lease, from a thread with a connection of
+    its own, so they run out only when the process is gone (or cannot reach the database),
+    however long one message takes."""
+
+    def __init__(self, state: State, number: int, owner: str, clock: Clock) -> None:
+        self.where, self.number, self.owner, self.clock = state.place, number, owner, clock
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="claims", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        beat = LEASE.total_seconds() / 3
+        state: State | None = None
+        try:
+            while not self.stopping.wait(beat):
+                state = state or State.open(self.where)
+                renew(state, self.number, self.owner, self.clock())
+        except Exception as exc:  # the marks go on; the lease may lapse: say so once
+            log.warning("claims of issue %d not renewed: %s", self.number, exc)
+        finally:
+            if state is not None:
+                state.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=30)
+
+
+def _deliver_editions(run: _Run) -> str:
+    """Each edition's readers (the editions with pending rows, in queue order), the edition
+    rendered into a message once."""
+    settings, state, issue, sending = run.settings, run.state, run.issue, run.sending
     head = letterhead(settings, state)
-    links = links_for(settings, state)
     stored = editions(state, issue.number)
-    groups: dict[str, list[str]] = {}
-    for row in pending_rows(state, issue.number):
-        groups.setdefault(row.edition, []).append(row.recipient)
-    for choice, addresses in groups.items():
+    for choice in pending_editions(state, issue.number):
         mail = render_issue(as_edition(issue, stored.get(choice)), head, sending.clock())
-        readers = readers_for(state, links, addresses)
-        note = deliver(mail, readers, wire(settings, sending), on_result)
+        note = deliver(mail, run.readers(choice), wire(settings, sending), run.mark)
         if note:
             return note
     return ""
-
-
-class _Marks:
-    """Marks each row as soon as the server answered, before the connection's next command:
-    a kill -9 can repeat only the message whose 250 had arrived and whose mark had not been
-    committed yet, with its Message-ID. A 5xx to RCPT TO is a permanent bounce. Called under
-    the caller's lock when several connections answer at once."""
-
-    def __init__(self, settings: Settings, state: State, issue: Issue, owner: str) -> None:
-        self.settings, self.state, self.issue, self.owner = settings, state, issue, owner
-        self.results: list[SendResult] = []
-        self.renewed = time.monotonic()
-
-    def __call__(self, result: SendResult, now: datetime) -> None:
-        self.results.append(result)
-        renew = time.monotonic() - self.renewed > LEASE_RENEWAL
-        record(self.state, self.issue.number, self.owner, result, now, renew)
-        if renew:
-            self.renewed = time.monotonic()
-        if result.refused_at_rcpt:
-            bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
-            record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
-
-
-def _settle(
-    settings: Settings, state: State, issue: Issue, sending: Sending
-) -> list[tuple[str, str, str]]:
-    """Close the pending rows that must not be sent: the reader left the list (issue 19: they
-    still got the issue an earlier failed run owed them), the address is suppressed, or the
-    deferral outlasted smtp.give_up_after."""
-    now = sending.clock()
-    on_list = {s.email.lower() for s in the_list(settings, state, now)}
-    on_list |= sending.allowed or frozenset()
-    blocked = {s.address: s.reason for s in suppressions(state)}
-    give_up = _smtp_config(settings).give_up
-    rows = pending_rows(state, issue.number)
-    left = why_not_on_list(state, [key(row.recipient) for row in rows])
-    closed: list[tuple[str, str, str]] = []
-    for row in rows:
-        address = key(row.recipient)
-        if address in blocked:
-            closed.append((row.recipient, "skipped", f"suppressed: {blocked[address]}"))
-        elif address not in on_list:
-            why = left.get(address, "no longer in recipients")
-            closed.append((row.recipient, "skipped", why))
-        elif now - (row.since or issue.created_at) > give_up:
-            closed.append((row.recipient, "failed", _gave_up(settings, row)))
-    if closed:
-        settle(state, issue.number, closed)
-    return closed
 
 
 def _gave_up(settings: Settings, row: Owed) -> str:
@@ -323,21 +388,33 @@ def send_to_list(
     rows = rows_for(state, listed(settings, state, sending.clock()), recipients)
     sending.allowed = frozenset(key(r) for r, _ in rows) | (sending.allowed or frozenset())
     earlier = tuple(_resume(settings, state, owed, sending) for owed in unfinished_issues(state))
-    if any(report.error for report in earlier) or sending.stop.is_set():
+    if earlier and (any(report.error for report in earlier) or sending.stop.is_set()):
         return replace(earlier[-1], earlier=earlier[:-1])
     for _ in range(3):  # a draft goes stale only if another process created an issue meanwhile
         draft = draft_issue(settings, state, sending.clock(), sending)
         if draft is None:
-            if earlier:
-                return replace(earlier[-1], earlier=earlier[:-1])
-            return SendReport(None, note=_nothing_new(state))
+            break
         made = editions_for(settings, draft.issue, draft.built, rows)
         issue = create_issue(state, draft, rows, made)
-        if issue is not None:
-            archived = archive_sent(settings, issue, draft.built)  # issue 6: links resolve
-            report = deliver_issue(settings, state, issue, sending)
-            return replace(report, note=_join(report.note, archived), earlier=earlier)
-    return SendReport(None, note="other processes keep creating issues; try again", earlier=earlier)
+        if issue is None:  # another sender created it a moment ago: send it with them
+            made_since = [owed for owed in unfinished_issues(state) if owed.number > draft.after]
+            earlier += tuple(_joined(settings, state, owed, sending) for owed in made_since)
+            continue
+        archived = archive_sent(settings, issue, draft.built)  # issue 6: links resolve
+        report = deliver_issue(settings, state, issue, sending)
+        return replace(report, note=_join(report.note, archived), earlier=earlier)
+    else:
+        note = "other processes keep creating issues; try again"
+        return SendReport(None, note=note, earlier=earlier)
+    if earlier:
+        return replace(earlier[-1], earlier=earlier[:-1])
+    return SendReport(None, note=_nothing_new(state))
+
+
+def _joined(settings: Settings, state: State, owed: Issue, sending: Sending) -> SendReport:
+    report = deliver_issue(settings, state, owed, sending)
+    joined = f"joined issue {owed.number}, which another process created a moment ago"
+    return replace(report, note=_join(joined, report.note))
 
 
 def _resume(settings: Settings, state: State, owed: Issue, sending: Sending) -> SendReport:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from digest.state import State
 
 LETTERS_PER_HOUR = 1  # to one address, whatever asks for them
 READER_CHOICES = ("one-click", "page", "preferences")  # how readers leave by themselves
+LIST_LOCK = "the list"  # taken by whoever adds addresses in bulk (the config, imports)
 
 
 class Asked(StrEnum):
@@ -44,22 +44,23 @@ def request_subscription(
     """The form's POST. Sections apply to a new or pending subscription only: a stranger
     cannot change what an active reader gets."""
     key = address.key
-    with state.transaction() as conn:
-        if store.is_suppressed(conn, key):
+    with state.transaction() as tx:
+        tx.lock(f"address {key}")  # two servers asked at once: one letter, one row
+        if store.is_suppressed(tx, key):
             return Asked.SUPPRESSED
-        if store.letters_since(conn, key, now - timedelta(hours=1)) >= LETTERS_PER_HOUR:
+        if store.letters_since(tx, key, now - timedelta(hours=1)) >= LETTERS_PER_HOUR:
             return Asked.RATE_LIMITED
-        row = store.key_row(conn, key)
+        row = store.key_row(tx, key)
         if row is None:
-            subscriber = store.insert(conn, address, "pending", "form", now, sections)
+            subscriber = store.insert(tx, address, "pending", "form", now, sections)
         elif row[1] in ("pending", "unsubscribed"):
             subscriber = row[0]
-            store.change_status(conn, subscriber, "pending", "form", now)
-            store.change_sections(conn, subscriber, sections)
+            store.change_status(tx, subscriber, "pending", "form", now)
+            store.change_sections(tx, subscriber, sections)
         else:
-            store.queue_letter(conn, "subscribed", row[0], key, now)
+            store.queue_letter(tx, "subscribed", row[0], key, now)
             return Asked.ALREADY
-        store.queue_letter(conn, "confirm", subscriber, key, now)
+        store.queue_letter(tx, "confirm", subscriber, key, now)
     return Asked.CONFIRM
 
 
@@ -74,23 +75,23 @@ def confirm(state: State, subscriber: int, expires: int, now: datetime) -> Confi
     """The confirmation page's button (never its link: scanners follow links)."""
     if expires < now.timestamp():
         return Confirmed.EXPIRED
-    with state.transaction() as conn:
-        row = store.status_row(conn, subscriber)
+    with state.transaction() as tx:
+        row = store.status_row(tx, subscriber)
         if row is None or row[0] == "unsubscribed":
             return Confirmed.GONE
         if row[0] != "pending":
             return Confirmed.ALREADY
-        store.change_status(conn, subscriber, "active", "form", now)
-        store.mark_confirmed(conn, subscriber, now)
+        store.change_status(tx, subscriber, "active", "form", now)
+        store.mark_confirmed(tx, subscriber, now)
     return Confirmed.DONE
 
 
 def unsubscribe(state: State, subscriber: int, via: str, now: datetime) -> bool | None:
     """True: unsubscribed now; False: had already left; None: no such subscriber."""
-    with state.transaction() as conn:
-        if store.change_status(conn, subscriber, "unsubscribed", via, now):
+    with state.transaction() as tx:
+        if store.change_status(tx, subscriber, "unsubscribed", via, now):
             return True
-        return False if store.status_row(conn, subscriber) is not None else None
+        return False if store.status_row(tx, subscriber) is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +107,14 @@ def set_preferences(
 ) -> Subscriber | None:
     """Sections, pause or resume. A reader who left and comes back through their own link
     (their mailbox is proven by it) is active again. None: no such subscriber."""
-    with state.transaction() as conn:
-        row = store.status_row(conn, subscriber)
+    with state.transaction() as tx:
+        row = store.status_row(tx, subscriber)
         if row is None:
             return None
-        store.change_sections(conn, subscriber, choice.sections)
+        store.change_sections(tx, subscriber, choice.sections)
         if row[0] != "pending":
             status = "active" if choice.receiving else "paused"
-            store.change_status(conn, subscriber, status, "preferences", now)
+            store.change_status(tx, subscriber, status, "preferences", now)
     return store.get(state, subscriber)
 
 
@@ -125,18 +126,19 @@ def sync_config(state: State, recipients: Iterable[str], now: datetime) -> None:
     file is unsubscribed (via config) and comes back if it returns. A reader in the file who
     unsubscribed themselves stays unsubscribed: their choice wins over the file."""
     wanted = {address.key: address for address in map(_config_address, recipients)}
-    with state.transaction() as conn:
-        for address in wanted.values():
-            row = store.key_row(conn, address.key)
-            if row is None:
-                store.insert(conn, address, "active", "config", now)
-            elif row[2] == "config" and row[1] == "unsubscribed":
-                back = store.status_row(conn, row[0])
+    with state.transaction() as tx:
+        tx.lock(LIST_LOCK)  # several senders start at once: each address inserted once
+        known = store.key_rows(tx, wanted)  # a few statements for 10,000 addresses
+        new = [address for key, address in wanted.items() if key not in known]
+        store.insert_many(tx, new, "active", "config", now)
+        for subscriber, status, made_by in known.values():
+            if made_by == "config" and status == "unsubscribed":
+                back = store.status_row(tx, subscriber)
                 if back is not None and back[1] == "config":
-                    store.change_status(conn, row[0], "active", "config", now)
-        for subscriber, key, status, _via in store.config_rows(conn):
+                    store.change_status(tx, subscriber, "active", "config", now)
+        for subscriber, key, status, _via in store.config_rows(tx):
             if key not in wanted and status != "unsubscribed":
-                store.change_status(conn, subscriber, "unsubscribed", "config", now)
+                store.change_status(tx, subscriber, "unsubscribed", "config", now)
 
 
 def _config_address(text: str) -> Address:
@@ -164,29 +166,30 @@ def add(
     vouching for their consent. One who left or paused by their own choice is left as they
     are unless `force`."""
     done = Added([], [], [])
-    with state.transaction() as conn:
+    with state.transaction() as tx:
+        tx.lock(LIST_LOCK)
         for address, sections in addresses:
-            row = store.key_row(conn, address.key)
+            row = store.key_row(tx, address.key)
             if row is None:
-                store.insert(conn, address, "active", via, now, sections)
+                store.insert(tx, address, "active", via, now, sections)
                 done.added.append(address.email)
                 continue
             subscriber, status, _ = row
-            by_choice = status in ("unsubscribed", "paused") and _left_by_choice(conn, subscriber)
+            by_choice = status in ("unsubscribed", "paused") and _left_by_choice(tx, subscriber)
             if by_choice and not force:
                 done.refused.append(address.email)
                 continue
             if sections is not None:
-                store.change_sections(conn, subscriber, sections)
-            if store.change_status(conn, subscriber, "active", via, now):
+                store.change_sections(tx, subscriber, sections)
+            if store.change_status(tx, subscriber, "active", via, now):
                 done.added.append(address.email)
             else:
                 done.already.append(address.email)
     return done
 
 
-def _left_by_choice(conn: sqlite3.Connection, subscriber: int) -> bool:
-    row = store.status_row(conn, subscriber)
+def _left_by_choice(tx: State, subscriber: int) -> bool:
+    row = store.status_row(tx, subscriber)
     return row is not None and row[1] in READER_CHOICES
 
 
@@ -196,12 +199,12 @@ def remove(
     """`subscribers remove`: (unsubscribed now, not on the list)."""
     removed: list[str] = []
     absent: list[str] = []
-    with state.transaction() as conn:
+    with state.transaction() as tx:
         for address in addresses:
-            row = store.key_row(conn, address.key)
+            row = store.key_row(tx, address.key)
             if row is None or row[1] == "unsubscribed":
                 absent.append(address.email)
             else:
-                store.change_status(conn, row[0], "unsubscribed", "command", now)
+                store.change_status(tx, row[0], "unsubscribed", "command", now)
                 removed.append(address.email)
     return removed, absent

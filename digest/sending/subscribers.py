@@ -1,5 +1,5 @@
 """The subscriber list: the store. Every SQL statement on subscribers, their history and the
-letters owed to them is in this module (issue 22 moves the store to SQLAlchemy Core).
+letters owed to them is in this module.
 
 A subscriber is one address with a status: `pending` (asked, not confirmed), `active`,
 `paused` (keeps the place, gets no issue) or `unsubscribed`. A bounce does not change it:
@@ -16,16 +16,17 @@ sending the letters, letters.py.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import bindparam, or_, select
 
 from digest.errors import DigestError
 from digest.state import State
+from digest.state.schema import letters
 
 STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed")
 ALL_SECTIONS = ""  # the edition of a reader who takes every section (outbox.edition NULL)
@@ -134,39 +135,33 @@ def _subscriber(row: Sequence[object]) -> Subscriber:
 
 
 def get(state: State, subscriber: int) -> Subscriber | None:
-    row = state.conn.execute(f"{_SELECT} WHERE s.id = ?", (subscriber,)).fetchone()
+    row = state.execute(f"{_SELECT} WHERE s.id = :id", {"id": subscriber}).fetchone()
     return _subscriber(row) if row else None
 
 
 def find(state: State, address: str) -> Subscriber | None:
     key = (parseaddr(address)[1] or address).strip().lower()
-    row = state.conn.execute(f"{_SELECT} WHERE s.email_key = ?", (key,)).fetchone()
+    row = state.execute(f"{_SELECT} WHERE s.email_key = :key", {"key": key}).fetchone()
     return _subscriber(row) if row else None
 
 
 def everyone(state: State, status: str | None = None) -> list[Subscriber]:
     """Every subscriber in the order they came (only those of `status` when given)."""
-    rows = [_subscriber(row) for row in state.conn.execute(f"{_SELECT} ORDER BY s.id")]
+    rows = [_subscriber(row) for row in state.execute(f"{_SELECT} ORDER BY s.id")]
     return [s for s in rows if status is None or s.status == status]
 
 
 def readers(state: State) -> list[Subscriber]:
     """Who gets the next issue: active and not suppressed."""
-    rows = state.conn.execute(f"{_SELECT} WHERE s.status = 'active' ORDER BY s.id")
+    rows = state.execute(f"{_SELECT} WHERE s.status = 'active' ORDER BY s.id")
     return [s for s in map(_subscriber, rows) if s.status == "active"]
 
 
 def by_keys(state: State, keys: Iterable[str]) -> dict[str, Subscriber]:
     """The subscribers of these lower-case addresses, by address."""
-    wanted = list(dict.fromkeys(keys))
-    found: dict[str, Subscriber] = {}
-    for start in range(0, len(wanted), 500):  # stay under the variable limit
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in state.conn.execute(f"{_SELECT} WHERE s.email_key IN ({marks})", chunk):
-            subscriber = _subscriber(row)
-            found[subscriber.email.lower()] = subscriber
-    return found
+    query = f"{_SELECT} WHERE s.email_key IN :keys"
+    found = map(_subscriber, state.rows_in(query, "keys", dict.fromkeys(keys)))
+    return {subscriber.email.lower(): subscriber for subscriber in found}
 
 
 def counts(state: State) -> dict[str, int]:
@@ -179,108 +174,138 @@ def counts(state: State) -> dict[str, int]:
 
 def history(state: State, subscriber: int) -> list[tuple[str, str, datetime]]:
     """(status, via, when) of every change, oldest first."""
-    rows = state.conn.execute(
-        "SELECT status, via, at FROM subscriber_events WHERE subscriber = ? ORDER BY at, rowid",
-        (subscriber,),
+    rows = state.execute(
+        "SELECT status, via, at FROM subscriber_events WHERE subscriber = :id ORDER BY at, id",
+        {"id": subscriber},
     )
     return [(status, via, datetime.fromisoformat(at)) for status, via, at in rows]
 
 
-# writing ------------------------------------------------------------------------------------
+# writing: each inside the caller's transaction ---------------------------------------------------
 
 
 def insert(
-    conn: sqlite3.Connection,
+    state: State,
     address: Address,
     status: str,
     via: str,
     now: datetime,
     sections: Sequence[str] | None = None,
 ) -> int:
-    """A new subscriber (inside the caller's transaction); returns its id."""
+    """A new subscriber; returns its id."""
     stamp = now.isoformat()
-    (subscriber,) = conn.execute(
+    subscriber = state.execute(
         "INSERT INTO subscribers (email, email_key, name, status, via, status_at, sections,"
-        " created_at, created_via, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id",
-        (
-            address.email,
-            address.key,
-            address.name,
-            status,
-            via,
-            stamp,
-            _stored_sections(sections),
-            stamp,
-            via,
-            None,
-        ),
-    ).fetchone()
-    _event(conn, int(subscriber), status, via, stamp)
+        " created_at, created_via, confirmed_at) VALUES (:email, :key, :name, :status, :via,"
+        " :at, :sections, :at, :via, NULL) RETURNING id",
+        {
+            "email": address.email,
+            "key": address.key,
+            "name": address.name,
+            "status": status,
+            "via": via,
+            "at": stamp,
+            "sections": _stored_sections(sections),
+        },
+    ).scalar_one()
+    _event(state, int(subscriber), status, via, stamp)
     return int(subscriber)
 
 
-def change_status(
-    conn: sqlite3.Connection, subscriber: int, status: str, via: str, now: datetime
-) -> bool:
-    """Set the status (inside the caller's transaction). True when it changed: a repeat (a
-    second one-click for the same reader) writes nothing, so each change is recorded once."""
+def change_status(state: State, subscriber: int, status: str, via: str, now: datetime) -> bool:
+    """Set the status. True when it changed: a repeat (a second one-click for the same
+    reader, from this server or another) writes nothing, so each change is recorded once."""
     stamp = now.isoformat()
-    changed = conn.execute(
-        "UPDATE subscribers SET status = ?, via = ?, status_at = ? WHERE id = ? AND status <> ?",
-        (status, via, stamp, subscriber, status),
+    changed = state.execute(
+        "UPDATE subscribers SET status = :status, via = :via, status_at = :at"
+        " WHERE id = :id AND status <> :status",
+        {"status": status, "via": via, "at": stamp, "id": subscriber},
     ).rowcount
     if changed:
-        _event(conn, subscriber, status, via, stamp)
+        _event(state, subscriber, status, via, stamp)
     return bool(changed)
 
 
-def mark_confirmed(conn: sqlite3.Connection, subscriber: int, now: datetime) -> None:
+def mark_confirmed(state: State, subscriber: int, now: datetime) -> None:
     """The double opt-in completed (its time is the proof of consent)."""
-    conn.execute(
-        "UPDATE subscribers SET confirmed_at = ? WHERE id = ?", (now.isoformat(), subscriber)
+    state.execute(
+        "UPDATE subscribers SET confirmed_at = :at WHERE id = :id",
+        {"at": now.isoformat(), "id": subscriber},
     )
 
 
-def change_sections(
-    conn: sqlite3.Connection, subscriber: int, sections: Sequence[str] | None
-) -> None:
-    conn.execute(
-        "UPDATE subscribers SET sections = ? WHERE id = ?",
-        (_stored_sections(sections), subscriber),
+def change_sections(state: State, subscriber: int, sections: Sequence[str] | None) -> None:
+    state.execute(
+        "UPDATE subscribers SET sections = :sections WHERE id = :id",
+        {"sections": _stored_sections(sections), "id": subscriber},
     )
 
 
-def change_name(conn: sqlite3.Connection, subscriber: int, name: str) -> None:
-    conn.execute("UPDATE subscribers SET name = ? WHERE id = ?", (name, subscriber))
+def change_name(state: State, subscriber: int, name: str) -> None:
+    state.execute(
+        "UPDATE subscribers SET name = :name WHERE id = :id", {"name": name, "id": subscriber}
+    )
 
 
-def status_row(conn: sqlite3.Connection, subscriber: int) -> tuple[str, str, str] | None:
-    """(status, via, status_at) as stored, read inside a transaction."""
-    row = conn.execute(
-        "SELECT status, via, status_at FROM subscribers WHERE id = ?", (subscriber,)
+def status_row(state: State, subscriber: int) -> tuple[str, str, str] | None:
+    """(status, via, status_at) as stored."""
+    row = state.execute(
+        "SELECT status, via, status_at FROM subscribers WHERE id = :id", {"id": subscriber}
     ).fetchone()
     return (str(row[0]), str(row[1]), str(row[2])) if row else None
 
 
-def key_row(conn: sqlite3.Connection, key: str) -> tuple[int, str, str] | None:
-    """(id, status, created_via) of an address, read inside a transaction."""
-    row = conn.execute(
-        "SELECT id, status, created_via FROM subscribers WHERE email_key = ?", (key,)
+def key_row(state: State, key: str) -> tuple[int, str, str] | None:
+    """(id, status, created_via) of an address."""
+    row = state.execute(
+        "SELECT id, status, created_via FROM subscribers WHERE email_key = :key", {"key": key}
     ).fetchone()
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
 
-def config_rows(conn: sqlite3.Connection) -> list[tuple[int, str, str, str]]:
+def key_rows(state: State, keys: Iterable[str]) -> dict[str, tuple[int, str, str]]:
+    """key_row of many addresses, a few hundred a statement: {key: (id, status, created_via)}."""
+    query = "SELECT email_key, id, status, created_via FROM subscribers WHERE email_key IN :keys"
+    rows = state.rows_in(query, "keys", dict.fromkeys(keys))
+    return {str(k): (int(i), str(s), str(v)) for k, i, s, v in rows}
+
+
+def insert_many(
+    state: State, addresses: Sequence[Address], status: str, via: str, now: datetime
+) -> None:
+    """New subscribers in bulk (the config's, an import): the rows, then their first events."""
+    if not addresses:
+        return
+    stamp = now.isoformat()
+    state.executemany(
+        "INSERT INTO subscribers (email, email_key, name, status, via, status_at, sections,"
+        " created_at, created_via, confirmed_at) VALUES (:email, :key, :name, :status, :via,"
+        " :at, NULL, :at, :via, NULL)",
+        [
+            {"email": a.email, "key": a.key, "name": a.name, "status": status, "via": via,
+             "at": stamp}
+            for a in addresses
+        ],
+    )  # fmt: skip
+    made = key_rows(state, (a.key for a in addresses))
+    state.executemany(
+        "INSERT INTO subscriber_events (subscriber, status, via, at)"
+        " VALUES (:id, :status, :via, :at)",
+        [{"id": made[a.key][0], "status": status, "via": via, "at": stamp} for a in addresses],
+    )
+
+
+def config_rows(state: State) -> list[tuple[int, str, str, str]]:
     """(id, email_key, status, via) of every subscriber the config made."""
-    rows = conn.execute(
+    rows = state.execute(
         "SELECT id, email_key, status, via FROM subscribers WHERE created_via = 'config'"
+        " ORDER BY id"
     )
     return [(int(i), str(k), str(s), str(v)) for i, k, s, v in rows]
 
 
-def is_suppressed(conn: sqlite3.Connection, key: str) -> bool:
-    row = conn.execute("SELECT 1 FROM suppressed WHERE address = ?", (key,)).fetchone()
+def is_suppressed(state: State, key: str) -> bool:
+    row = state.execute("SELECT 1 FROM suppressed WHERE address = :key", {"key": key}).fetchone()
     return row is not None
 
 
@@ -288,10 +313,11 @@ def _stored_sections(sections: Sequence[str] | None) -> str | None:
     return sections_key(sections) or None
 
 
-def _event(conn: sqlite3.Connection, subscriber: int, status: str, via: str, at: str) -> None:
-    conn.execute(
-        "INSERT INTO subscriber_events (subscriber, status, via, at) VALUES (?, ?, ?, ?)",
-        (subscriber, status, via, at),
+def _event(state: State, subscriber: int, status: str, via: str, at: str) -> None:
+    state.execute(
+        "INSERT INTO subscriber_events (subscriber, status, via, at)"
+        " VALUES (:id, :status, :via, :at)",
+        {"id": subscriber, "status": status, "via": via, "at": at},
     )
 
 
@@ -308,24 +334,41 @@ class Letter:
     created_at: datetime
 
 
-def queue_letter(
-    conn: sqlite3.Connection, kind: str, subscriber: int, recipient: str, now: datetime
-) -> int:
-    (letter,) = conn.execute(
-        "INSERT INTO letters (kind, subscriber, recipient, created_at) VALUES (?, ?, ?, ?)"
-        " RETURNING id",
-        (kind, subscriber, recipient.lower(), now.isoformat()),
-    ).fetchone()
+def queue_letter(state: State, kind: str, subscriber: int, recipient: str, now: datetime) -> int:
+    letter = state.execute(
+        "INSERT INTO letters (kind, subscriber, recipient, created_at)"
+        " VALUES (:kind, :id, :recipient, :at) RETURNING id",
+        {"kind": kind, "id": subscriber, "recipient": recipient.lower(), "at": now.isoformat()},
+    ).scalar_one()
     return int(letter)
 
 
-def letters_since(conn: sqlite3.Connection, recipient: str, since: datetime) -> int:
+def letters_since(state: State, recipient: str, since: datetime) -> int:
     """Letters queued for this address since then, sent or not (the rate limit counts them)."""
-    (count,) = conn.execute(
-        "SELECT COUNT(*) FROM letters WHERE recipient = ? AND created_at > ?",
-        (recipient.lower(), since.isoformat()),
-    ).fetchone()
+    count = state.execute(
+        "SELECT COUNT(*) FROM letters WHERE recipient = :recipient AND created_at > :since",
+        {"recipient": recipient.lower(), "since": since.isoformat()},
+    ).scalar_one()
     return int(count)
+
+
+_CLAIMABLE = (
+    select(
+        letters.c.id,
+        letters.c.kind,
+        letters.c.subscriber,
+        letters.c.recipient,
+        letters.c.attempts,
+        letters.c.created_at,
+    )
+    .where(
+        letters.c.status == "pending",
+        or_(letters.c.claim_expires.is_(None), letters.c.claim_expires < bindparam("now")),
+    )
+    .order_by(letters.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)  # PostgreSQL: two servers never take the same letter
+)
 
 
 def claim_letters(
@@ -333,17 +376,13 @@ def claim_letters(
 ) -> list[Letter]:
     """Take up to `limit` pending letters no live process holds; each is then sent by the
     owner alone (several `digest serve` processes share one database)."""
-    with state.transaction() as conn:
-        rows = conn.execute(
-            "SELECT id, kind, subscriber, recipient, attempts, created_at FROM letters"
-            " WHERE status = 'pending' AND (claim_expires IS NULL OR claim_expires < ?)"
-            " ORDER BY id LIMIT ?",
-            (now.isoformat(), limit),
-        ).fetchall()
-        conn.executemany(
-            "UPDATE letters SET claimed_by = ?, claim_expires = ? WHERE id = ?",
-            [(owner, (now + lease).isoformat(), row[0]) for row in rows],
-        )
+    with state.transaction() as tx:
+        rows = tx.execute(_CLAIMABLE, {"now": now.isoformat(), "limit": limit}).fetchall()
+        if rows:
+            tx.execute(
+                "UPDATE letters SET claimed_by = :owner, claim_expires = :until WHERE id IN :ids",
+                {"owner": owner, "until": (now + lease).isoformat(), "ids": [r[0] for r in rows]},
+            )
     return [
         Letter(int(i), k, int(s), r, int(a), datetime.fromisoformat(c)) for i, k, s, r, a, c in rows
     ]
@@ -354,22 +393,22 @@ def mark_letter(
 ) -> None:
     """Record the server's answer: `sent` and `failed` are final; `pending` is tried again
     after the claim lapses."""
-    with state.transaction() as conn:
-        conn.execute(
-            "UPDATE letters SET status = ?, attempts = attempts + ?, reply = ?, sent_at = ?,"
-            " claimed_by = NULL, claim_expires = CASE WHEN ? = 'pending' THEN claim_expires"
-            " ELSE NULL END WHERE id = ?",
-            (
-                status,
-                attempts,
-                None if status == "sent" else reply,
-                now.isoformat() if status == "sent" else None,
-                status,
-                letter,
-            ),
-        )
+    final = status != "pending"
+    state.execute(
+        "UPDATE letters SET status = :status, attempts = attempts + :attempts, reply = :reply,"
+        " sent_at = :sent_at, claimed_by = NULL"
+        + (", claim_expires = NULL" if final else "")
+        + " WHERE id = :id",
+        {
+            "status": status,
+            "attempts": attempts,
+            "reply": None if status == "sent" else reply,
+            "sent_at": now.isoformat() if status == "sent" else None,
+            "id": letter,
+        },
+    )
 
 
 def letter_counts(state: State) -> dict[str, int]:
-    rows = state.conn.execute("SELECT status, COUNT(*) FROM letters GROUP BY status")
+    rows = state.execute("SELECT status, COUNT(*) FROM letters GROUP BY status")
     return {str(status): int(count) for status, count in rows}

@@ -45,32 +45,33 @@ def record_bounce(
     """Store the bounce (`message`: the hash of the bounce read); suppress the address when
     it is permanent or the `limit`th temporary one in a row. True when this suppressed it."""
     address = key(bounce.address)
-    with state.transaction() as conn:
-        conn.execute(
+    with state.transaction() as tx:
+        tx.execute(
             "INSERT INTO bounces (address, kind, issue, detail, received_at, source, message)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                address,
-                "permanent" if bounce.permanent else "temporary",
-                bounce.issue,
-                bounce.detail,
-                now.isoformat(),
-                bounce.source,
-                message,
-            ),
+            " VALUES (:address, :kind, :issue, :detail, :at, :source, :message)",
+            {
+                "address": address,
+                "kind": "permanent" if bounce.permanent else "temporary",
+                "issue": bounce.issue,
+                "detail": bounce.detail,
+                "at": now.isoformat(),
+                "source": bounce.source,
+                "message": message,
+            },
         )
-        if is_suppressed(state, address):
+        if is_suppressed(tx, address):
             return False
         if bounce.permanent:
             reason = f"permanent failure: {bounce.detail}"
         else:
-            streak = _temporary_streak(state, address)
+            streak = _temporary_streak(tx, address)
             if streak < limit:
                 return False
             reason = f"{streak} temporary failures in a row, the last: {bounce.detail}"
-        conn.execute(
-            "INSERT OR IGNORE INTO suppressed (address, reason, since) VALUES (?, ?, ?)",
-            (address, reason, now.isoformat()),
+        tx.execute(
+            "INSERT INTO suppressed (address, reason, since) VALUES (:address, :reason, :at)"
+            " ON CONFLICT DO NOTHING",
+            {"address": address, "reason": reason, "at": now.isoformat()},
         )
     return True
 
@@ -79,11 +80,11 @@ def _temporary_streak(state: State, address: str) -> int:
     """Temporary bounces in a row since the last permanent one (or the last lift): one step
     per issue while the bounces name their issue, where an issue sent to the address without
     a bounce ends the row; one step per day for bounces that name none."""
-    rows = state.conn.execute(
-        "SELECT kind, issue, substr(received_at, 1, 10) FROM bounces WHERE address = ?"
-        " AND received_at > COALESCE((SELECT since FROM lifted WHERE address = ?), '')"
-        " ORDER BY received_at DESC",
-        (address, address),
+    rows = state.execute(
+        "SELECT kind, issue, substr(received_at, 1, 10) FROM bounces WHERE address = :address"
+        " AND received_at > COALESCE((SELECT since FROM lifted WHERE address = :address), '')"
+        " ORDER BY received_at DESC, id DESC",
+        {"address": address},
     ).fetchall()
     issues: set[int] = set()
     days: set[str] = set()
@@ -102,10 +103,10 @@ def _issues_in_a_row(state: State, address: str, bounced: set[int]) -> int:
         return 0
     sent = {
         int(number)
-        for (number,) in state.conn.execute(
-            "SELECT issue FROM outbox WHERE status = 'sent' AND issue <= ?"
-            " AND (lower(recipient) = ? OR recipient LIKE ?)",
-            (max(bounced), address, f"%<{address}>"),
+        for (number,) in state.execute(
+            "SELECT issue FROM outbox WHERE status = 'sent' AND issue <= :last"
+            " AND (lower(recipient) = :address OR lower(recipient) LIKE :named)",
+            {"last": max(bounced), "address": address, "named": f"%<{address}>"},
         )
     }
     streak = 0
@@ -117,18 +118,18 @@ def _issues_in_a_row(state: State, address: str, bounced: set[int]) -> int:
 
 
 def is_suppressed(state: State, address: str) -> bool:
-    row = state.conn.execute(
-        "SELECT 1 FROM suppressed WHERE address = ?", (key(address),)
+    row = state.execute(
+        "SELECT 1 FROM suppressed WHERE address = :address", {"address": key(address)}
     ).fetchone()
     return row is not None
 
 
 def suppressed_keys(state: State) -> set[str]:
-    return {address for (address,) in state.conn.execute("SELECT address FROM suppressed")}
+    return {address for (address,) in state.execute("SELECT address FROM suppressed")}
 
 
 def suppressions(state: State) -> list[Suppression]:
-    rows = state.conn.execute("SELECT address, reason, since FROM suppressed ORDER BY since")
+    rows = state.execute("SELECT address, reason, since FROM suppressed ORDER BY since, address")
     return [Suppression(a, r, datetime.fromisoformat(s)) for a, r, s in rows]
 
 
@@ -136,13 +137,17 @@ def lift(state: State, addresses: Iterable[str], now: datetime) -> list[str]:
     """Take addresses off the list (a person decided); their earlier bounces no longer count
     towards a row. Returns those that were on it."""
     lifted: list[str] = []
-    with state.transaction() as conn:
+    with state.transaction() as tx:
         for address in map(key, addresses):
-            if conn.execute("DELETE FROM suppressed WHERE address = ?", (address,)).rowcount:
+            gone = tx.execute(
+                "DELETE FROM suppressed WHERE address = :address", {"address": address}
+            ).rowcount
+            if gone:
                 lifted.append(address)
-            conn.execute(
-                "INSERT OR REPLACE INTO lifted (address, since) VALUES (?, ?)",
-                (address, now.isoformat()),
+            tx.execute(
+                "INSERT INTO lifted (address, since) VALUES (:address, :at)"
+                " ON CONFLICT (address) DO UPDATE SET since = excluded.since",
+                {"address": address, "at": now.isoformat()},
             )
     return lifted
 
@@ -150,11 +155,12 @@ def lift(state: State, addresses: Iterable[str], now: datetime) -> list[str]:
 def suppress(state: State, addresses: Iterable[str], reason: str, now: datetime) -> list[str]:
     """Put addresses on the list by hand. Returns those that were not on it yet."""
     added: list[str] = []
-    with state.transaction() as conn:
+    with state.transaction() as tx:
         for address in map(key, addresses):
-            if conn.execute(
-                "INSERT OR IGNORE INTO suppressed (address, reason, since) VALUES (?, ?, ?)",
-                (address, reason, now.isoformat()),
+            if tx.execute(
+                "INSERT INTO suppressed (address, reason, since) VALUES (:address, :reason, :at)"
+                " ON CONFLICT DO NOTHING",
+                {"address": address, "reason": reason, "at": now.isoformat()},
             ).rowcount:
                 added.append(address)
     return added

@@ -11,7 +11,8 @@
   settings send, is left to the token). The RFC 8058 one-click POST is the
   one exception, by the RFC (no cookie, no context): its signed URL is its authority.
 - `ClientLimiter`: at most N subscribe requests an hour from one client address (what a
-  trusted proxy says it is, else the peer's), kept in memory per process.
+  trusted proxy says it is, else the peer's), counted in the state database: shared by every
+  server of the list.
 - `read_form`: a urlencoded or multipart form within bounds, or a clear 4xx.
 """
 
@@ -19,10 +20,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import FormData
@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.sending.tokens import CSRF, Signer
+from digest.state import State
 
 log = logging.getLogger(__name__)
 
@@ -158,29 +159,43 @@ def origin_of(url: str) -> str:
 
 
 class ClientLimiter:
-    """At most `per_hour` hits a client in any hour (a sliding window). Bounded memory: the
-    oldest clients are forgotten beyond `clients`."""
+    """At most `per_hour` subscribe requests a client in any hour (a sliding window), counted
+    in the state database, so every server of the list counts the same requests: a client
+    cannot get N an hour from each of them. A request is one short transaction (the one-click
+    path never takes it); a client's old hits are deleted as it comes back, and everyone's
+    hour-old hits now and then."""
 
-    def __init__(self, per_hour: int, clients: int = 100_000) -> None:
+    def __init__(self, per_hour: int) -> None:
         self.per_hour = per_hour
-        self.clients = clients
-        self.hits: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
+        self.swept = 0.0
 
-    def allow(self, client: str, now: float | None = None) -> float:
-        """0 when allowed (and counted); else the seconds until the client may try again."""
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            hits = self.hits.pop(client, deque())
-            while hits and hits[0] <= now - 3600:
-                hits.popleft()
-            self.hits[client] = hits  # newest last: dicts keep insertion order
-            if len(hits) >= self.per_hour:
-                return max(1.0, hits[0] + 3600 - now)
-            hits.append(now)
-            while len(self.hits) > self.clients:
-                del self.hits[next(iter(self.hits))]
-            return 0.0
+    def allow(self, state: State, client: str, now: datetime) -> float:
+        """0 when allowed (and counted); else the seconds until the client may try again.
+        Runs inside the caller's transaction."""
+        since = (now - HOUR).isoformat()
+        state.lock(f"client {client}")  # two servers at once: both count, in turn
+        sweep = time.monotonic() - self.swept > SWEEP_SECONDS
+        if sweep:
+            self.swept = time.monotonic()
+        state.execute(
+            "DELETE FROM client_hits WHERE at <= :since" + ("" if sweep else " AND client = :c"),
+            {"since": since, "c": client},
+        )
+        count, first = state.execute(
+            "SELECT COUNT(*), MIN(at) FROM client_hits WHERE client = :c", {"c": client}
+        ).one()
+        if count >= self.per_hour:
+            opens = datetime.fromisoformat(first) + HOUR
+            return max(1.0, (opens - now).total_seconds())
+        state.execute(
+            "INSERT INTO client_hits (client, at) VALUES (:c, :at)",
+            {"c": client, "at": now.isoformat()},
+        )
+        return 0.0
+
+
+HOUR = timedelta(hours=1)
+SWEEP_SECONDS = 600.0  # how often one server deletes every client's hour-old hits
 
 
 MAX_FIELDS = 64

@@ -108,7 +108,7 @@ class Previewer:
             try:
                 settings = load_settings(self.config_path)
                 self._theme = settings.templates_path
-                with State.open(settings.state_path) as state:
+                with State.open(settings.database) as state:
                     outcome: dict[str, Any] = next_issue(settings, state, self.clock(), fetch)
             except DigestError as exc:
                 outcome = {"failure": Failure.of(exc)}

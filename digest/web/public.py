@@ -171,7 +171,11 @@ class Pages:
             return self.subscribe_page(request, email, chosen or None, note)
         if text_field(form, "website"):  # the honeypot: only a robot fills it in
             return self._sent(email)
-        wait = self.site.limiter.allow(request.client.host if request.client else "?")
+        client = request.client.host if request.client else "?"
+        asked_at = self.site.clock()
+        wait = await self.site.db.write(
+            lambda state: self.site.limiter.allow(state, client, asked_at)
+        )
         if wait:
             minutes = max(1, round(wait / 60))
             raise HTTPException(
@@ -465,5 +469,5 @@ def site_for(
         limiter=ClientLimiter(settings.serve.subscribes_per_hour),
         csrf=Csrf(links.signer, origin_of(links.public_url), links.public_url.startswith("https:")),
         pages=page_environment(),
-        db=Database(settings.state_path),
+        db=Database(settings.database),
     )

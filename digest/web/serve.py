@@ -139,7 +139,7 @@ class Postman:
         self.thread.join(timeout=60)
 
     def _run(self) -> None:
-        with State.open(self.settings.state_path) as state:
+        with State.open(self.settings.database) as state:
             head = letterhead(self.settings, state)
             while not self.stopping.is_set():
                 self.event.wait(POLL_SECONDS)
@@ -197,7 +197,7 @@ def serve(
     """Run until SIGTERM or Ctrl-C."""
     place = where(settings, host, port)
     smtp_settings(settings)  # no smtp: (or its password) is an error now, not at a letter
-    with State.open(settings.state_path) as state:
+    with State.open(settings.database) as state:
         links = links_for(settings, state, place.public_url)
     assert links is not None
     sock = bind(place.host, place.port)
