@@ -216,11 +216,11 @@ def change_status(state: State, subscriber: int, status: str, via: str, now: dat
     """Set the status. True when it changed: a repeat (a second one-click for the same
     reader, from this server or another) writes nothing, so each change is recorded once."""
     stamp = now.isoformat()
-    changed = state.execute(
+    changed = state.write(
         "UPDATE subscribers SET status = :status, via = :via, status_at = :at"
         " WHERE id = :id AND status <> :status",
         {"status": status, "via": via, "at": stamp, "id": subscriber},
-    ).rowcount
+    )
     if changed:
         _event(state, subscriber, status, via, stamp)
     return bool(changed)
@@ -314,7 +314,7 @@ def _stored_sections(sections: Sequence[str] | None) -> str | None:
 
 
 def _event(state: State, subscriber: int, status: str, via: str, at: str) -> None:
-    state.execute(
+    state.write(
         "INSERT INTO subscriber_events (subscriber, status, via, at)"
         " VALUES (:id, :status, :via, :at)",
         {"id": subscriber, "status": status, "via": via, "at": at},

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
@@ -87,6 +88,7 @@ class State:
         self.dialect = dialect_of(place)
         self.depth = 0  # transactions entered (an inner one joins the outer)
         self.found = found  # the schema version it had when opened (0: it was empty)
+        self.named_by_driver = place.is_sqlite
 
     @classmethod
     def open(cls, where: str | Path | Target) -> State:
@@ -124,15 +126,33 @@ class State:
         """One statement (a list of parameter sets: executemany). A string is SQL with :name
         parameters; a list or tuple value expands into IN (...)."""
         many = isinstance(params, Sequence)
+        if many and not params:
+            raise ValueError("executemany with no rows: call it only with some")
         if isinstance(statement, str):
             first = params[0] if isinstance(params, Sequence) and params else params
             assert first is None or isinstance(first, Mapping)
             given = (first or {}).items()
             lists = tuple(sorted((k, _is_ints(v)) for k, v in given if isinstance(v, list | tuple)))
+            if not lists and self.named_by_driver:
+                # SQLite's driver reads :name itself: no statement to compile or look up in
+                # the cache (half the cost of a one-click's UPDATE on `digest serve`).
+                return self.conn.exec_driver_sql(statement, params or {})
             statement = _text(statement, lists)
-        if many and not params:
-            raise ValueError("executemany with no rows: call it only with some")
         return self.conn.execute(statement, params)
+
+    def write(self, sql: str, params: Params) -> int:
+        """One write of the public server's hot path (a one-click's UPDATE and INSERT): the
+        rows it changed. On SQLite straight on the driver's connection, in the same
+        transaction (about 15 us, against 35 through SQLAlchemy's driver call and 60 through
+        a compiled statement); its errors are raised as SQLAlchemy's, like every other."""
+        if not self.named_by_driver:
+            return int(self.execute(sql, params).rowcount)
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        try:
+            return int(driver.execute(sql, params).rowcount)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
 
     def rows_in(self, query: str, name: str, values: Iterable[Any]) -> Iterator[Sequence[Any]]:
         """The rows of `query`, whose `:name` is a list, for every value in `values`: a few
