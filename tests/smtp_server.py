@@ -36,6 +36,7 @@ class RecordingHandler:
     permanent: set[str] = field(default_factory=set)  # addresses refused with 550
     drop_once: set[str] = field(default_factory=set)  # close the connection at RCPT, once
     mail_delay: float = 0.0  # seconds to wait before answering MAIL FROM
+    data_delay: float = 0.0  # seconds between keeping a message and answering its final dot
     received: list[Received] = field(default_factory=list)
     sessions: int = 0  # connections opened
     mail_commands: int = 0  # MAIL FROM commands seen (counted before mail_delay)
@@ -85,6 +86,8 @@ class RecordingHandler:
                     tls=server.transport.get_extra_info("ssl_object") is not None,
                 )
             )
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         return "250 2.0.0 Message accepted for delivery"
 
     def to(self, address: str) -> list[Received]:

@@ -76,11 +76,10 @@ def _sent_count(out: str) -> int:
 def test_a_sender_killed_mid_batch_has_its_rows_taken_over_and_nobody_gets_two(
     feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    """The doomed sender talks to an SMTP server of its own, so the kill can land where a
-    crash costs nothing: inside its MAIL FROM's wait, by when the message before is marked
-    (a row is marked while the server answers the next MAIL FROM). A kill between a 250 and
-    its mark repeats that one message: no protocol can close that window, test_faults.py
-    bounds it."""
+    """The doomed sender talks to an SMTP server of its own and is killed where a crash
+    used to repeat a message: after that server kept a message, before its answer came
+    back. Each row is marked just before its final dot (smtp.Handover), so the
+    survivor takes over the rest and nobody gets two."""
     url = serve_stories(feed_server, [1, 2], datetime.now(UTC), timedelta(hours=2))
     people = addresses(READERS)
     controller, doomed_server = start_server()
@@ -97,10 +96,9 @@ def test_a_sender_killed_mid_batch_has_its_rows_taken_over_and_nobody_gets_two(
         survivor = digest_send(config)
         assert smtp_server.handler.wait_for(5, timeout=60)  # both are sending
         assert doomed_server.handler.wait_for(20, timeout=60)
-        before = doomed_server.handler.mail_commands
-        while doomed_server.handler.mail_commands == before:
-            time.sleep(0.001)
-        time.sleep(MAIL_DELAY / 2)  # inside the doomed sender's MAIL FROM wait
+        doomed_server.handler.data_delay = 1.0  # the next message kept, its 250 a second off
+        before = doomed_server.handler.count()
+        assert doomed_server.handler.wait_for(before + 1, timeout=60)
         doomed.send_signal(signal.SIGKILL)
         doomed.communicate(timeout=10)
         _, err = survivor.communicate(timeout=120)

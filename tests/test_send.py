@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, FeedServer, rows, rss
+from conftest import NOW, ON_POSTGRES, FeedServer, rows, rss
 from send_helpers import addresses, sending_config, serve_stories, story, wall_clock
 from smtp_server import SmtpServer
+from sqlalchemy.exc import IntegrityError
 
 from digest.cli.main import main
 from digest.config.load import load_settings
@@ -167,6 +169,33 @@ def test_a_dropped_connection_is_retried_on_a_new_one(
     assert report.results[0].attempts == 2
     assert smtp_server.handler.sessions == 2
     assert [len(smtp_server.handler.to(p)) for p in people] == [1, 1]
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="a SQLite trigger plays the failing write")
+def test_a_mark_that_cannot_be_written_before_the_final_dot_sends_no_message(
+    feed_server: FeedServer, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """The row is marked before the final dot; when that write fails the dot never goes,
+    the server drops the message, and the connection is closed at once (a QUIT sent in
+    the middle of DATA would be read as message text, and its answer waited for)."""
+    url = serve_stories(feed_server, [1], NOW, timedelta(days=1))
+    people = ["a@example.test", "b@example.test", "c@example.test"]
+    config = sending_config(tmp_path, url, smtp_server, people, smtp={"timeout": 20})
+    settings = load_settings(config)
+    with State.open(settings.database) as state:
+        state.execute(
+            "CREATE TRIGGER full BEFORE UPDATE ON outbox WHEN NEW.status = 'sent'"
+            " AND NEW.recipient = 'b@example.test' BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+        started = time.monotonic()
+        with pytest.raises(IntegrityError, match="disk full"):
+            send_to_list(settings, state, sending())
+        assert time.monotonic() - started < 10  # not the 20 s of a QUIT read as text
+        assert [len(smtp_server.handler.to(p)) for p in people] == [1, 0, 0]
+        state.execute("DROP TRIGGER full")
+        report = send_to_list(settings, state, sending())
+    assert [r.recipient for r in report.results] == people[1:]
+    assert [len(smtp_server.handler.to(p)) for p in people] == [1, 1, 1]
 
 
 def test_deferred_recipient_stays_pending_and_the_next_run_sends_only_to_them(

@@ -3,10 +3,12 @@ each, one SmtpBatch each), at most `smtp.max_per_second` messages a second acros
 
 Each message is filled in from the issue rendered once (message.py) by the connection that
 sends it, while the server is still reading the message before (the wire never waits for
-the filling), and reported to `on_result` as soon as the server answered, in the thread that
-sent it: the caller marks the row then, so a crash loses at most the marks of the messages in
-flight. The run stops early, between two messages, when `stop` is set, when the server
-refuses the session (every thread stops; ServerRefused is raised once all have), or when it
+the filling), and reported to `on_result` once the server answered, in the thread that sent
+it. With `handover`, the caller marks each message sent just before its final dot (see
+smtp.Handover), so a kill -9 repeats no message.
+
+The run stops early, between two messages, when `stop` is set, when the server refuses the
+session (every thread stops; ServerRefused is raised once all have), or when it
 cannot be reached at all.
 """
 
@@ -21,6 +23,7 @@ from digest.sending.message import IssueMail, Reader
 from digest.sending.smtp import (
     Connector,
     Envelope,
+    Handover,
     SendResult,
     SendStatus,
     ServerRefused,
@@ -70,18 +73,22 @@ def deliver(
     readers: Iterable[Reader],
     wire: Wire,
     on_result: Callable[[SendResult], None],
+    handover: Callable[[str], Handover] | None = None,
 ) -> str:
-    """Send `mail` to each reader. Returns why it stopped early ("" when it did not)."""
+    """Send `mail` to each reader; `handover(address)`, when given, is what the caller does
+    around that reader's final dot. Returns why it stopped early ("" when it did not)."""
     work = _Work(mail, iter(readers))
     pace = Pace(wire.max_per_second, wire.sleep)
     threads = [
-        threading.Thread(target=_connection, args=(work, wire, pace, on_result), name=f"smtp-{n}")
+        threading.Thread(
+            target=_connection, args=(work, wire, pace, on_result, handover), name=f"smtp-{n}"
+        )
         for n in range(max(1, wire.connections) - 1)
     ]
     for thread in threads:
         thread.start()
     try:
-        _connection(work, wire, pace, on_result)  # this thread is the first connection
+        _connection(work, wire, pace, on_result, handover)  # this thread is the first
     finally:
         for thread in threads:
             thread.join()
@@ -149,10 +156,12 @@ def _connection(
     wire: Wire,
     pace: Pace,
     on_result: Callable[[SendResult], None],
+    handover: Callable[[str], Handover] | None = None,
 ) -> None:
     """One connection's loop. The wire never waits for our own work: the next message is
-    filled in while the server reads the current one, and a message's row is marked while
-    the server answers the next MAIL FROM (or at once, when nothing follows)."""
+    filled in, and the current one handed over, while the server reads the current one; a
+    result is reported while the server answers the next MAIL FROM (or at once, when
+    nothing follows)."""
     ahead: list[Prepared] = []
     answered: list[SendResult] = []  # answered by the server, not yet reported
 
@@ -171,8 +180,10 @@ def _connection(
                 item = ahead.pop()
                 pace.wait()
                 try:
+                    address = item.reader.address
+                    around_dot = handover(address) if handover is not None else None
                     result = batch.send(
-                        item.reader.address, item.envelope, item.data, report, fill_next
+                        address, item.envelope, item.data, report, fill_next, around_dot
                     )
                 except ServerRefused as refusal:
                     work.halt(refusal=refusal)

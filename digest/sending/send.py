@@ -64,7 +64,9 @@ from digest.sending.recipients import (
 )
 from digest.sending.smtp import (
     Connector,
+    Handover,
     SendResult,
+    SendStatus,
     ServerRefused,
     SmtpSettings,
     connect,
@@ -262,6 +264,7 @@ class _Run:
         self.allowed = sending.allowed or frozenset()
         self.links = links_for(settings, state)
         self.give_up = _smtp_config(settings).give_up
+        self.handed: set[str] = set()  # marked sent before their final dot, not yet answered
 
     def readers(self, edition: str) -> Iterator[Reader]:
         """The readers of `edition` this sender claims, chunk after chunk until none is
@@ -315,18 +318,55 @@ class _Run:
             settle(self.state, self.issue.number, rows)
             self.settled += rows
 
+    def handover(self, recipient: str) -> Handover:
+        return _Handed(self, recipient)
+
+    def mark_handed(self, recipient: str, attempt: int) -> None:
+        """Marks a row sent just before its final dot (smtp.Handover): a kill -9 from here
+        on cannot repeat the message."""
+        with self.lock:
+            handed = SendResult(recipient, SendStatus.SENT, attempt)
+            record(self.state, self.issue.number, handed, self.sending.clock())
+            self.handed.add(recipient)
+
+    def take_back(self, recipient: str, attempt: int) -> None:
+        """The server refused the message after its dot, or the connection dropped before
+        its answer: pending again (the retry, or the result, marks it next)."""
+        with self.lock:
+            self.handed.discard(recipient)
+            back = SendResult(recipient, SendStatus.DEFERRED, attempt, "no answer yet")
+            record(self.state, self.issue.number, back, self.sending.clock())
+
     def mark(self, result: SendResult) -> None:
-        """Marks each row as soon as the server answered, before the connection's next
-        command: a kill -9 can repeat only the message whose 250 had arrived and whose mark
-        had not been committed yet, with its Message-ID. A 5xx to RCPT TO is a permanent
+        """Marks each row with the server's answer (a sent one already is, since its
+        handover), before the connection's next command. A 5xx to RCPT TO is a permanent
         bounce. Several connections answer at once: under the lock."""
         with self.lock:
             now = self.sending.clock()
             self.results.append(result)
+            if result.status is SendStatus.SENT and result.recipient in self.handed:
+                self.handed.discard(result.recipient)
+                return
             record(self.state, self.issue.number, result, now)
             if result.refused_at_rcpt:
                 bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
                 record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Handed:
+    """One reader's smtp.Handover: the run marks the row around the final dot."""
+
+    run: _Run
+    recipient: str
+    attempt: list[int] = field(default_factory=lambda: [1])
+
+    def before_dot(self, attempt: int) -> None:
+        self.attempt[0] = attempt
+        self.run.mark_handed(self.recipient, attempt)
+
+    def not_taken(self) -> None:
+        self.run.take_back(self.recipient, self.attempt[0])
 
 
 class Heartbeat:
@@ -366,7 +406,7 @@ def _deliver_editions(run: _Run) -> str:
     stored = editions(state, issue.number)
     for choice in pending_editions(state, issue.number):
         mail = render_issue(as_edition(issue, stored.get(choice)), head, sending.clock())
-        note = deliver(mail, run.readers(choice), wire(settings, sending), run.mark)
+        note = deliver(mail, run.readers(choice), wire(settings, sending), run.mark, run.handover)
         if note:
             return note
     return ""

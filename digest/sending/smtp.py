@@ -22,11 +22,13 @@ one bytes.replace (smtplib's data() runs a regular expression over every message
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from digest.errors import DeliveryError
 
@@ -78,6 +80,8 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
     else:
         client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
     try:
+        if client.sock is not None:  # the final dot goes alone: Nagle would hold it back
+            client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.ehlo()
         if settings.security == "starttls":
             if not client.has_extn("starttls"):
@@ -104,6 +108,20 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
 class Envelope:
     sender: str  # MAIL FROM (the return path)
     recipient: str  # RCPT TO, the bare address
+
+
+class Handover(Protocol):
+    """What the caller does around one message's final dot. A server keeps a message once
+    it has read the dot (even if the client dies before its answer) and drops one whose dot
+    never came, so the caller marks the message sent in `before_dot`, with the body already
+    on the wire: a kill -9 after the mark cannot repeat the message, and one before the dot
+    (a few microseconds of ours, against a database round trip after the answer) loses it
+    with its connection. `not_taken` runs when the server then refuses the message or the
+    connection drops before its answer: the mark is taken back and the message retried."""
+
+    def before_dot(self, attempt: int) -> None: ...
+
+    def not_taken(self) -> None: ...
 
 
 class _Outcome(Exception):
@@ -140,6 +158,12 @@ class SmtpBatch:
             _close(self.client)
             self.client = None
 
+    def _abandon(self) -> None:
+        """Close without QUIT: the server drops a message whose final dot it never read."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
     def send(
         self,
         label: str,
@@ -147,18 +171,20 @@ class SmtpBatch:
         data: bytes,
         while_mail: Callable[[], None] | None = None,
         while_data: Callable[[], None] | None = None,
+        handover: Handover | None = None,
     ) -> SendResult:
         """Deliver `data` (CRLF line ends) to one reader, retrying temporary failures.
         `while_mail` runs once MAIL FROM is on its way, before its answer is read (the caller
         marks the message before); `while_data` while the server reads the message (the
-        caller fills in the next one). Each may run once per try. Raises ServerRefused only."""
+        caller fills in the next one); `handover` around the final dot. Each may run once
+        per try. Raises ServerRefused only."""
         reply = ""
         wire = _dot_stuffed(data)
         for attempt in range(1, self.settings.attempts + 1):
             if attempt > 1:
                 self.sleep(self.settings.retry_delay * 2 ** (attempt - 2))
             try:
-                self._transaction(envelope, wire, while_mail, while_data)
+                self._transaction(envelope, wire, while_mail, while_data, handover, attempt)
                 return SendResult(label, SendStatus.SENT, attempt, "250 accepted")
             except _Outcome as outcome:
                 if outcome.status is not None:
@@ -174,6 +200,8 @@ class SmtpBatch:
         wire: bytes,
         while_mail: Callable[[], None] | None = None,
         while_data: Callable[[], None] | None = None,
+        handover: Handover | None = None,
+        attempt: int = 1,
     ) -> None:
         client, (code, text) = self._mail_from(envelope.sender, while_mail)
         if code != 250:
@@ -181,8 +209,25 @@ class SmtpBatch:
         code, text = self._guarded(lambda: _command(client, "rcpt", f"TO:<{envelope.recipient}>"))
         if code not in (250, 251):
             self._refused(client, code, text, at_rcpt=True)
-        code, text = self._guarded(lambda: _data(client, wire, while_data))
+        handed: list[bool] = []
+
+        def before_dot() -> None:
+            if handover is not None:
+                handover.before_dot(attempt)
+                handed.append(True)
+
+        try:
+            code, text = self._guarded(lambda: _data(client, wire, while_data, before_dot))
+        except _Outcome:  # the connection dropped: whatever the server kept, it is retried
+            if handed and handover is not None:
+                handover.not_taken()
+            raise
+        except BaseException:  # our own side failed mid-DATA: QUIT would be read as text
+            self._abandon()
+            raise
         if code != 250:
+            if handed and handover is not None:
+                handover.not_taken()
             self._refused(client, code, text)
 
     def _mail_from(
@@ -268,17 +313,23 @@ def _command(
 
 
 def _data(
-    client: smtplib.SMTP, wire: bytes, meanwhile: Callable[[], None] | None = None
+    client: smtplib.SMTP,
+    wire: bytes,
+    meanwhile: Callable[[], None] | None = None,
+    before_dot: Callable[[], None] | None = None,
 ) -> tuple[int, bytes]:
-    """DATA with bytes already dot-stuffed and CRLF-terminated; `meanwhile` runs while the
-    server reads them, before its answer is read."""
+    """DATA with bytes already dot-stuffed and CRLF-terminated; `meanwhile`, then
+    `before_dot`, run while the server reads them, before the final dot is sent."""
     client.putcmd("data")
     code, text = client.getreply()
     if code != 354:
         return code, text
-    client.send(wire + b".\r\n")
+    client.send(wire)
     if meanwhile is not None:
         meanwhile()
+    if before_dot is not None:
+        before_dot()
+    client.send(b".\r\n")
     return client.getreply()
 
 
