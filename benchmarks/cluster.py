@@ -19,7 +19,8 @@ with one SMTP connection:
   at a time, FOR UPDATE SKIP LOCKED);
 - the same with 2 processes, one killed with SIGKILL once a third of the readers are marked
   sent: the survivor takes its rows over (at once: the dead process was on this host; on
-  another machine, when its 60 s lease runs out).
+  another machine, when its 60 s lease runs out); and again with a new process started in
+  the killed one's place at once, as a supervisor (systemd's Restart=) would.
 
 The sending rows run --repeat rounds, each round every row in turn, a floor just before the
 digest rows it is compared with: other work on the machine moves every figure between rounds,
@@ -95,10 +96,16 @@ def sqlite_send(size: int, folder: Path) -> Row:
 
 
 def postgres_send(
-    pg: Throwaway, size: int, processes: int, folder: Path, kill_at: float = 0.0
+    pg: Throwaway,
+    size: int,
+    processes: int,
+    folder: Path,
+    kill_at: float = 0.0,
+    restart: bool = False,
 ) -> Row:
     """`processes` senders at once on a new database; with `kill_at`, the first is killed
-    with SIGKILL once that share of the readers is marked sent."""
+    with SIGKILL once that share of the readers is marked sent, and with `restart` a new
+    one started in its place at once (as systemd's Restart= would)."""
     sink = Sink()
     name = f"send_{processes}_{'kill' if kill_at else 'all'}_{int(time.time())}"
     url = pg.create(name)
@@ -107,19 +114,12 @@ def postgres_send(
     document["database_url"] = url
     config.write_text(yaml.safe_dump(document, allow_unicode=True))
     started = time.perf_counter()
-    senders = [
-        subprocess.Popen(
-            [sys.executable, "-m", "digest", "send", "-c", str(config)],
-            cwd=folder,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(processes)
-    ]
+    senders = [_sender(config, folder) for _ in range(processes)]
     killed = ""
     if kill_at:
         killed = _kill_when(senders[0], url, int(size * kill_at))
+        if restart:
+            senders.append(_sender(config, folder))
     usage = {}
     for process in senders:
         _, status, rusage = os.wait4(process.pid, 0)
@@ -137,8 +137,18 @@ def postgres_send(
     rss = [usage[p.pid][1] for p in senders]
     label = f"digest PostgreSQL, {processes} process{'es' if processes > 1 else ''}"
     if kill_at:
-        label += ", one killed mid-batch"
+        label += ", one killed mid-batch" + (" and started again" if restart else "")
     return Row(label, processes, report, wall, rss, killed)
+
+
+def _sender(config: Path, folder: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "send", "-c", str(config)],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _kill_when(victim: subprocess.Popen[bytes], url: str, marked: int) -> str:
@@ -360,6 +370,7 @@ def main() -> None:
             lambda: floor(args.size, 2, data),
             lambda: postgres_send(pg, args.size, 2, folder),
             lambda: postgres_send(pg, args.size, 2, folder, kill_at=1 / 3),
+            lambda: postgres_send(pg, args.size, 2, folder, kill_at=1 / 3, restart=True),
             lambda: floor(args.size, 4, data),
             lambda: postgres_send(pg, args.size, 4, folder),
         ]

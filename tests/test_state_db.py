@@ -6,7 +6,10 @@ PostgreSQL, verified; a second engine's tests run against a real throwaway clust
 
 from __future__ import annotations
 
+import signal
 import sqlite3  # an old state file, made as the digest of its day made it
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ import yaml
 from conftest import new_database, run_cli, state_at, write_config
 from pg_server import Throwaway
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import IntegrityError
 
 from digest.state import VERSION, State
 from digest.state.engine import connect, target
@@ -244,3 +248,45 @@ def test_db_copy_from_a_state_file_that_is_not_there_is_refused_and_writes_nothi
     missing = tmp_path / "typo.sqlite3"
     assert err == f"digest: error: state database {missing}: no such file; nothing to copy\n"
     assert not (tmp_path / "typo.sqlite3").exists() and not into.exists()
+
+
+_KILLED_AFTER_SENDING = """
+import os, signal, sys
+from digest.state import State
+state = State.open(sys.argv[1])
+made = {"value": "made", "key": "probe"}
+state.write_ahead("UPDATE meta SET value = :value WHERE key = :key", made)
+os.kill(os.getpid(), signal.SIGKILL)  # before the answer is read
+"""
+
+
+def test_a_write_sent_ahead_is_made_even_when_its_process_dies_before_the_answer(
+    tmp_path: Path,
+) -> None:
+    """What a sender's mark before the final dot relies on (smtp.Handover): once
+    State.write_ahead returned, a kill -9 cannot undo the write, on either engine."""
+    where = state_at(tmp_path / "state.sqlite3")
+    with State.open(where) as state:
+        state.execute("INSERT INTO meta (key, value) VALUES ('probe', 'not yet')")
+    died = subprocess.run(
+        [sys.executable, "-c", _KILLED_AFTER_SENDING, str(where)], capture_output=True, text=True
+    )
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    with State.open(where) as state:
+        found = state.execute("SELECT value FROM meta WHERE key = 'probe'").scalar_one()
+    assert found == "made"
+
+
+def test_a_write_sent_ahead_that_fails_raises_and_leaves_the_connection_usable(
+    tmp_path: Path,
+) -> None:
+    with State.open(state_at(tmp_path / "state.sqlite3")) as state:
+        state.execute("INSERT INTO meta (key, value) VALUES ('a', '1'), ('b', '2')")
+        clash = {"to": "a", "key": "b"}
+        with pytest.raises(IntegrityError, match="meta"):  # SQLite raises at once, PG on reading
+            state.write_ahead("UPDATE meta SET key = :to WHERE key = :key", clash)()
+        state.write_ahead(
+            "UPDATE meta SET value = :value WHERE key = :key", {"value": "3", "key": "a"}
+        )()
+        values = state.execute("SELECT key, value FROM meta WHERE key IN ('a', 'b') ORDER BY key")
+        assert [tuple(row) for row in values] == [("a", "3"), ("b", "2")]

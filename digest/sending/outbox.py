@@ -453,21 +453,30 @@ _MARK = (
 
 
 def record(state: State, number: int, result: SendResult, now: datetime) -> None:
-    """Mark one row right after the server answered (one statement: its own transaction). A
-    deferred row stays pending and held by its sender until the run releases it."""
+    """Mark one row with the server's answer (one statement: its own transaction), adding
+    `result.attempts` to its tries. A deferred row stays pending and held by its sender until
+    the run releases it."""
+    state.execute(_MARK, _marked(number, result, now))
+
+
+def record_ahead(
+    state: State, number: int, result: SendResult, now: datetime
+) -> Callable[[], None]:
+    """`record`, sent ahead (State.write_ahead): the returned function reads the answer."""
+    return state.write_ahead(_MARK, _marked(number, result, now))
+
+
+def _marked(number: int, result: SendResult, now: datetime) -> dict[str, object]:
     status = {SendStatus.SENT: "sent", SendStatus.FAILED: "failed"}.get(result.status, "pending")
     sent = status == "sent"
-    state.execute(
-        _MARK,
-        {
-            "status": status,
-            "attempts": result.attempts,
-            "reply": None if sent else result.reply,  # 10,000 x "250 accepted" saved
-            "sent_at": now.isoformat() if sent else None,
-            "n": number,
-            "r": result.recipient,
-        },
-    )
+    return {
+        "status": status,
+        "attempts": result.attempts,
+        "reply": None if sent else result.reply,  # 10,000 x "250 accepted" saved
+        "sent_at": now.isoformat() if sent else None,
+        "n": number,
+        "r": result.recipient,
+    }
 
 
 def settle(state: State, number: int, rows: list[tuple[str, str, str]]) -> None:

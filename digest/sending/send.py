@@ -44,6 +44,7 @@ from digest.sending.outbox import (
     new_owner,
     pending_editions,
     record,
+    record_ahead,
     release,
     renew,
     reopen,
@@ -265,6 +266,7 @@ class _Run:
         self.links = links_for(settings, state)
         self.give_up = _smtp_config(settings).give_up
         self.handed: set[str] = set()  # marked sent before their final dot, not yet answered
+        self.counted: dict[str, int] = {}  # tries already added to a row by its handovers
 
     def readers(self, edition: str) -> Iterator[Reader]:
         """The readers of `edition` this sender claims, chunk after chunk until none is
@@ -321,20 +323,35 @@ class _Run:
     def handover(self, recipient: str) -> Handover:
         return _Handed(self, recipient)
 
-    def mark_handed(self, recipient: str, attempt: int) -> None:
-        """Marks a row sent just before its final dot (smtp.Handover): a kill -9 from here
-        on cannot repeat the message."""
-        with self.lock:
-            handed = SendResult(recipient, SendStatus.SENT, attempt)
-            record(self.state, self.issue.number, handed, self.sending.clock())
-            self.handed.add(recipient)
+    def mark_handed(self, recipient: str, attempt: int) -> Callable[[], None]:
+        """Marks a row sent just before its final dot (smtp.Handover): the mark is sent and
+        the returned function, called once the dot is sent, reads its answer. The lock is
+        held from one to the other: nothing else may run on the connection meanwhile."""
+        self.lock.acquire()
+        try:
+            now = self.sending.clock()
+            mark = SendResult(recipient, SendStatus.SENT, 1)  # one more try, counted now
+            answer = record_ahead(self.state, self.issue.number, mark, now)
+        except BaseException:
+            self.lock.release()
+            raise
 
-    def take_back(self, recipient: str, attempt: int) -> None:
+        def confirm() -> None:
+            try:
+                answer()
+                self.handed.add(recipient)
+                self.counted[recipient] = self.counted.get(recipient, 0) + 1
+            finally:
+                self.lock.release()
+
+        return confirm
+
+    def take_back(self, recipient: str) -> None:
         """The server refused the message after its dot, or the connection dropped before
         its answer: pending again (the retry, or the result, marks it next)."""
         with self.lock:
             self.handed.discard(recipient)
-            back = SendResult(recipient, SendStatus.DEFERRED, attempt, "no answer yet")
+            back = SendResult(recipient, SendStatus.DEFERRED, 0, "no answer yet")
             record(self.state, self.issue.number, back, self.sending.clock())
 
     def mark(self, result: SendResult) -> None:
@@ -344,10 +361,12 @@ class _Run:
         with self.lock:
             now = self.sending.clock()
             self.results.append(result)
+            counted = self.counted.pop(result.recipient, 0)  # tries the handovers counted
             if result.status is SendStatus.SENT and result.recipient in self.handed:
                 self.handed.discard(result.recipient)
                 return
-            record(self.state, self.issue.number, result, now)
+            uncounted = replace(result, attempts=max(0, result.attempts - counted))
+            record(self.state, self.issue.number, uncounted, now)
             if result.refused_at_rcpt:
                 bounce = Bounce(result.recipient, True, result.reply, self.issue.number, "smtp")
                 record_bounce(self.state, bounce, self.settings.bounces.suppress_after, now)
@@ -359,14 +378,12 @@ class _Handed:
 
     run: _Run
     recipient: str
-    attempt: list[int] = field(default_factory=lambda: [1])
 
-    def before_dot(self, attempt: int) -> None:
-        self.attempt[0] = attempt
-        self.run.mark_handed(self.recipient, attempt)
+    def before_dot(self, attempt: int) -> Callable[[], None]:
+        return self.run.mark_handed(self.recipient, attempt)
 
     def not_taken(self) -> None:
-        self.run.take_back(self.recipient, self.attempt[0])
+        self.run.take_back(self.recipient)
 
 
 class Heartbeat:

@@ -111,15 +111,17 @@ class Envelope:
 
 
 class Handover(Protocol):
-    """What the caller does around one message's final dot. A server keeps a message once
-    it has read the dot (even if the client dies before its answer) and drops one whose dot
-    never came, so the caller marks the message sent in `before_dot`, with the body already
-    on the wire: a kill -9 after the mark cannot repeat the message, and one before the dot
-    (a few microseconds of ours, against a database round trip after the answer) loses it
-    with its connection. `not_taken` runs when the server then refuses the message or the
-    connection drops before its answer: the mark is taken back and the message retried."""
+    """What the caller does around one message's final dot. A server keeps a message once it
+    has read the dot, even when the client dies before the answer, and drops one whose dot
+    never came. So the caller marks the message sent in `before_dot`, with the body already
+    on the wire, and returns what reads the mark's answer: the dot is sent in between. A
+    database runs a statement it has read even when its client has died since, so a kill
+    -9 after both went leaves the message sent and marked, and one before both neither;
+    only a kill between the two sends (a few microseconds) loses the message. `not_taken`
+    runs when the server then refuses the message or the connection drops before its
+    answer: the mark is taken back and the message retried."""
 
-    def before_dot(self, attempt: int) -> None: ...
+    def before_dot(self, attempt: int) -> Callable[[], None]: ...
 
     def not_taken(self) -> None: ...
 
@@ -211,10 +213,12 @@ class SmtpBatch:
             self._refused(client, code, text, at_rcpt=True)
         handed: list[bool] = []
 
-        def before_dot() -> None:
-            if handover is not None:
-                handover.before_dot(attempt)
-                handed.append(True)
+        def before_dot() -> Callable[[], None] | None:
+            if handover is None:
+                return None
+            confirm = handover.before_dot(attempt)
+            handed.append(True)
+            return confirm
 
         try:
             code, text = self._guarded(lambda: _data(client, wire, while_data, before_dot))
@@ -316,10 +320,11 @@ def _data(
     client: smtplib.SMTP,
     wire: bytes,
     meanwhile: Callable[[], None] | None = None,
-    before_dot: Callable[[], None] | None = None,
+    before_dot: Callable[[], Callable[[], None] | None] | None = None,
 ) -> tuple[int, bytes]:
     """DATA with bytes already dot-stuffed and CRLF-terminated; `meanwhile`, then
-    `before_dot`, run while the server reads them, before the final dot is sent."""
+    `before_dot`, run while the server reads them; what `before_dot` returns runs once the
+    final dot is sent, before the answer is read."""
     client.putcmd("data")
     code, text = client.getreply()
     if code != 354:
@@ -327,9 +332,12 @@ def _data(
     client.send(wire)
     if meanwhile is not None:
         meanwhile()
-    if before_dot is not None:
-        before_dot()
-    client.send(b".\r\n")
+    confirm = before_dot() if before_dot is not None else None
+    try:
+        client.send(b".\r\n")
+    finally:
+        if confirm is not None:
+            confirm()
     return client.getreply()
 
 

@@ -27,8 +27,11 @@ holds one or two, a fork inherits none, and a test run leaves none behind.
 from __future__ import annotations
 
 import hashlib
+import re
+import select
 import sqlite3
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +45,7 @@ from digest.errors import DigestError
 
 SQLITE_SCHEMES = ("sqlite",)
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+Params = Mapping[str, Any]
 CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server before saying it is unreachable
 
 
@@ -133,6 +137,10 @@ class Dialect:
         """Fold SQLite's WAL into the database file (its fsync would stall an event loop)."""
         conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
+    def write_ahead(self, conn: Connection, sql: str, params: Params) -> Callable[[], None]:
+        """Not used: a local statement is done when it returns (State.write_ahead)."""
+        raise NotImplementedError
+
 
 class Postgres(Dialect):
     name = "postgresql"
@@ -156,11 +164,60 @@ class Postgres(Dialect):
     def checkpoint(self, conn: Connection) -> None:
         """The server does its own."""
 
+    def write_ahead(self, conn: Connection, sql: str, params: Params) -> Callable[[], None]:
+        """Send one statement (`:name` parameters) on the driver's libpq connection without
+        waiting (State.write_ahead); the returned function waits for its answer, off the
+        GIL, and raises its error as SQLAlchemy's. The connection is in autocommit: the
+        statement is its own transaction."""
+        import psycopg  # here: a SQLite install never loads libpq
+
+        text, names = _numbered(sql)
+        values = [None if params[name] is None else str(params[name]).encode() for name in names]
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        pgconn = driver.pgconn
+        pgconn.send_query_params(text, values)
+
+        def answer() -> None:
+            while True:
+                pgconn.consume_input()
+                if not pgconn.is_busy():
+                    break
+                select.select([pgconn.socket], [], [])
+            first, result = None, pgconn.get_result()
+            while result is not None:  # every result is read, or the connection stays busy
+                first = first or result
+                result = pgconn.get_result()
+            if first is None or first.status != psycopg.pq.ExecStatus.COMMAND_OK:
+                failure = (
+                    psycopg.errors.error_from_result(first, encoding=driver.info.encoding)
+                    if first is not None
+                    else psycopg.OperationalError(pgconn.get_error_message())
+                )
+                raise DBAPIError.instance(sql, params, failure, psycopg.Error)
+
+        return answer
+
     def after_copy(self, conn: Connection, table: str, id_column: str) -> None:
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', '{id_column}'),"
             f" COALESCE((SELECT MAX({id_column}) FROM {table}), 0) + 1, false)"
         )
+
+
+@lru_cache(maxsize=64)
+def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """`:name` parameters as libpq's $1, $2 ... and the names in their order."""
+    names: list[str] = []
+
+    def number(found: re.Match[str]) -> str:
+        names.append(found.group(1))
+        return f"${len(names)}"
+
+    return _NAMED.sub(number, sql).encode(), tuple(names)
+
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
 def dialect_of(place: Target) -> Dialect:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -35,10 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from digest.models import Article
-from digest.state.engine import Target, connect, connect_error, dialect_of, target
+from digest.state.engine import Params, Target, connect, connect_error, dialect_of, target
 from digest.state.schema import VERSION, upgrade
 
-Params = Mapping[str, Any]
 Result = CursorResult[Unpack[tuple[Any, ...]]]  # rows of any width  # noqa: UP044
 
 
@@ -77,6 +76,10 @@ class CachedPage:
     article: Article | None
     failure: str
     fetched_at: datetime
+
+
+def _done() -> None:
+    """A write already made: nothing to read."""
 
 
 class State:
@@ -153,6 +156,17 @@ class State:
             return int(driver.execute(sql, params).rowcount)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+
+    def write_ahead(self, sql: str, params: Params) -> Callable[[], None]:
+        """One write (outside a transaction) sent now, and what reads its answer. On SQLite it
+        is done when this returns; on PostgreSQL it is on its way, and the caller may do one
+        quick thing (send a message's final dot) before reading the answer, which it must do
+        before anything else runs on this state. A server runs a statement it has read even
+        when its client has died since, so a kill after this call leaves the write made."""
+        if self.dialect.local:
+            self.write(sql, params)
+            return _done
+        return self.dialect.write_ahead(self.conn, sql, params)
 
     def rows_in(self, query: str, name: str, values: Iterable[Any]) -> Iterator[Sequence[Any]]:
         """The rows of `query`, whose `:name` is a list, for every value in `values`: a few
