@@ -252,8 +252,10 @@ def test_db_copy_from_a_state_file_that_is_not_there_is_refused_and_writes_nothi
 
 _KILLED_AFTER_SENDING = """
 import os, signal, sys
+from pathlib import Path
 from digest.state import State
-state = State.open(sys.argv[1])
+where = sys.argv[1]
+state = State.open(where if "://" in where else Path(where))  # a URL, or the SQLite file
 made = {"value": "made", "key": "probe"}
 state.write_ahead("UPDATE meta SET value = :value WHERE key = :key", made)
 os.kill(os.getpid(), signal.SIGKILL)  # before the answer is read

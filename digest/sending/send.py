@@ -323,7 +323,7 @@ class _Run:
     def handover(self, recipient: str) -> Handover:
         return _Handed(self, recipient)
 
-    def mark_handed(self, recipient: str, attempt: int) -> Callable[[], None]:
+    def mark_handed(self, recipient: str) -> Callable[[], None]:
         """Marks a row sent just before its final dot (smtp.Handover): the mark is sent and
         the returned function, called once the dot is sent, reads its answer. The lock is
         held from one to the other: nothing else may run on the connection meanwhile."""
@@ -380,7 +380,7 @@ class _Handed:
     recipient: str
 
     def before_dot(self, attempt: int) -> Callable[[], None]:
-        return self.run.mark_handed(self.recipient, attempt)
+        return self.run.mark_handed(self.recipient)  # each handover counts one try
 
     def not_taken(self) -> None:
         self.run.take_back(self.recipient)
