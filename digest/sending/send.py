@@ -379,7 +379,7 @@ class _Handed:
     run: _Run
     recipient: str
 
-    def before_dot(self, attempt: int) -> Callable[[], None]:
+    def before_dot(self) -> Callable[[], None]:
         return self.run.mark_handed(self.recipient)  # each handover counts one try
 
     def not_taken(self) -> None:

@@ -121,7 +121,7 @@ class Handover(Protocol):
     runs when the server then refuses the message or the connection drops before its
     answer: the mark is taken back and the message retried."""
 
-    def before_dot(self, attempt: int) -> Callable[[], None]: ...
+    def before_dot(self) -> Callable[[], None]: ...
 
     def not_taken(self) -> None: ...
 
@@ -186,7 +186,7 @@ class SmtpBatch:
             if attempt > 1:
                 self.sleep(self.settings.retry_delay * 2 ** (attempt - 2))
             try:
-                self._transaction(envelope, wire, while_mail, while_data, handover, attempt)
+                self._transaction(envelope, wire, while_mail, while_data, handover)
                 return SendResult(label, SendStatus.SENT, attempt, "250 accepted")
             except _Outcome as outcome:
                 if outcome.status is not None:
@@ -203,7 +203,6 @@ class SmtpBatch:
         while_mail: Callable[[], None] | None = None,
         while_data: Callable[[], None] | None = None,
         handover: Handover | None = None,
-        attempt: int = 1,
     ) -> None:
         client, (code, text) = self._mail_from(envelope.sender, while_mail)
         if code != 250:
@@ -216,7 +215,7 @@ class SmtpBatch:
         def before_dot() -> Callable[[], None] | None:
             if handover is None:
                 return None
-            confirm = handover.before_dot(attempt)
+            confirm = handover.before_dot()
             handed.append(True)
             return confirm
 
